@@ -7,12 +7,12 @@ import onnxProto from "onnx-proto";
 // deno-lint-ignore no-explicit-any
 const { onnx } = onnxProto as any;
 
-export type ModelProto = import("onnx-proto").onnx.ModelProto;
-export type GraphProto = import("onnx-proto").onnx.GraphProto;
-export type NodeProto = import("onnx-proto").onnx.NodeProto;
-export type TensorProto = import("onnx-proto").onnx.TensorProto;
-export type ValueInfoProto = import("onnx-proto").onnx.ValueInfoProto;
-export type AttributeProto = import("onnx-proto").onnx.AttributeProto;
+export type ModelProto = import("onnx-proto").onnx.IModelProto;
+export type GraphProto = import("onnx-proto").onnx.IGraphProto;
+export type NodeProto = import("onnx-proto").onnx.INodeProto;
+export type TensorProto = import("onnx-proto").onnx.ITensorProto;
+export type ValueInfoProto = import("onnx-proto").onnx.IValueInfoProto;
+export type AttributeProto = import("onnx-proto").onnx.IAttributeProto;
 
 /** The generated protobuf namespace, for building new messages (`onnx.NodeProto.create(...)`). */
 export const onnxNs = onnx as typeof import("onnx-proto").onnx;
