@@ -1,0 +1,43 @@
+import { assert, assertEquals, assertNotEquals, assertThrows } from "../tests/assert.ts";
+import { canonicalJson, codeClosure, hashJson, localImports, sha256 } from "./hash.ts";
+
+Deno.test("canonical JSON ignores key order at every depth but not array order", () => {
+  assertEquals(
+    canonicalJson({ b: 1, a: { d: [1, 2], c: null } }),
+    '{"a":{"c":null,"d":[1,2]},"b":1}',
+  );
+  assertEquals(hashJson({ x: 1, y: { p: 2, q: 3 } }), hashJson({ y: { q: 3, p: 2 }, x: 1 }));
+  assertNotEquals(hashJson([1, 2]), hashJson([2, 1]));
+  assertNotEquals(hashJson({ a: 1 }), hashJson({ a: "1" }));
+  assertEquals(hashJson({ a: 1, b: undefined }), hashJson({ a: 1 }));
+});
+
+Deno.test("canonical JSON refuses values it cannot represent, naming the path", () => {
+  assertThrows(() => canonicalJson({ a: [1, NaN] }), /\$\.a\[1\]/);
+  assertThrows(() => canonicalJson({ f: () => 1 }), /\$\.f/);
+});
+
+Deno.test("sha256 matches a known digest", () => {
+  assertEquals(sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+});
+
+Deno.test("localImports finds static, re-export and dynamic relative imports only", () => {
+  const src = `import { a } from "./a.ts";\nimport * as ort from "onnxruntime-node";\n` +
+    `export { b } from '../b.ts';\nconst c = await import("./c.ts");\nimport "./side.ts";`;
+  assertEquals(localImports(src).sort(), ["../b.ts", "./a.ts", "./c.ts", "./side.ts"]);
+});
+
+Deno.test("code closure changes when a transitively imported module changes", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/leaf.ts`, "export const x = 1;\n");
+  await Deno.writeTextFile(`${dir}/mid.ts`, 'export { x } from "./leaf.ts";\n');
+  await Deno.writeTextFile(`${dir}/top.ts`, 'import { x } from "./mid.ts";\nconsole.log(x);\n');
+  await Deno.writeTextFile(`${dir}/other.ts`, "export const y = 2;\n");
+  const a = await codeClosure(`${dir}/top.ts`);
+  assertEquals(Object.keys(a.files).length, 3);
+  const dir2 = await Deno.makeTempDir();
+  for (const f of ["leaf", "mid", "top"]) await Deno.copyFile(`${dir}/${f}.ts`, `${dir2}/${f}.ts`);
+  await Deno.writeTextFile(`${dir2}/leaf.ts`, "export const x = 2;\n");
+  const b = await codeClosure(`${dir2}/top.ts`);
+  assert(a.hash !== b.hash, "editing leaf.ts must change the closure hash");
+});

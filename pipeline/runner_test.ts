@@ -1,0 +1,203 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
+import { calls, syntheticStages } from "../tests/fixtures/synthetic_stages.ts";
+import { buildLock } from "./lockfile.ts";
+import { orderStages, type RunOptions, runPipeline, shardOf } from "./runner.ts";
+import { formatStatus, pipelineStatus } from "./status.ts";
+import { Store } from "./store.ts";
+import { collectGarbage } from "./gc.ts";
+
+const quiet: Partial<RunOptions> = { progress: { live: false, write: () => {} }, log: () => {} };
+const items = (n: number) =>
+  Array.from({ length: n }, (_, i) => `item${String(i).padStart(3, "0")}`);
+
+function spec(root: string, n: number, params: Record<string, unknown> = {}) {
+  return {
+    stages: syntheticStages,
+    config: { items: items(n) },
+    stageParams: (s: string) => params[s],
+    store: new Store(root),
+    runtime: () => Promise.resolve({ ortVersion: "test", provider: "cpu" }),
+  };
+}
+
+function resetCalls() {
+  for (const k of Object.keys(calls)) delete calls[k];
+}
+
+async function readTree(dir: string, prefix = ""): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(join(dir, prefix))) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.name.startsWith(".")) continue;
+    if (e.isDirectory) Object.assign(out, await readTree(dir, rel));
+    else if (e.name !== "manifest.json") out[rel] = await Deno.readTextFile(join(dir, rel));
+  }
+  return out;
+}
+
+Deno.test("stages are ordered by dependencies; unknown upstream names are errors", () => {
+  assertEquals(orderStages([...syntheticStages].reverse()).map((s) => s.name).indexOf("source"), 0);
+  assertThrows(
+    () => orderStages([{ ...syntheticStages[1], after: ["nope"] }]),
+    /unknown upstream stage "nope"/,
+  );
+});
+
+Deno.test("a second run reuses every unit; a param change reruns exactly that stage and its dependents", async () => {
+  const root = await Deno.makeTempDir();
+  resetCalls();
+  const first = await runPipeline(spec(root, 5), quiet);
+  assert(first.ok);
+  assertEquals(calls, { source: 5, square: 5, total: 1, side: 1 });
+  resetCalls();
+  const again = await runPipeline(spec(root, 5), quiet);
+  assertEquals(calls, {});
+  assertEquals(again.summaries.map((s) => s.reused), [5, 5, 1, 1]);
+  resetCalls();
+  await runPipeline(spec(root, 5, { square: { scale: 3 } }), quiet);
+  assertEquals(calls, { square: 5, total: 1 }, "only square and its dependent total rerun");
+  resetCalls();
+  await runPipeline(spec(root, 5, { side: { label: "y" } }), quiet);
+  assertEquals(calls, { side: 1 }, "a leaf's param reruns only the leaf");
+});
+
+Deno.test("adding a unit computes only it (plus what depends on it)", async () => {
+  const root = await Deno.makeTempDir();
+  await runPipeline(spec(root, 4), quiet);
+  resetCalls();
+  await runPipeline(spec(root, 5), quiet);
+  assertEquals(calls, { source: 1, square: 1, total: 1, side: 1 });
+});
+
+Deno.test("--verify catches a flipped byte and recomputes; a size-only check trusts sizes", async () => {
+  const root = await Deno.makeTempDir();
+  const r = await runPipeline(spec(root, 3), quiet);
+  const rec = r.records.find((x) => x.stage === "square" && x.unit === "item001")!;
+  const file = join(root, "square", rec.key!, "value.json");
+  const bytes = await Deno.readFile(file);
+  bytes[bytes.length - 3] ^= 1;
+  await Deno.writeFile(file, bytes);
+  resetCalls();
+  await runPipeline(spec(root, 3), quiet);
+  assertEquals(calls, {}, "same size: reused without --verify");
+  const logs: string[] = [];
+  await runPipeline(spec(root, 3), { ...quiet, verify: true, log: (l) => logs.push(l) });
+  assertEquals(calls, { square: 1 });
+  assert(
+    logs.some((l) =>
+      /square\/item001: cached entry .* is corrupt \(value\.json does not match its sha256\)/.test(
+        l,
+      )
+    ),
+    logs.join("\n"),
+  );
+  const fixed = JSON.parse(await Deno.readTextFile(file));
+  assert(typeof fixed.value === "number");
+});
+
+Deno.test("status names the param that changed and propagates staleness downstream only", async () => {
+  const root = await Deno.makeTempDir();
+  const r = await runPipeline(spec(root, 3), quiet);
+  const lock = buildLock("r1", "syn", "h", r.records);
+  const fresh = await pipelineStatus(spec(root, 3), lock);
+  assert(fresh.every((s) => s.stale === 0));
+  const st = await pipelineStatus(spec(root, 3, { square: { scale: 2 } }), lock);
+  const text = formatStatus(st);
+  assert(/source: fresh/.test(text) && /side: fresh/.test(text), text);
+  assert(
+    /square: STALE \(0\/3 units fresh\)\n  item000, item001, item002: param scale changed: 1 → 2/
+      .test(text),
+    text,
+  );
+  assert(/total: STALE[^\n]*\n  all: .*input square\/item000 is stale/.test(text), text);
+});
+
+Deno.test("shards split units exactly and a final plain run completes the DAG", async () => {
+  const root = await Deno.makeTempDir();
+  const computed = new Map<string, number>();
+  for (let i = 0; i < 3; i++) {
+    const r = await runPipeline(spec(root, 12), { ...quiet, shard: { index: i, count: 3 } });
+    for (const x of r.records.filter((x) => x.outcome === "computed")) {
+      const k = `${x.stage}/${x.unit}`;
+      computed.set(k, (computed.get(k) ?? 0) + 1);
+      assertEquals(shardOf(x.stage, x.unit, 3), i);
+    }
+  }
+  assert([...computed.values()].every((v) => v === 1), "no unit twice");
+  resetCalls();
+  const final = await runPipeline(spec(root, 12), quiet);
+  assert(final.ok);
+  const sourceSquare = [...computed.keys()].filter((k) => /^(source|square)\//.test(k)).length;
+  assertEquals(
+    (calls.source ?? 0) + (calls.square ?? 0),
+    24 - sourceSquare,
+    "final run computes only what no shard did",
+  );
+});
+
+Deno.test("gc removes entries no lockfile names", async () => {
+  const root = await Deno.makeTempDir();
+  const a = await runPipeline(spec(root, 2), quiet);
+  await runPipeline(spec(root, 2, { square: { scale: 5 } }), quiet);
+  const lock = buildLock("r1", "syn", "h", a.records);
+  const g = await collectGarbage(new Store(root), [lock]);
+  assertEquals(g.removed.length, 3, "2 square units + 1 total of the second run");
+  assert(g.removed.every((x) => /^(square|total)\//.test(x)));
+  resetCalls();
+  await runPipeline(spec(root, 2), quiet);
+  assertEquals(calls, {});
+});
+
+async function runChild(root: string, n: number, env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tests/fixtures/synthetic_run.ts", root, String(n)],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+Deno.test("kill -9 mid-stage then rerun gives results byte-identical to an uninterrupted run", async () => {
+  const clean = await Deno.makeTempDir();
+  await (await runChild(clean, 8)).output();
+  const killed = await Deno.makeTempDir();
+  const child = (await runChild(killed, 8, { SYN_DELAY_MS: "150" })).spawn();
+  // Wait until some units of the first stage are committed, then kill.
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const n = await Array.fromAsync(Deno.readDir(join(killed, "source"))).catch(() => []);
+    if (n.filter((e) => !e.name.startsWith(".")).length >= 3) break;
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  const partial = (await Array.fromAsync(Deno.readDir(join(killed, "source")))).filter((e) =>
+    !e.name.startsWith(".")
+  );
+  assert(
+    partial.length >= 3 && partial.length < 8,
+    `killed mid-stage: ${partial.length} of 8 done`,
+  );
+  const rerun = await (await runChild(killed, 8)).output();
+  assert(rerun.success, new TextDecoder().decode(rerun.stderr));
+  const summary = JSON.parse(new TextDecoder().decode(rerun.stdout));
+  assertEquals(summary[0][0], "source");
+  assertEquals(summary[0][2], partial.length, "the rerun reuses every committed unit");
+  assertEquals(await readTree(killed), await readTree(clean));
+});
+
+Deno.test("two concurrent runs on one store do not corrupt it", async () => {
+  const root = await Deno.makeTempDir();
+  const [a, b] = await Promise.all([
+    (await runChild(root, 6, { SYN_DELAY_MS: "20" })).output(),
+    (await runChild(root, 6, { SYN_DELAY_MS: "20" })).output(),
+  ]);
+  assert(a.success && b.success);
+  const errs = new TextDecoder().decode(a.stderr) + new TextDecoder().decode(b.stderr);
+  assert(/waiting for it to finish/.test(errs), "the second run waits for the first");
+  const clean = await Deno.makeTempDir();
+  await (await runChild(clean, 6)).output();
+  assertEquals(await readTree(root), await readTree(clean));
+  const r = await runPipeline(spec(root, 6), { ...quiet, verify: true });
+  assert(r.summaries.every((s) => s.computed === 0), "every entry verifies");
+});

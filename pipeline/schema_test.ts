@@ -1,0 +1,56 @@
+import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { arr, editDistance, int, num, obj, oneOf, optional, str } from "./schema.ts";
+
+const model = obj({
+  id: str(),
+  preprocess: optional(
+    obj({ mean: arr(num(), { len: 3 }), crop: optional(int({ min: 1 }), 224) }),
+    {
+      mean: [0, 0, 0],
+      crop: 224,
+    },
+  ),
+  mode: optional(oneOf("bilinear", "nearest"), "bilinear"),
+});
+const config = obj({ models: arr(model) });
+
+Deno.test("defaults fill omitted keys", () => {
+  const c = config.parse({ models: [{ id: "a" }] }, "config");
+  assertEquals(c.models[0], {
+    id: "a",
+    preprocess: { mean: [0, 0, 0], crop: 224 },
+    mode: "bilinear",
+  });
+});
+
+Deno.test("errors name the path", () => {
+  const bad = { models: [{ id: "a" }, { id: "b" }, { id: "c", preprocess: { mean: [1, 2] } }] };
+  assertThrows(
+    () => config.parse(bad, "config"),
+    /^config\.models\[2\]\.preprocess\.mean: expected 3 numbers/,
+  );
+  assertThrows(
+    () => config.parse({ models: [{ id: 3 }] }, "config"),
+    /config\.models\[0\]\.id: expected a string/,
+  );
+  assertThrows(
+    () => config.parse({ models: [{ id: "a", preprocess: { mean: [0, 0, 0], crop: 0 } }] }, "c"),
+    /c\.models\[0\]\.preprocess\.crop: expected an integer in \[1, inf\], got 0/,
+  );
+});
+
+Deno.test("unknown keys suggest the nearest valid key", () => {
+  assertThrows(
+    () => config.parse({ models: [{ id: "a", preprocss: {} }] }, "config"),
+    /config\.models\[0\]\.preprocss: unknown key, did you mean "preprocess"\?/,
+  );
+  assertThrows(
+    () => config.parse({ models: [{ id: "a", mode: "bilnear" }] }, "config"),
+    /did you mean "bilinear"/,
+  );
+});
+
+Deno.test("edit distance", () => {
+  assertEquals(editDistance("kitten", "sitting"), 3);
+  assertEquals(editDistance("", "abc"), 3);
+});

@@ -1,0 +1,76 @@
+/**
+ * The declarative Stage: what it reads, its validated params, the units of work it splits into,
+ * and how one unit is computed. The runner owns caching, ordering, resumption and progress.
+ */
+import type { Schema } from "./schema.ts";
+
+/** A reference to one unit of an upstream stage. */
+export interface UnitRef {
+  stage: string;
+  unit: string;
+}
+
+/** One cacheable piece of a stage's work (e.g. one model × one chunk of images). */
+export interface UnitPlan {
+  /** Unique within the stage; safe as a path segment after sanitising. */
+  id: string;
+  /** The params this unit reads, as JSON: part of its cache key. */
+  params: unknown;
+  /** Upstream units whose outputs it reads: their content hashes are part of its cache key. */
+  inputs: UnitRef[];
+  /** Files outside the store it reads (images, ONNX models): their content hashes enter the key. */
+  files?: string[];
+  /** Whether results depend on the inference runtime (onnxruntime version, provider). */
+  runtime?: boolean;
+}
+
+/** What a running unit may do: read its declared inputs, write its outputs, report progress. */
+export interface UnitIO {
+  /** Absolute path of a file of an input unit (which must be declared in `inputs`). */
+  inputPath(ref: UnitRef, file: string): string;
+  readInput(ref: UnitRef, file: string): Promise<Uint8Array>;
+  readInputJson<T = unknown>(ref: UnitRef, file: string): Promise<T>;
+  /** Output files of an input unit. */
+  inputFiles(ref: UnitRef): string[];
+  /** Writes an output file of this unit (into its temporary directory until the unit commits). */
+  write(file: string, data: Uint8Array | string): Promise<void>;
+  writeJson(file: string, value: unknown): Promise<void>;
+  /** Directory where outputs go, for libraries that write files themselves. */
+  readonly outDir: string;
+  /** Progress within the unit, for the live line and ETA. */
+  progress(done: number, total: number): void;
+  log(message: string): void;
+  /** Counters that the summary and the report show (e.g. modelEvals). */
+  count(name: string, n: number): void;
+}
+
+export interface PlanContext<P, C> {
+  config: C;
+  params: P;
+  /** Unit plans of upstream stages, by stage name. */
+  upstream: Record<string, UnitPlan[]>;
+}
+
+export interface RunContext<P, C> extends PlanContext<P, C> {
+  runtime: RuntimeIdentity;
+}
+
+/** What can change a model's numbers without any code or input changing. */
+export interface RuntimeIdentity {
+  ortVersion: string;
+  provider: string;
+}
+
+export interface Stage<P = unknown, C = unknown> {
+  name: string;
+  /** Upstream stages; the DAG order is derived from these. */
+  after: string[];
+  /** `import.meta.url` of the stage file: its local import closure is part of every unit's key. */
+  module: string;
+  params: Schema<P>;
+  plan(ctx: PlanContext<P, C>): UnitPlan[] | Promise<UnitPlan[]>;
+  run(unit: UnitPlan, io: UnitIO, ctx: RunContext<P, C>): Promise<void>;
+  /** Optional hook before the first unit runs (e.g. open sessions); shared by its units. */
+  open?(ctx: RunContext<P, C>): Promise<void>;
+  close?(): Promise<void>;
+}

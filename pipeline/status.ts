@@ -1,0 +1,173 @@
+/**
+ * `status`: for every stage, whether each unit is fresh (its key is in the store) or stale, and
+ * why: which code file, param, input or runtime differs from the last run of the same config.
+ */
+import { codeClosure, hashJson } from "./hash.ts";
+import type { LockFile } from "./lockfile.ts";
+import { FileHashes, planAll } from "./runner.ts";
+import type { PipelineSpec } from "./runner.ts";
+import type { KeyComponents, Manifest } from "./store.ts";
+import { join } from "node:path";
+
+export interface UnitStatus {
+  unit: string;
+  fresh: boolean;
+  reasons: string[];
+}
+
+export interface StageStatus {
+  stage: string;
+  fresh: number;
+  stale: number;
+  units: UnitStatus[];
+}
+
+function diffParams(prev: unknown, next: unknown, path = ""): string[] {
+  if (hashJson(prev ?? null) === hashJson(next ?? null)) return [];
+  if (
+    prev && next && typeof prev === "object" && typeof next === "object" && !Array.isArray(prev) &&
+    !Array.isArray(next)
+  ) {
+    const keys = new Set([...Object.keys(prev), ...Object.keys(next)]);
+    return [...keys].flatMap((k) =>
+      diffParams(
+        (prev as Record<string, unknown>)[k],
+        (next as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      )
+    );
+  }
+  const show = (v: unknown) => v === undefined ? "(absent)" : JSON.stringify(v);
+  return [`param ${path || "(all)"} changed: ${show(prev)} → ${show(next)}`];
+}
+
+/** Human reasons why `next` differs from `prev`. */
+export function explainChange(prev: KeyComponents, next: KeyComponents): string[] {
+  const reasons: string[] = [];
+  if (prev.code !== next.code) {
+    const files = new Set([...Object.keys(prev.codeFiles ?? {}), ...Object.keys(next.codeFiles)]);
+    const changed = [...files].filter((f) => prev.codeFiles?.[f] !== next.codeFiles[f]);
+    reasons.push(`code changed: ${changed.join(", ") || "(closure)"}`);
+  }
+  reasons.push(...diffParams(prev.params, next.params));
+  for (const k of new Set([...Object.keys(prev.inputs), ...Object.keys(next.inputs)])) {
+    if (prev.inputs[k] !== next.inputs[k]) reasons.push(`input ${k} changed`);
+  }
+  for (const k of new Set([...Object.keys(prev.files), ...Object.keys(next.files)])) {
+    if (prev.files[k] !== next.files[k]) reasons.push(`file ${k} changed`);
+  }
+  if (hashJson(prev.runtime) !== hashJson(next.runtime)) {
+    reasons.push(
+      `runtime changed: ${JSON.stringify(prev.runtime)} → ${JSON.stringify(next.runtime)}`,
+    );
+  }
+  return reasons;
+}
+
+export async function pipelineStatus<C>(
+  spec: PipelineSpec<C>,
+  previous: LockFile | null,
+): Promise<StageStatus[]> {
+  const plans = await planAll(spec);
+  const files = new FileHashes(join(spec.store.root, ".file-hashes.json"));
+  const outputs = new Map<string, Manifest>();
+  const stale = new Set<string>();
+  const out: StageStatus[] = [];
+  let runtimeValue: unknown;
+  for (const { stage, units } of plans) {
+    const st: StageStatus = { stage: stage.name, fresh: 0, stale: 0, units: [] };
+    const code = await codeClosure(stage.module);
+    for (const unit of units) {
+      const id = `${stage.name}/${unit.id}`;
+      const staleInputs = unit.inputs.map((r) => `${r.stage}/${r.unit}`).filter((k) =>
+        stale.has(k)
+      );
+      const prevEntry = previous?.stages[stage.name]?.[unit.id];
+      const prev = prevEntry ? await spec.store.readManifest(stage.name, prevEntry.key) : null;
+      if (staleInputs.length > 0) {
+        stale.add(id);
+        const reasons = staleInputs.length > 3
+          ? [`${staleInputs.length} inputs are stale (${staleInputs.slice(0, 3).join(", ")}, ...)`]
+          : staleInputs.map((s) => `input ${s} is stale`);
+        if (prev) {
+          if (prev.components.code !== code.hash) reasons.unshift("code changed");
+          reasons.unshift(...diffParams(prev.components.params, unit.params));
+        }
+        st.units.push({ unit: unit.id, fresh: false, reasons });
+        st.stale++;
+        continue;
+      }
+      const inputs: Record<string, string> = {};
+      for (const r of unit.inputs) {
+        inputs[`${r.stage}/${r.unit}`] = outputs.get(`${r.stage}/${r.unit}`)!.outputHash;
+      }
+      const fileHashes: Record<string, string> = {};
+      for (const f of unit.files ?? []) fileHashes[f] = await files.get(f).catch(() => "missing");
+      if (unit.runtime && runtimeValue === undefined) runtimeValue = await spec.runtime();
+      const components: KeyComponents = {
+        code: code.hash,
+        codeFiles: code.files,
+        params: unit.params,
+        paramsHash: hashJson(unit.params ?? null),
+        inputs,
+        files: fileHashes,
+        runtime: unit.runtime ? runtimeValue : null,
+      };
+      const key = hashJson({
+        stage: stage.name,
+        unit: unit.id,
+        code: components.code,
+        params: components.paramsHash,
+        inputs,
+        files: fileHashes,
+        runtime: components.runtime,
+      });
+      const check = await spec.store.check(stage.name, key, false);
+      if (check.ok) {
+        outputs.set(id, check.manifest);
+        st.units.push({ unit: unit.id, fresh: true, reasons: [] });
+        st.fresh++;
+        continue;
+      }
+      stale.add(id);
+      const reasons = check.reason === "corrupt"
+        ? [`cached entry is corrupt: ${check.detail}`]
+        : prev
+        ? explainChange(prev.components, components)
+        : ["never computed"];
+      st.units.push({
+        unit: unit.id,
+        fresh: false,
+        reasons: reasons.length ? reasons : ["not in the store"],
+      });
+      st.stale++;
+    }
+    out.push(st);
+    await files.save();
+  }
+  return out;
+}
+
+/** Status as text: one line per stage, then stale units grouped by identical reasons. */
+export function formatStatus(status: StageStatus[]): string {
+  const lines: string[] = [];
+  for (const s of status) {
+    const total = s.fresh + s.stale;
+    lines.push(
+      `${s.stage}: ${s.stale === 0 ? "fresh" : "STALE"} (${s.fresh}/${total} units fresh)`,
+    );
+    const groups = new Map<string, string[]>();
+    for (const u of s.units) {
+      if (u.fresh) continue;
+      const k = u.reasons.join("; ");
+      groups.set(k, [...(groups.get(k) ?? []), u.unit]);
+    }
+    for (const [why, units] of groups) {
+      const names = units.length > 4
+        ? `${units.slice(0, 4).join(", ")} and ${units.length - 4} more`
+        : units.join(", ");
+      lines.push(`  ${names}: ${why}`);
+    }
+  }
+  return lines.join("\n");
+}
