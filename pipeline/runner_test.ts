@@ -106,11 +106,11 @@ Deno.test("status names the param that changed and propagates staleness downstre
   const text = formatStatus(st);
   assert(/source: fresh/.test(text) && /side: fresh/.test(text), text);
   assert(
-    /square: STALE \(0\/3 units fresh\)\n  item000, item001, item002: param scale changed: 1 → 2/
+    /square: STALE \(0\/3 units fresh\)\n {2}item000, item001, item002: param scale changed: 1 → 2/
       .test(text),
     text,
   );
-  assert(/total: STALE[^\n]*\n  all: .*input square\/item000 is stale/.test(text), text);
+  assert(/total: STALE[^\n]*\n {2}all: .*input square\/item000 is stale/.test(text), text);
 });
 
 Deno.test("shards split units exactly and a final plain run completes the DAG", async () => {
@@ -149,7 +149,7 @@ Deno.test("gc removes entries no lockfile names", async () => {
   assertEquals(calls, {});
 });
 
-async function runChild(root: string, n: number, env: Record<string, string> = {}) {
+function runChild(root: string, n: number, env: Record<string, string> = {}) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tests/fixtures/synthetic_run.ts", root, String(n)],
     env,
@@ -160,9 +160,9 @@ async function runChild(root: string, n: number, env: Record<string, string> = {
 
 Deno.test("kill -9 mid-stage then rerun gives results byte-identical to an uninterrupted run", async () => {
   const clean = await Deno.makeTempDir();
-  await (await runChild(clean, 8)).output();
+  await runChild(clean, 8).output();
   const killed = await Deno.makeTempDir();
-  const child = (await runChild(killed, 8, { SYN_DELAY_MS: "150" })).spawn();
+  const child = runChild(killed, 8, { SYN_DELAY_MS: "150" }).spawn();
   // Wait until some units of the first stage are committed, then kill.
   for (let i = 0; i < 200; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -178,7 +178,7 @@ Deno.test("kill -9 mid-stage then rerun gives results byte-identical to an unint
     partial.length >= 3 && partial.length < 8,
     `killed mid-stage: ${partial.length} of 8 done`,
   );
-  const rerun = await (await runChild(killed, 8)).output();
+  const rerun = await runChild(killed, 8).output();
   assert(rerun.success, new TextDecoder().decode(rerun.stderr));
   const summary = JSON.parse(new TextDecoder().decode(rerun.stdout));
   assertEquals(summary[0][0], "source");
@@ -189,14 +189,14 @@ Deno.test("kill -9 mid-stage then rerun gives results byte-identical to an unint
 Deno.test("two concurrent runs on one store do not corrupt it", async () => {
   const root = await Deno.makeTempDir();
   const [a, b] = await Promise.all([
-    (await runChild(root, 6, { SYN_DELAY_MS: "20" })).output(),
-    (await runChild(root, 6, { SYN_DELAY_MS: "20" })).output(),
+    runChild(root, 6, { SYN_DELAY_MS: "20" }).output(),
+    runChild(root, 6, { SYN_DELAY_MS: "20" }).output(),
   ]);
   assert(a.success && b.success);
   const errs = new TextDecoder().decode(a.stderr) + new TextDecoder().decode(b.stderr);
   assert(/waiting for it to finish/.test(errs), "the second run waits for the first");
   const clean = await Deno.makeTempDir();
-  await (await runChild(clean, 6)).output();
+  await runChild(clean, 6).output();
   assertEquals(await readTree(root), await readTree(clean));
   const r = await runPipeline(spec(root, 6), { ...quiet, verify: true });
   assert(r.summaries.every((s) => s.computed === 0), "every entry verifies");
