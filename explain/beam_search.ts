@@ -1,0 +1,221 @@
+/**
+ * Minimal sufficient explanations by beam search (METHODS.md §1, after SAG): grow patch sets one
+ * patch at a time from the empty set, keep the best `beamWidth` distinct states below Ph, and make
+ * every successor above Ph minimal before recording it. All model access goes through the memo,
+ * so each level's successors go to the model in one call and nothing is scored twice.
+ */
+import type { UpsampleMode } from "./upsample.ts";
+import type { Memo } from "./memo.ts";
+import { add, has, remove, toIndices } from "./patchset.ts";
+
+/** Which unrevealed patches a state may reveal next. */
+export type Candidates =
+  | { kind: "all" }
+  | {
+    kind: "igos-topq";
+    /** How many of the lowest-valued unrevealed patches to try (15 in the paper). */
+    q: number;
+    /** The image's I-GOS mask at grid x grid, row-major (low = salient). Missing = fall back. */
+    mask?: Float32Array;
+  };
+
+export interface MseOptions {
+  /** Grid side; the memo must use the same grid. */
+  grid: number;
+  /** States kept per level (distinct). */
+  beamWidth: number;
+  /** Ph: a set is sufficient when r > ph. */
+  ph: number;
+  candidates: Candidates;
+  /** Stop after a level that leaves more than this many MSEs recorded. */
+  maxMses: number;
+  /**
+   * How the scorer upsamples the grid. The search never uses it (the Scorer composes); it is kept
+   * so the stage's options, and so its cache key, name the composition that produced the MSEs.
+   */
+  upsample: UpsampleMode;
+}
+
+/** The `paper` preset. */
+export const defaults: MseOptions = {
+  grid: 7,
+  beamWidth: 5,
+  ph: 0.9,
+  candidates: { kind: "igos-topq", q: 15 },
+  maxMses: 10,
+  upsample: "bilinear",
+};
+
+/** One minimal sufficient explanation. */
+export interface Mse {
+  /** Patch indices, ascending (row-major). */
+  patches: number[];
+  /** The subset as a number (see patchset.ts). */
+  subset: number;
+  ratio: number;
+}
+
+export interface MseResult {
+  mses: Mse[];
+  count: number;
+  /** Mean number of patches per MSE; NaN when none was found. */
+  meanSize: number;
+  /** Levels expanded. */
+  levels: number;
+  /** Subsets this search sent to the model (memo evaluations during the search). */
+  evaluations: number;
+  /** Requests the memo answered without the model during the search. */
+  hits: number;
+  /**
+   * Subsets a search without any memo would have scored: every successor of every state,
+   * duplicates included, plus every probe of the minimisation (the reference's cost).
+   */
+  unsharedEvaluations: number;
+  /** Anything that made this search differ from its options (for example a candidate fallback). */
+  notes: string[];
+}
+
+/** Checks options, with errors that name the key at fault. */
+export function validateMseOptions(o: MseOptions, where = "mse options"): void {
+  const intAtLeast = (v: number, min: number, key: string) => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${where}: ${key} must be an integer >= ${min}, got ${v}`);
+    }
+  };
+  intAtLeast(o.grid, 1, "grid");
+  if (o.grid * o.grid > 53) {
+    throw new RangeError(`${where}: grid ${o.grid} has more than 53 patches`);
+  }
+  intAtLeast(o.beamWidth, 1, "beamWidth");
+  intAtLeast(o.maxMses, 0, "maxMses");
+  if (!(o.ph > 0 && o.ph < 1)) throw new RangeError(`${where}: ph must be in (0, 1), got ${o.ph}`);
+  if (o.upsample !== "bilinear" && o.upsample !== "nearest") {
+    throw new RangeError(`${where}: upsample must be "bilinear" or "nearest", got ${o.upsample}`);
+  }
+  const c = o.candidates;
+  if (c.kind === "igos-topq") {
+    intAtLeast(c.q, 1, "candidates.q");
+    if (c.mask && c.mask.length !== o.grid * o.grid) {
+      throw new RangeError(
+        `${where}: candidates.mask has ${c.mask.length} values, expected ${o.grid}x${o.grid}`,
+      );
+    }
+    if (c.mask?.some((v) => !Number.isFinite(v))) {
+      throw new RangeError(`${where}: candidates.mask holds a non-finite value`);
+    }
+  } else if (c.kind !== "all") {
+    throw new RangeError(`${where}: candidates.kind must be "all" or "igos-topq"`);
+  }
+}
+
+/** Makes a function giving the candidate patches of a state, in the order they are tried. */
+function candidateFn(o: MseOptions, notes: string[]): (state: number) => number[] {
+  const n = o.grid * o.grid;
+  const c = o.candidates;
+  if (c.kind === "igos-topq" && c.mask) {
+    const mask = c.mask;
+    // Lowest mask value first (most salient); ties by index, so the order is reproducible.
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => mask[a] - mask[b] || a - b);
+    return (state) => {
+      const out: number[] = [];
+      for (const i of order) {
+        if (!has(state, i)) out.push(i);
+        if (out.length === c.q) break;
+      }
+      return out;
+    };
+  }
+  if (c.kind === "igos-topq") {
+    notes.push(
+      `candidates igos-topq (q=${c.q}) asked for but no I-GOS mask was supplied: used all unrevealed patches`,
+    );
+  }
+  return (state) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) if (!has(state, i)) out.push(i);
+    return out;
+  };
+}
+
+/**
+ * Hides, in row-major order, each patch whose removal keeps r > ph, repeating passes until a pass
+ * changes nothing (the reference's remove_extra_patches). Returns the set, its ratio and probes.
+ */
+export async function minimise(
+  memo: Memo,
+  subset: number,
+  ratio: number,
+  ph: number,
+): Promise<{ subset: number; ratio: number; probes: number }> {
+  let cur = subset, r = ratio, probes = 0;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const i of toIndices(cur)) {
+      const next = remove(cur, i);
+      const rn = await memo.ratio(next);
+      probes++;
+      if (rn > ph) {
+        cur = next;
+        r = rn;
+        changed = true;
+      }
+    }
+  }
+  return { subset: cur, ratio: r, probes };
+}
+
+/** Beam search for the MSEs of one image (the memo's image) under one model. */
+export async function beamSearch(memo: Memo, options: MseOptions = defaults): Promise<MseResult> {
+  validateMseOptions(options);
+  if (memo.info.grid !== options.grid) {
+    throw new RangeError(
+      `beam_search: options.grid is ${options.grid} but the memo of image ${memo.info.image} uses ${memo.info.grid}`,
+    );
+  }
+  const { ph, beamWidth, maxMses } = options;
+  const n = options.grid * options.grid;
+  const notes: string[] = [];
+  const candidates = candidateFn(options, notes);
+  const ev0 = memo.evaluations, hits0 = memo.hits;
+  let unshared = 0;
+  const mses: Mse[] = [];
+  const recorded = new Set<number>();
+  let beam: number[] = [0];
+  let level = 0;
+  while (beam.length > 0 && level < n) {
+    // Every successor of every state, in beam order then candidate order.
+    const successors: number[] = [];
+    for (const state of beam) for (const i of candidates(state)) successors.push(add(state, i));
+    if (successors.length === 0) break;
+    unshared += successors.length;
+    level++;
+    const copies = new Map<number, number>();
+    for (const s of successors) copies.set(s, (copies.get(s) ?? 0) + 1);
+    const distinct = [...copies.keys()];
+    const r = await memo.ratios(distinct);
+    // Highest r first; equal r keeps generation order (Array.prototype.sort is stable).
+    const order = distinct.map((_, k) => k).sort((a, b) => r[b] - r[a]);
+    const above = order.filter((k) => r[k] > ph);
+    const minimal = await Promise.all(above.map((k) => minimise(memo, distinct[k], r[k], ph)));
+    for (const [j, m] of minimal.entries()) {
+      // Without a memo every copy of a successor is minimised again.
+      unshared += m.probes * copies.get(distinct[above[j]])!;
+      if (recorded.has(m.subset)) continue;
+      recorded.add(m.subset);
+      mses.push({ patches: toIndices(m.subset), subset: m.subset, ratio: m.ratio });
+    }
+    beam = order.filter((k) => !(r[k] > ph)).slice(0, beamWidth).map((k) => distinct[k]);
+    if (mses.length > maxMses) break;
+  }
+  const sizes = mses.map((m) => m.patches.length);
+  return {
+    mses,
+    count: mses.length,
+    meanSize: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : NaN,
+    levels: level,
+    evaluations: memo.evaluations - ev0,
+    hits: memo.hits - hits0,
+    unsharedEvaluations: unshared,
+    notes,
+  };
+}

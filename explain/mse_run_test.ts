@@ -1,0 +1,123 @@
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../tests/assert.ts";
+import {
+  defaults,
+  explainImages,
+  type ImageInput,
+  runMseSearch,
+  type RunOptions,
+  runSubtreeCount,
+  table1Row,
+  thresholdKey,
+} from "./mse_run.ts";
+import { Memo } from "./memo.ts";
+import { additive, andParts, Coalescer, orParts, type ToyModel, ToyScorer } from "./toy_scorers.ts";
+import { Rng } from "./rng.ts";
+import { mean } from "./stats.ts";
+
+const rng = new Rng(21);
+const models: (ToyModel & { pFull: number })[] = [
+  additive(Array.from({ length: 16 }, () => rng.next()), { pFull: 0.7 }),
+  andParts([[1, 2], [9]]),
+  orParts([[0, 5]], [[10], [15]]),
+  additive(Array.from({ length: 16 }, () => rng.next() ** 3), { base: 0.1, pFull: 0.9 }),
+];
+const images: ImageInput[] = models.map((m, k) => ({ image: 10 + k, cls: k, pFull: m.pFull }));
+const byImage = (ms: ToyModel[]) => ms.reduce((a, m, k) => ((a[10 + k] = m), a), [] as ToyModel[]);
+const options: RunOptions = {
+  ...defaults,
+  mse: { ...defaults.mse, grid: 4, beamWidth: 3, candidates: { kind: "all" } },
+};
+
+Deno.test("concurrent images share nothing wrongly and the scorer sees batched calls", async () => {
+  const inner = new ToyScorer(4, byImage(models), { macrotask: true });
+  const { results, memos } = await explainImages(images, new Coalescer(inner), options);
+  // Each image alone, on its own scorer: the same answers.
+  let aloneCalls = 0;
+  for (const [k, im] of images.entries()) {
+    const solo = new ToyScorer(4, byImage(models));
+    const { results: [r] } = await explainImages([im], solo, options);
+    aloneCalls += solo.calls;
+    assertEquals(results[k].mses, r.mses, `image ${im.image} mses`);
+    assertEquals(results[k].subtree, r.subtree, `image ${im.image} subtree`);
+    assertEquals(results[k].image, im.image);
+    // Evaluations are what the scorer received for this image, each subset once.
+    assertEquals(results[k].totalEvaluations, inner.distinct(im.image));
+    assertEquals(memos[k].evaluations, inner.distinct(im.image));
+    assertEquals(memos[k].info.image, im.image);
+  }
+  assertEquals(inner.maxRepeats(), 1);
+  assert(results.every((r) => r.count > 0), "every toy image has an MSE");
+  console.log(`scorer calls: ${inner.calls} batched vs ${aloneCalls} image by image`);
+  assert(inner.calls < aloneCalls / 2, `batched: ${inner.calls} calls vs ${aloneCalls} alone`);
+  assert(Math.max(...inner.batchImages) === images.length, "some batch mixes every image");
+  // The samples for a figure: the first trees' roots and children, with ratios from the memo.
+  const s = results[0].samples[0];
+  assertEquals(s.root.patches, results[0].mses[0].patches);
+  assertEquals(s.root.ratio, results[0].mses[0].ratio);
+  assert(
+    s.children.length > 0 &&
+      s.children.every((c) => c.patches.length === s.root.patches.length - 1),
+  );
+});
+
+Deno.test("mse-search and subtree-count run as two stages, reusing every stored evaluation", async () => {
+  const together = await explainImages(images, new ToyScorer(4, byImage(models)), options);
+
+  const s1 = new ToyScorer(4, byImage(models));
+  const stage1 = await runMseSearch(images, s1, options.mse);
+  const stored = stage1.memos.map((m) => m.export());
+  // subtree-count on a fresh scorer and memos reloaded from the stored arrays.
+  const s2 = new ToyScorer(4, byImage(models));
+  const reloaded = images.map((im, k) =>
+    Memo.from(s2, { ...im, grid: 4 }, stored[k], `memo ${im.image}`)
+  );
+  const stage2 = await runSubtreeCount(stage1.results, reloaded, options.subtree, 2);
+  for (const [k, im] of images.entries()) {
+    assertEquals(stage1.results[k].mses, together.results[k].mses);
+    assertEquals(stage2[k].subtree, together.results[k].subtree);
+    const before = new Set(stored[k].keys);
+    for (const s of s2.seen.get(im.image)?.keys() ?? []) {
+      assert(!before.has(s), `image ${im.image}: subset ${s} scored again in stage 2`);
+    }
+    assertEquals(stage2[k].subtree.evaluations, s2.distinct(im.image));
+  }
+  await runSubtreeCount(stage1.results, reloaded.slice(1), options.subtree).then(
+    () => assert(false, "should fail"),
+    (e) => assert(/3 memos for 4 images/.test(e.message)),
+  );
+  await assertRejects(
+    () => runMseSearch([images[0], images[0]], s1, options.mse),
+    /images\[1\] repeats image 10/,
+  );
+});
+
+Deno.test("table1Row gives dataset means with bootstrap intervals per column", () => {
+  const sub = (tree: number[], unique: number[]) => ({
+    thresholds: [0.8, 0.7, 0.6, 0.5],
+    tree,
+    unique,
+    treeNodes: 0,
+    uniqueNodes: 0,
+    evaluations: 0,
+    hits: 0,
+    levels: 0,
+  });
+  const per = [
+    { count: 2, meanSize: 4, subtree: sub([2, 4, 6, 8], [2, 3, 4, 5]) },
+    { count: 4, meanSize: 6, subtree: sub([4, 6, 9, 12], [4, 5, 6, 7]) },
+    { count: 0, meanSize: NaN, subtree: sub([0, 0, 0, 0], [0, 0, 0, 0]) },
+    { count: 3, meanSize: 5, subtree: sub([3, 5, 7, 9], [3, 4, 5, 6]) },
+  ];
+  const row = table1Row(per, { seed: 3, samples: 500 });
+  assertEquals(row.images, 4);
+  assertEquals(row.mse_count.mean, 9 / 4);
+  assertEquals(row.mse_size.mean, 5); // the image without MSEs has no size
+  assertEquals(Object.keys(row.tree), ["sub_ge80", "sub_ge70", "sub_ge60", "sub_ge50"]);
+  assertAlmostEquals(row.tree.sub_ge50.mean, mean([8, 12, 0, 9]), 1e-12);
+  assertAlmostEquals(row.unique.sub_ge70.mean, mean([3, 5, 0, 4]), 1e-12);
+  for (const ci of [row.mse_count, row.mse_size, ...Object.values(row.tree)]) {
+    assert(ci.lo <= ci.mean && ci.mean <= ci.hi);
+  }
+  assertEquals(table1Row(per, { seed: 3, samples: 500 }), row);
+  assertEquals(thresholdKey(0.7), "sub_ge70");
+});

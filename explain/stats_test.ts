@@ -1,0 +1,50 @@
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "../tests/assert.ts";
+import { bootstrapMeanCI, bootstrapRatioCI, mean, quantile } from "./stats.ts";
+import { Rng } from "./rng.ts";
+
+Deno.test("mean and numpy-style quantiles", () => {
+  assertEquals(mean([1, 2, 3, 6]), 3);
+  assert(Number.isNaN(mean([])));
+  assertEquals(quantile([1, 2, 3, 4], 0.25), 1.75); // numpy.quantile([1,2,3,4], 0.25)
+  assertEquals(quantile([1, 2, 3, 4], 1), 4);
+  assertEquals(quantile([5], 0.3), 5);
+});
+
+Deno.test("bootstrapMeanCI is seeded, brackets the mean and has the normal-theory width", () => {
+  const rng = new Rng(1);
+  const n = 400;
+  const xs = Array.from({ length: n }, () => 3 + 2 * rng.normal());
+  const a = bootstrapMeanCI(xs, { seed: 4 });
+  assertEquals(a, bootstrapMeanCI(xs, { seed: 4 }));
+  assertNotEquals(a, bootstrapMeanCI(xs, { seed: 5 }));
+  assertEquals(a.mean, mean(xs));
+  assert(a.lo < a.mean && a.mean < a.hi);
+  // Width of a 95% interval of a mean: 2 * 1.96 * sd / sqrt(n) = 0.392 for sd 2.
+  const sd = Math.sqrt(xs.reduce((s, x) => s + (x - a.mean) ** 2, 0) / (n - 1));
+  assertAlmostEquals(a.hi - a.lo, (2 * 1.96 * sd) / Math.sqrt(n), 0.05);
+  const narrow = bootstrapMeanCI(xs, { seed: 4, level: 0.5 });
+  assert(narrow.hi - narrow.lo < a.hi - a.lo);
+  assertEquals(bootstrapMeanCI([2, 2, 2]), { mean: 2, lo: 2, hi: 2 });
+  const empty = bootstrapMeanCI([]);
+  assert(Number.isNaN(empty.mean) && Number.isNaN(empty.lo));
+  assertThrows(() => bootstrapMeanCI([1, NaN]), /values\[1\] is NaN/);
+  assertThrows(() => bootstrapMeanCI([1], { level: 1 }), /level/);
+});
+
+Deno.test("bootstrapRatioCI resamples both samples and brackets the ratio of means", () => {
+  const rng = new Rng(2);
+  const a = Array.from({ length: 300 }, () => 10 + rng.normal());
+  const b = Array.from({ length: 200 }, () => 5 + rng.normal());
+  const r = bootstrapRatioCI(a, b, { seed: 1 });
+  assertAlmostEquals(r.mean, mean(a) / mean(b), 1e-12);
+  assert(r.lo < r.mean && r.mean < r.hi && r.lo > 1.9 && r.hi < 2.1);
+  // Fixed b: the interval only reflects a's spread, so it is narrower.
+  const fixedB = bootstrapRatioCI(a, [5, 5], { seed: 1 });
+  assert(fixedB.hi - fixedB.lo < r.hi - r.lo);
+});
