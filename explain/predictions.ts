@@ -73,7 +73,11 @@ export function summarisePredictions(
 }
 
 /** Top-1 accuracy (percent) of the mean of several models' softmax outputs. */
-export function ensembleAccuracy(members: Float32Array[], classes: number, labels: (number | null)[]): number | null {
+export function ensembleAccuracy(
+  members: Float32Array[],
+  classes: number,
+  labels: (number | null)[],
+): number | null {
   let hit = 0, labelled = 0;
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];

@@ -31,6 +31,7 @@ export class StageProgress {
   readonly #o: ProgressOptions;
   readonly #start: number;
   #last = -Infinity;
+  #lastDone = -1;
   #done = 0;
   /** Fractional progress of units in flight, by unit id. */
   #partial = new Map<string, number>();
@@ -73,8 +74,9 @@ export class StageProgress {
       if (!force && now - this.#last < 100) return;
       this.#last = now;
       this.#o.write(`\r\x1b[2K${this.line()}`);
-    } else if (force || now - this.#last >= this.#o.intervalMs) {
+    } else if ((force && this.#lastDone !== this.#done) || now - this.#last >= this.#o.intervalMs) {
       this.#last = now;
+      this.#lastDone = this.#done;
       this.#o.write(`${this.line()}\n`);
     }
   }

@@ -1,0 +1,86 @@
+/**
+ * The shape of an xcompare config (configs/*.json). Paths are relative to the project root.
+ * Stage params live under `stages.<name>` and are validated by each stage's own schema.
+ */
+import {
+  any,
+  arr,
+  bool,
+  int,
+  maybe,
+  num,
+  obj,
+  type ObjOf,
+  oneOf,
+  optional,
+  record,
+  str,
+  union,
+} from "../pipeline/schema.ts";
+
+export type Provider = "cuda" | "tensorrt" | "cpu";
+
+export const preprocessSchema = obj({
+  channels: maybe(oneOf(1, 3)),
+  resize_short_side: maybe(int({ min: 1 })),
+  center_crop: maybe(int({ min: 1 })),
+  interpolation: maybe(oneOf("bilinear", "bicubic", "nearest")),
+  mean: maybe(arr(num())),
+  std: maybe(arr(num({ min: 1e-9 }))),
+});
+
+export const modelSchema = obj({
+  id: str({ nonEmpty: true }),
+  /** Display name (e.g. the paper's "ResNet50-C1"); defaults to the id. */
+  name: maybe(str()),
+  onnx: str({ nonEmpty: true }),
+  /** Card JSON; defaults to the ONNX path with `.json`. */
+  card: maybe(str()),
+  group: maybe(str()),
+  preprocess: optional(preprocessSchema, {} as ObjOf<typeof preprocessSchema.shape>),
+  /** Optional models are skipped with a notice when their ONNX file is absent. */
+  optional: optional(bool(), false),
+  notes: maybe(str()),
+});
+
+export const datasetSchema = obj({
+  kind: oneOf("folder", "imagenet-val"),
+  dir: str({ nonEmpty: true }),
+  labels: maybe(str()),
+  /** Class names TSV (index, wnid, name) or CSV; optional. */
+  classes: maybe(str()),
+  /** Use the first N images by file name. */
+  first: maybe(int({ min: 1 })),
+  /** Images per chunk: the unit of caching for per-image stages. */
+  chunk: optional(int({ min: 1 }), 50),
+});
+
+export const configSchema = obj({
+  name: str({ nonEmpty: true }),
+  description: maybe(str()),
+  dataset: datasetSchema,
+  models: arr(modelSchema, { min: 1 }),
+  ensembles: optional(arr(obj({ name: str(), members: arr(str(), { min: 2 }) })), []),
+  runtime: optional(
+    obj({
+      providers: optional(
+        arr(oneOf<Provider>("cuda", "tensorrt", "cpu"), { min: 1 }),
+        ["cpu"] as Provider[],
+      ),
+      threads: optional(int({ min: 0 }), 0),
+      batchSize: optional(union<number | "auto">(int({ min: 1 }), oneOf("auto")), "auto"),
+    }),
+    { providers: ["cpu"] as Provider[], threads: 0, batchSize: "auto" as number | "auto" },
+  ),
+  /** The baseline B: Gaussian blur relative to image size (the paper's), or zeros. */
+  baseline: optional(oneOf("blur", "zero"), "blur"),
+  /** Upsampling of patch masks U(m): bilinear with align_corners (reference) or hard blocks. */
+  upsample: optional(oneOf("bilinear", "nearest"), "bilinear"),
+  /** Show the paper's Table 1/2 numbers beside ours (ImageNet configs). */
+  paperColumns: optional(bool(), false),
+  stages: optional(record(any()), {}),
+  notes: maybe(any()),
+});
+
+export type Config = ObjOf<typeof configSchema.shape>;
+export type ModelConfig = Config["models"][number];

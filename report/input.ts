@@ -1,0 +1,280 @@
+/**
+ * The one shape the report renderer reads. The pipeline adapts its stage outputs to this type, so the
+ * renderer never touches the artifact store and can be tested on a small JSON fixture.
+ *
+ * Every section except `run` is optional: a section renders only when it is present. Numbers are
+ * plain JSON numbers; per-image arrays are aligned with `image_ids` when given.
+ */
+
+/** A mean with its 95% bootstrap interval over images. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/** The sub-explanation count thresholds of Table 1, as the strings used for keys. */
+export const THRESHOLDS = ["0.8", "0.7", "0.6", "0.5"] as const;
+export type Threshold = typeof THRESHOLDS[number];
+
+/** Facts about a model's architecture that the mini-replication verdicts group by. */
+export interface ModelTraits {
+  /** Normalisation layers: batch norm, layer norm, group norm, or anything else. */
+  norm: "bn" | "ln" | "gn" | "other";
+  arch: "cnn" | "transformer" | "other";
+  /** Trained with knowledge distillation (DeiT-S-dis, PiT-S-dis, LeViT). */
+  distilled: boolean;
+}
+
+export interface ModelInfo {
+  /** The model id used everywhere else in this input (tables, figures). */
+  id: string;
+  /** Display group (e.g. "older CNNs", "Transformers with distillation"). */
+  group: string;
+  sha256?: string;
+  params?: number;
+  /** Name of the matching row in the paper's Table 1 (e.g. "ResNet50"); guessed when absent. */
+  paper_name?: string;
+  traits?: ModelTraits;
+}
+
+export interface StageStat {
+  stage: string;
+  wall_s: number;
+  units_computed: number;
+  units_reused: number;
+  model_evals: number;
+}
+
+export interface Provenance {
+  /** The resolved config, as loaded. */
+  config: unknown;
+  models: ModelInfo[];
+  onnxruntime_version?: string;
+  execution_provider?: string;
+  stages?: StageStat[];
+}
+
+export interface RunInfo {
+  id: string;
+  /** Config name, e.g. "default" (the zoo) or "paper". */
+  config: string;
+  /** ISO 8601 timestamp. */
+  created: string;
+}
+
+export interface ModelAccuracy {
+  model: string;
+  /** Fractions in [0, 1]. */
+  top1: number;
+  top5?: number;
+  /** Mean top-1 confidence on the original images (normalisation `t`). */
+  t?: number;
+  /** Mean top-1 confidence on fully blurred images (normalisation `b`). */
+  b?: number;
+  images?: number;
+}
+
+export interface EnsembleResult {
+  members: string[];
+  /** Fraction in [0, 1]. */
+  top1: number;
+}
+
+export interface AccuracySection {
+  models: ModelAccuracy[];
+  ensembles?: EnsembleResult[];
+  /** The paper's claim, e.g. from paper-facts.json `ensemble` (percent values, as the paper prints). */
+  paper_claim?: { members: Record<string, number>; average_of_softmax_top1: number };
+}
+
+/** Per-image values behind a Table 1 row; each array has one entry per image. */
+export interface PerImage {
+  image_ids?: string[];
+  mse_count: number[];
+  /** Mean MSE size per image; `null` for an image where no MSE was found. */
+  mse_size: (number | null)[];
+  /** Sub-explanation counts per threshold, `tree` (paper's) and optionally `unique`. */
+  tree: Partial<Record<Threshold, number[]>>;
+  unique?: Partial<Record<Threshold, number[]>>;
+}
+
+export interface Table1Row {
+  model: string;
+  images: number;
+  mse_count: Interval;
+  mse_size: Interval;
+  tree: Partial<Record<Threshold, Interval>>;
+  unique?: Partial<Record<Threshold, Interval>>;
+  /** Needed for the verdicts (bootstrap over images); optional otherwise. */
+  per_image?: PerImage;
+}
+
+/** A small image for figure tiles: row-major pixels 0..255, or a PNG/JPEG path read with sharp. */
+export type TileImage =
+  | { width: number; height: number; channels: 1 | 3; pixels: number[] }
+  | { path: string };
+
+export interface InsertionFigure {
+  image_id: string;
+  class_label?: string;
+  curves: { model: string; x: number[]; y: number[] }[];
+}
+
+export interface MseFigure {
+  image_id: string;
+  model: string;
+  class_label?: string;
+  image: TileImage;
+  grid: number;
+  /** Patch indices, row-major on the grid; `r` is the likelihood ratio. */
+  mses: { patches: number[]; r?: number }[];
+  sub_explanations?: { patches: number[]; r?: number }[];
+}
+
+export interface ChannelFigure {
+  tensor?: string;
+  curves: { model: string; values: number[] }[];
+}
+
+export interface LandscapeFigure {
+  points: { model: string; group: string; x: number; y: number }[];
+}
+
+export interface CrossTestFigure {
+  image_id: string;
+  class_label?: string;
+  image: TileImage;
+  /** One heatmap per source model: `size` x `size` row-major saliency values. */
+  heatmaps: { model: string; size: number; values: number[]; note?: string }[];
+}
+
+export interface GroupMatrixFigure {
+  /** Rows: heatmap source group; columns: tested group. Not symmetric. */
+  groups: string[];
+  values: number[][];
+}
+
+export interface FiguresInput {
+  insertion?: InsertionFigure;
+  mse?: MseFigure;
+  channels?: ChannelFigure;
+  landscape?: LandscapeFigure;
+  cross_test?: CrossTestFigure;
+  group_matrix?: GroupMatrixFigure;
+}
+
+export interface ReportInput {
+  run: RunInfo;
+  provenance?: Provenance;
+  accuracy?: AccuracySection;
+  table1?: Table1Row[];
+  /** Show the paper's Table 1 numbers beside ours (the `paper` config). */
+  paper_columns?: boolean;
+  figures?: FiguresInput;
+}
+
+/** A clear error for a malformed input, naming the JSON path at fault. */
+export class ReportInputError extends Error {
+  constructor(path: string, message: string) {
+    super(`report input: ${path}: ${message}`);
+    this.name = "ReportInputError";
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function need(cond: boolean, path: string, msg: string): void {
+  if (!cond) throw new ReportInputError(path, msg);
+}
+
+function str(o: Record<string, unknown>, k: string, path: string): void {
+  need(typeof o[k] === "string", `${path}.${k}`, "expected a string");
+}
+
+function num(v: unknown, path: string): void {
+  need(typeof v === "number" && Number.isFinite(v), path, "expected a finite number");
+}
+
+function interval(v: unknown, path: string): void {
+  need(isObj(v), path, "expected {mean, lo, hi}");
+  const o = v as Record<string, unknown>;
+  for (const k of ["mean", "lo", "hi"]) num(o[k], `${path}.${k}`);
+}
+
+function numArray(v: unknown, path: string, nullable = false): void {
+  need(Array.isArray(v), path, "expected an array of numbers");
+  (v as unknown[]).forEach((x, i) => {
+    if (!(nullable && x === null)) num(x, `${path}[${i}]`);
+  });
+}
+
+/**
+ * Checks the parts the renderer relies on and throws a `ReportInputError` naming the first bad key.
+ * Returns the input typed, for use on parsed JSON.
+ */
+export function validateReportInput(v: unknown): ReportInput {
+  need(isObj(v), "$", "expected an object");
+  const o = v as Record<string, unknown>;
+  need(isObj(o.run), "$.run", "expected {id, config, created}");
+  for (const k of ["id", "config", "created"]) str(o.run as Record<string, unknown>, k, "$.run");
+  if (o.provenance !== undefined) {
+    need(isObj(o.provenance), "$.provenance", "expected an object");
+    const p = o.provenance as Record<string, unknown>;
+    need(Array.isArray(p.models), "$.provenance.models", "expected an array");
+    (p.models as unknown[]).forEach((m, i) => {
+      const path = `$.provenance.models[${i}]`;
+      need(isObj(m), path, "expected an object");
+      str(m as Record<string, unknown>, "id", path);
+      str(m as Record<string, unknown>, "group", path);
+    });
+  }
+  if (o.accuracy !== undefined) {
+    need(isObj(o.accuracy), "$.accuracy", "expected an object");
+    const a = o.accuracy as Record<string, unknown>;
+    need(Array.isArray(a.models), "$.accuracy.models", "expected an array");
+    (a.models as unknown[]).forEach((m, i) => {
+      need(isObj(m), `$.accuracy.models[${i}]`, "expected an object");
+      str(m as Record<string, unknown>, "model", `$.accuracy.models[${i}]`);
+      num((m as Record<string, unknown>).top1, `$.accuracy.models[${i}].top1`);
+    });
+  }
+  if (o.table1 !== undefined) {
+    need(Array.isArray(o.table1), "$.table1", "expected an array");
+    (o.table1 as unknown[]).forEach((r, i) => {
+      const path = `$.table1[${i}]`;
+      need(isObj(r), path, "expected an object");
+      const row = r as Record<string, unknown>;
+      str(row, "model", path);
+      num(row.images, `${path}.images`);
+      interval(row.mse_count, `${path}.mse_count`);
+      interval(row.mse_size, `${path}.mse_size`);
+      need(isObj(row.tree), `${path}.tree`, "expected an object keyed by threshold");
+      for (const [k, iv] of Object.entries(row.tree as object)) interval(iv, `${path}.tree.${k}`);
+      if (row.per_image !== undefined) {
+        const pi = row.per_image as Record<string, unknown>;
+        need(isObj(pi), `${path}.per_image`, "expected an object");
+        numArray(pi.mse_count, `${path}.per_image.mse_count`);
+        numArray(pi.mse_size, `${path}.per_image.mse_size`, true);
+        need(isObj(pi.tree), `${path}.per_image.tree`, "expected an object keyed by threshold");
+        const n = (pi.mse_count as unknown[]).length;
+        for (const [k, arr] of Object.entries(pi.tree as object)) {
+          numArray(arr, `${path}.per_image.tree.${k}`);
+          need(
+            (arr as unknown[]).length === n,
+            `${path}.per_image.tree.${k}`,
+            `length ${(arr as unknown[]).length} differs from mse_count's ${n}`,
+          );
+        }
+        need(
+          (pi.mse_size as unknown[]).length === n,
+          `${path}.per_image.mse_size`,
+          `length differs from mse_count's ${n}`,
+        );
+      }
+    });
+  }
+  return v as ReportInput;
+}

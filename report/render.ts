@@ -1,0 +1,122 @@
+/**
+ * renderReport: the one entry point. Derives verdicts and the paper comparison, renders every figure
+ * headless, and writes report.md, report.html, results.json and figures/ into `outDir`.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildDocument, type Derived, modelsOf } from "./document.ts";
+import { buildFigures, defaults as figureDefaults, type FigureOptions } from "./figures.ts";
+import { renderHtml } from "./html.ts";
+import { type ReportInput, validateReportInput } from "./input.ts";
+import { renderMarkdown } from "./markdown.ts";
+import { comparePaper, type PaperFacts, parsePaperFacts } from "./paper.ts";
+import { defaults as renderDefaults, renderFigure, type RenderOptions } from "./render_figure.ts";
+import type { SpecOptions } from "./specs.ts";
+import { readVendorScripts } from "./vendor.ts";
+import { computeVerdicts, type VerdictOptions } from "./verdicts.ts";
+
+export interface RenderReportOptions {
+  /** paper-facts.json, read only when `input.paper_columns` is true and `paperFacts` is absent. */
+  paperFactsPath: string;
+  /** The paper facts themselves (skips reading the file). */
+  paperFacts?: PaperFacts;
+  figures: Partial<Omit<FigureOptions, "spec">> & { spec?: Partial<SpecOptions> };
+  render: Partial<RenderOptions>;
+  verdicts: Partial<VerdictOptions>;
+}
+
+export const defaults: RenderReportOptions = {
+  paperFactsPath: fileURLToPath(new URL("../../shared/docs/paper-facts.json", import.meta.url)),
+  figures: figureDefaults,
+  render: renderDefaults,
+  verdicts: {},
+};
+
+export interface RenderReportResult {
+  /** Paths written, relative to outDir. */
+  files: string[];
+  derived: Omit<Derived, "figures"> & { figures: string[] };
+}
+
+/** The schema tag of results.json. */
+export const RESULTS_SCHEMA = "xcompare-report-results/1";
+
+async function loadFacts(o: RenderReportOptions): Promise<PaperFacts> {
+  if (o.paperFacts) return o.paperFacts;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(o.paperFactsPath);
+  } catch (e) {
+    throw new Error(
+      `paper_columns is set but paper facts cannot be read from ${o.paperFactsPath}: ` +
+        `${(e as Error).message}`,
+    );
+  }
+  return parsePaperFacts(text, o.paperFactsPath);
+}
+
+export async function renderReport(
+  input: ReportInput,
+  outDir: string,
+  options: Partial<RenderReportOptions> = {},
+): Promise<RenderReportResult> {
+  const o: RenderReportOptions = { ...defaults, ...options };
+  validateReportInput(input);
+  const models = modelsOf(input);
+  const derived: Derived = { models, figures: [] };
+  if (input.table1?.length && models.some((m) => m.traits)) {
+    derived.verdicts = computeVerdicts(models, input.table1, o.verdicts);
+  }
+  if (input.paper_columns && input.table1?.length) {
+    derived.paperComparison = comparePaper(input.table1, models, await loadFacts(o));
+  }
+  derived.figures = await buildFigures(input, {
+    ...o.figures,
+    spec: { ...figureDefaults.spec, ...o.figures.spec },
+  });
+  const vendor = await readVendorScripts();
+
+  await Deno.mkdir(join(outDir, "figures"), { recursive: true });
+  const files: string[] = [];
+  const write = async (rel: string, data: string | Uint8Array) => {
+    const path = join(outDir, rel);
+    const tmp = `${path}.tmp`;
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+    files.push(rel);
+  };
+  for (const f of derived.figures) {
+    const r = await renderFigure(f.spec, f.name, o.render);
+    await write(`figures/${f.name}.vl.json`, JSON.stringify(f.spec, null, 1) + "\n");
+    await write(`figures/${f.name}.svg`, r.svg);
+    await write(`figures/${f.name}.png`, r.png);
+  }
+  const doc = buildDocument(input, derived);
+  await write("report.md", renderMarkdown(doc));
+  await write("report.html", renderHtml(doc, vendor));
+  const summary = {
+    models,
+    verdicts: derived.verdicts,
+    paperComparison: derived.paperComparison,
+    figures: derived.figures.map((f) => f.name),
+  };
+  const results = {
+    schema: RESULTS_SCHEMA,
+    input,
+    derived: {
+      verdicts: summary.verdicts ?? null,
+      paper_comparison: summary.paperComparison ?? null,
+      figures: derived.figures.map((f) => ({
+        name: f.name,
+        title: f.title,
+        spec: `figures/${f.name}.vl.json`,
+        svg: `figures/${f.name}.svg`,
+        png: `figures/${f.name}.png`,
+      })),
+      libraries: vendor.map((v) => ({ pkg: v.pkg, version: v.version })),
+    },
+  };
+  await write("results.json", JSON.stringify(results, null, 1) + "\n");
+  return { files, derived: summary };
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { ReportInput } from "./input.ts";
+import { renderReport, RESULTS_SCHEMA } from "./render.ts";
+import type { PaperFacts } from "./paper.ts";
+
+const FIXTURE = new URL("../tests/fixtures/report_input.json", import.meta.url);
+const fixture = (): ReportInput => JSON.parse(Deno.readTextFileSync(FIXTURE));
+const HOSTILE = "<script>alert(1)</script>";
+const FIGURES = [
+  "fig3-insertion",
+  "fig4-mse",
+  "fig5-channels",
+  "fig6-landscape",
+  "fig7-cross-test",
+  "fig8-group-matrix",
+  "subexpl-counts",
+];
+
+async function withTemp(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "xcompare-report-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("renderReport writes md, html, results.json and every figure", async () => {
+  await withTemp(async (out) => {
+    const input = fixture();
+    const r = await renderReport(input, out);
+    assert.deepEqual(r.derived.figures, FIGURES);
+    for (const name of FIGURES) {
+      for (const ext of [".vl.json", ".svg", ".png"]) {
+        const st = await Deno.stat(join(out, "figures", name + ext));
+        assert.ok(st.size > 500, `${name}${ext} is too small`);
+      }
+    }
+    assert.equal(r.files.length, FIGURES.length * 3 + 3);
+
+    // Markdown: tables, figure links, escaped hostile label.
+    const md = await Deno.readTextFile(join(out, "report.md"));
+    for (const name of FIGURES) assert.ok(md.includes(`](figures/${name}.png)`), name);
+    for (const row of input.table1!) {
+      assert.ok(md.includes(`| ${row.model.replace(/_/g, "\\_")} |`));
+    }
+    assert.ok(!md.includes(HOSTILE));
+    assert.ok(md.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert.ok(!/<(script|img|iframe)/i.test(md), "raw HTML in markdown");
+
+    // HTML: self-contained, specs equal the files, hostile label never markup.
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert.equal((html.match(/<script\b/g) ?? []).length, 5);
+    assert.ok(!html.includes(HOSTILE));
+    assert.ok(html.includes("Content-Security-Policy"));
+    assert.ok(!/(src|href)="https?:/i.test(html), "external reference in report.html");
+    for (const lib of ["vega", "vega-lite", "vega-embed"]) {
+      assert.match(html, new RegExp(`data-lib="${lib}@\\d+\\.\\d+\\.\\d+"`));
+    }
+    const json = html.match(/<script type="application\/json" id="xc-specs">(.*?)<\/script>/s)![1];
+    const specs = JSON.parse(json);
+    assert.deepEqual(Object.keys(specs), FIGURES);
+    for (const name of FIGURES) {
+      const file = JSON.parse(await Deno.readTextFile(join(out, "figures", `${name}.vl.json`)));
+      assert.deepEqual(specs[name], file);
+    }
+
+    // results.json: the input plus derived verdicts.
+    const res = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.equal(res.schema, RESULTS_SCHEMA);
+    assert.deepEqual(res.input, input);
+    assert.equal(res.derived.verdicts.length, 4);
+    assert.deepEqual(res.derived.verdicts, JSON.parse(JSON.stringify(r.derived.verdicts)));
+    assert.deepEqual(res.derived.figures.map((f: { name: string }) => f.name), FIGURES);
+    assert.equal(res.derived.paper_comparison, null);
+  });
+});
+
+Deno.test("paper_columns shows the paper's numbers beside ours", async () => {
+  const iv = (mean: number) => ({ mean, lo: mean * 0.9, hi: mean * 1.1 });
+  const facts: PaperFacts = {
+    table1_columns: [],
+    table1: [["older CNNs", "VGG19", 6.93, 7.17, 27.45, 109.99, 191.15, 329.97]],
+  };
+  const input: ReportInput = {
+    run: { id: "p", config: "paper", created: "2025-01-01T00:00:00Z" },
+    provenance: {
+      config: {},
+      models: [{ id: "vgg19.tv_in1k", group: "older CNNs", paper_name: "VGG19" }],
+    },
+    paper_columns: true,
+    table1: [{
+      model: "vgg19.tv_in1k",
+      images: 100,
+      mse_count: iv(6.93 * 1.5),
+      mse_size: iv(7.17),
+      tree: { "0.8": iv(27.45), "0.7": iv(110), "0.6": iv(191.15), "0.5": iv(329.97 / 2) },
+    }],
+  };
+  await withTemp(async (out) => {
+    const r = await renderReport(input, out, { paperFacts: facts });
+    const cmp = r.derived.paperComparison!;
+    assert.equal(cmp[0].paper_model, "VGG19");
+    const md = await Deno.readTextFile(join(out, "report.md"));
+    assert.ok(md.includes("Table 1 beside the paper"));
+    assert.ok(md.includes(" | 6.93 | 1.50x |"), md);
+    assert.ok(md.includes("| 164.99 | 329.97 | 0.50x |"));
+    // No per-image values and no traits: no verdicts section.
+    assert.equal(r.derived.verdicts, undefined);
+    assert.ok(!md.includes("Mini-replication"));
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert.ok(html.includes('id="tbl-paper-comparison"'));
+  });
+});
+
+Deno.test("a minimal input renders; missing paper facts fail clearly", async () => {
+  await withTemp(async (out) => {
+    const input: ReportInput = { run: { id: "m", config: "default", created: "now" } };
+    const r = await renderReport(input, out);
+    assert.deepEqual(r.derived.figures, []);
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert.ok(html.includes("xcompare report: m"));
+    const bad = { ...fixture(), paper_columns: true };
+    await assert.rejects(
+      () => renderReport(bad, out, { paperFactsPath: join(out, "nope.json") }),
+      /paper_columns is set but paper facts cannot be read from .*nope\.json/,
+    );
+    await assert.rejects(
+      () => renderReport({ run: { id: "x" } } as unknown as ReportInput, out),
+      /report input: \$\.run\.config/,
+    );
+  });
+});

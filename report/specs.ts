@@ -1,0 +1,440 @@
+/**
+ * Vega-Lite specs of the paper's figures, one pure builder per figure. Data goes inline, so a spec is
+ * complete by itself: the same JSON is rendered headless to SVG/PNG and embedded in report.html.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import type {
+  ChannelFigure,
+  CrossTestFigure,
+  GroupMatrixFigure,
+  InsertionFigure,
+  LandscapeFigure,
+  MseFigure,
+  Table1Row,
+} from "./input.ts";
+import { THRESHOLDS } from "./input.ts";
+import { pixelColor, type PixelImage } from "./tile_image.ts";
+
+export interface SpecOptions {
+  /** Pixel side of an image tile in Fig. 4 and Fig. 7. */
+  tileSize: number;
+  /** Tiles per row in tiled figures. */
+  tileColumns: number;
+  /** At most this many MSE tiles and this many sub-explanation tiles in Fig. 4. */
+  maxTiles: number;
+  /** Width and height of single-panel charts. */
+  width: number;
+  height: number;
+}
+
+export const defaults: SpecOptions = {
+  tileSize: 120,
+  tileColumns: 6,
+  maxTiles: 6,
+  width: 420,
+  height: 280,
+};
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const CONFIG = { font: "DejaVu Sans, Liberation Sans, Arial, sans-serif", view: { stroke: null } };
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Checks array lengths and numbers the renderer would otherwise draw wrongly. */
+function need(cond: boolean, where: string, msg: string): void {
+  if (!cond) throw new Error(`${where}: ${msg}`);
+}
+
+export function insertionSpec(fig: InsertionFigure, o: SpecOptions = defaults): TopLevelSpec {
+  const values: Json[] = [];
+  fig.curves.forEach((c, i) => {
+    need(c.x.length === c.y.length, `figures.insertion.curves[${i}]`, "x and y lengths differ");
+    c.x.forEach((x, k) => values.push({ model: c.model, x, y: c.y[k] }));
+  });
+  const cls = fig.class_label ? ` (${fig.class_label})` : "";
+  return {
+    $schema: SCHEMA,
+    title: { text: `Insertion curves, image ${fig.image_id}${cls}` },
+    width: o.width,
+    height: o.height,
+    data: { values },
+    mark: { type: "line", interpolate: "linear", point: false },
+    encoding: {
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: "fraction of the image revealed",
+        scale: { domain: [0, 1] },
+      },
+      y: { field: "y", type: "quantitative", title: "probability of the class" },
+      color: { field: "model", type: "nominal", title: "model" },
+      tooltip: [
+        { field: "model", type: "nominal" },
+        { field: "x", type: "quantitative", format: ".3f" },
+        { field: "y", type: "quantitative", format: ".3f" },
+      ],
+    },
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** One datum per pixel: a rect from (x0, y0) to (x1, y1) in image pixels, filled with `c`. */
+export function imageRects(img: PixelImage, grey = false): Json[] {
+  const out: Json[] = [];
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      out.push({ x0: x, x1: x + 1, y0: y, y1: y + 1, c: pixelColor(img, y * img.width + x, grey) });
+    }
+  }
+  return out;
+}
+
+/** Patch `p` of a `grid` x `grid` row-major grid, in image pixel coordinates. */
+export function patchRect(p: number, grid: number, img: PixelImage) {
+  const row = Math.floor(p / grid);
+  const col = p % grid;
+  return {
+    px0: (col * img.width) / grid,
+    px1: ((col + 1) * img.width) / grid,
+    py0: (row * img.height) / grid,
+    py1: ((row + 1) * img.height) / grid,
+  };
+}
+
+function tileScales(img: PixelImage) {
+  return {
+    x: { domain: [0, img.width], nice: false, zero: false },
+    y: { domain: [0, img.height], nice: false, zero: false, reverse: true },
+  };
+}
+
+function imageLayer(img: PixelImage) {
+  const s = tileScales(img);
+  return {
+    data: { name: "image" },
+    mark: { type: "rect", strokeWidth: 0, aria: false },
+    encoding: {
+      x: { field: "x0", type: "quantitative", scale: s.x, axis: null },
+      x2: { field: "x1" },
+      y: { field: "y0", type: "quantitative", scale: s.y, axis: null },
+      y2: { field: "y1" },
+      fill: { field: "c", type: "nominal", scale: null, legend: null },
+    },
+  };
+}
+
+/** Fig. 4: the image with each MSE and a sample of sub-explanations; hidden patches are dimmed. */
+export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaults): TopLevelSpec {
+  const g = fig.grid;
+  need(Number.isInteger(g) && g > 0, "figures.mse.grid", "must be a positive integer");
+  const tiles = [
+    ...fig.mses.slice(0, o.maxTiles).map((m, i) => ({ ...m, title: `MSE ${i + 1}` })),
+    ...(fig.sub_explanations ?? []).slice(0, o.maxTiles).map((m, i) => ({
+      ...m,
+      title: `sub-explanation ${i + 1}`,
+    })),
+  ];
+  const s = tileScales(img);
+  const rect = { x: "px0", x2: "px1", y: "py0", y2: "py1" };
+  const enc = {
+    x: { field: rect.x, type: "quantitative", scale: s.x, axis: null },
+    x2: { field: rect.x2 },
+    y: { field: rect.y, type: "quantitative", scale: s.y, axis: null },
+    y2: { field: rect.y2 },
+  };
+  const concat = tiles.map((t, ti) => {
+    const revealed = new Set(t.patches);
+    for (const p of revealed) {
+      need(
+        Number.isInteger(p) && p >= 0 && p < g * g,
+        `figures.mse tile ${ti + 1}`,
+        `patch ${p} is outside the ${g}x${g} grid`,
+      );
+    }
+    const shown: Json[] = [];
+    const hidden: Json[] = [];
+    for (let p = 0; p < g * g; p++) (revealed.has(p) ? shown : hidden).push(patchRect(p, g, img));
+    const r = t.r === undefined ? "" : `, r = ${t.r.toFixed(2)}`;
+    return {
+      width: o.tileSize,
+      height: o.tileSize,
+      title: { text: [t.title, `${t.patches.length} patches${r}`], fontSize: 10 },
+      layer: [
+        imageLayer(img),
+        {
+          data: { values: hidden },
+          mark: { type: "rect", fill: "#000000", opacity: 0.6, strokeWidth: 0, aria: false },
+          encoding: enc,
+        },
+        {
+          data: { values: shown },
+          mark: { type: "rect", fillOpacity: 0, stroke: "#ffd400", strokeWidth: 1.5, aria: false },
+          encoding: enc,
+        },
+      ],
+    };
+  });
+  const cls = fig.class_label ? ` (${fig.class_label})` : "";
+  return {
+    $schema: SCHEMA,
+    title: { text: `MSEs and sub-explanations of ${fig.model}, image ${fig.image_id}${cls}` },
+    datasets: { image: imageRects(img) },
+    columns: o.tileColumns,
+    concat,
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+export function channelSpec(fig: ChannelFigure, o: SpecOptions = defaults): TopLevelSpec {
+  const values: Json[] = [];
+  for (const c of fig.curves) {
+    const sorted = [...c.values].sort((a, b) => b - a);
+    sorted.forEach((v, i) => values.push({ model: c.model, rank: i + 1, value: v }));
+  }
+  const tensor = fig.tensor ? ` of ${fig.tensor}` : "";
+  return {
+    $schema: SCHEMA,
+    title: { text: `Sorted mean maximal channel activations${tensor}` },
+    width: o.width,
+    height: o.height,
+    data: { values },
+    mark: { type: "line" },
+    encoding: {
+      x: { field: "rank", type: "quantitative", title: "channel (sorted, descending)" },
+      y: { field: "value", type: "quantitative", title: "mean maximal activation" },
+      color: { field: "model", type: "nominal" },
+      tooltip: [
+        { field: "model", type: "nominal" },
+        { field: "rank", type: "quantitative" },
+        { field: "value", type: "quantitative", format: ".3f" },
+      ],
+    },
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+export function landscapeSpec(fig: LandscapeFigure, o: SpecOptions = defaults): TopLevelSpec {
+  const enc = {
+    x: {
+      field: "x",
+      type: "quantitative",
+      title: "KPCA component 1",
+      scale: { zero: false, padding: 30 },
+    },
+    y: {
+      field: "y",
+      type: "quantitative",
+      title: "KPCA component 2",
+      scale: { zero: false, padding: 16 },
+    },
+  };
+  return {
+    $schema: SCHEMA,
+    title: { text: "Landscape of models (kernel PCA of cross-testing similarity)" },
+    width: o.width,
+    height: o.height,
+    data: { values: fig.points.map((p) => ({ ...p })) },
+    layer: [
+      {
+        mark: { type: "point", filled: true, size: 80 },
+        encoding: {
+          ...enc,
+          color: { field: "group", type: "nominal", title: "group" },
+          tooltip: [
+            { field: "model", type: "nominal" },
+            { field: "group", type: "nominal" },
+            { field: "x", type: "quantitative", format: ".3f" },
+            { field: "y", type: "quantitative", format: ".3f" },
+          ],
+        },
+      },
+      {
+        mark: { type: "text", dy: -10, fontSize: 10 },
+        encoding: { ...enc, text: { field: "model", type: "nominal" } },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** Fig. 7: each source model's heatmap over the (grey) image, min-max normalised per heatmap. */
+export function crossTestSpec(
+  fig: CrossTestFigure,
+  img: PixelImage,
+  o: SpecOptions = defaults,
+): TopLevelSpec {
+  const s = tileScales(img);
+  const concat = fig.heatmaps.map((h, hi) => {
+    need(
+      h.values.length === h.size * h.size,
+      `figures.cross_test.heatmaps[${hi}]`,
+      `${h.values.length} values, expected ${h.size}x${h.size}`,
+    );
+    let lo = Infinity;
+    let top = -Infinity;
+    for (const v of h.values) {
+      lo = Math.min(lo, v);
+      top = Math.max(top, v);
+    }
+    const span = top - lo || 1;
+    const cells: Json[] = h.values.map((v, i) => ({
+      ...patchRect(i, h.size, img),
+      v: (v - lo) / span,
+    }));
+    return {
+      width: o.tileSize,
+      height: o.tileSize,
+      title: { text: h.note ? `${h.model} (${h.note})` : h.model, fontSize: 10 },
+      layer: [
+        imageLayer(img),
+        {
+          data: { values: cells },
+          mark: { type: "rect", opacity: 0.55, strokeWidth: 0, aria: false },
+          encoding: {
+            x: { field: "px0", type: "quantitative", scale: s.x, axis: null },
+            x2: { field: "px1" },
+            y: { field: "py0", type: "quantitative", scale: s.y, axis: null },
+            y2: { field: "py1" },
+            color: {
+              field: "v",
+              type: "quantitative",
+              title: "saliency",
+              scale: { scheme: "inferno", domain: [0, 1] },
+            },
+          },
+        },
+      ],
+    };
+  });
+  const cls = fig.class_label ? ` (${fig.class_label})` : "";
+  return {
+    $schema: SCHEMA,
+    title: { text: `Heatmaps of each model on image ${fig.image_id}${cls}` },
+    datasets: { image: imageRects(img, true) },
+    columns: o.tileColumns,
+    concat,
+    resolve: { scale: { color: "shared" }, legend: { color: "shared" } },
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** Fig. 8: rows = heatmap source group, columns = tested group (not symmetric). */
+export function groupMatrixSpec(fig: GroupMatrixFigure, o: SpecOptions = defaults): TopLevelSpec {
+  const n = fig.groups.length;
+  need(n > 0, "figures.group_matrix.groups", "must not be empty");
+  need(fig.values.length === n, "figures.group_matrix.values", `expected ${n} rows`);
+  const values: Json[] = [];
+  fig.values.forEach((row, i) => {
+    need(row.length === n, `figures.group_matrix.values[${i}]`, `expected ${n} columns`);
+    row.forEach((v, j) => values.push({ source: fig.groups[i], tested: fig.groups[j], v }));
+  });
+  const all = values.map((d) => d.v as number);
+  const mid = (Math.min(...all) + Math.max(...all)) / 2;
+  const side = Math.max(160, Math.min(o.width, 60 * n));
+  const order = { sort: fig.groups };
+  return {
+    $schema: SCHEMA,
+    title: { text: "Cross-testing between model groups (normalised insertion)" },
+    width: side,
+    height: side,
+    data: { values },
+    encoding: {
+      x: {
+        field: "tested",
+        type: "nominal",
+        title: "tested group",
+        axis: { labelAngle: -30, labelLimit: 140 },
+        ...order,
+      },
+      y: {
+        field: "source",
+        type: "nominal",
+        title: "heatmap source group",
+        axis: { labelLimit: 140 },
+        ...order,
+      },
+    },
+    layer: [
+      {
+        mark: { type: "rect" },
+        encoding: {
+          color: { field: "v", type: "quantitative", title: "score", scale: { scheme: "blues" } },
+          tooltip: [
+            { field: "source", type: "nominal" },
+            { field: "tested", type: "nominal" },
+            { field: "v", type: "quantitative", format: ".3f" },
+          ],
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 11 },
+        encoding: {
+          text: { field: "v", type: "quantitative", format: ".2f" },
+          color: { condition: { test: `datum.v > ${mid}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** Sub-explanation counts by model and threshold, error bars from the bootstrap intervals. */
+export function subCountSpec(
+  rows: Table1Row[],
+  kind: "tree" | "unique" = "tree",
+  o: SpecOptions = defaults,
+): TopLevelSpec {
+  const values: Json[] = [];
+  for (const r of rows) {
+    for (const t of THRESHOLDS) {
+      const iv = (kind === "tree" ? r.tree : r.unique)?.[t];
+      if (iv) {
+        values.push({ model: r.model, threshold: `r ≥ ${t}`, mean: iv.mean, lo: iv.lo, hi: iv.hi });
+      }
+    }
+  }
+  const x = {
+    field: "model",
+    type: "nominal",
+    title: "model",
+    sort: rows.map((r) => r.model),
+    axis: { labelAngle: -30, labelLimit: 140 },
+  };
+  const off = { field: "threshold", type: "nominal", sort: THRESHOLDS.map((t) => `r ≥ ${t}`) };
+  return {
+    $schema: SCHEMA,
+    title: { text: `Sub-explanations per image (${kind} counts, 95% intervals)` },
+    width: Math.max(o.width, rows.length * 60),
+    height: o.height,
+    data: { values },
+    layer: [
+      {
+        mark: { type: "bar" },
+        encoding: {
+          x,
+          xOffset: off,
+          y: { field: "mean", type: "quantitative", title: "sub-explanations per image" },
+          color: { ...off, title: "threshold" },
+          tooltip: [
+            { field: "model", type: "nominal" },
+            { field: "threshold", type: "nominal" },
+            { field: "mean", type: "quantitative", format: ".2f" },
+            { field: "lo", type: "quantitative", format: ".2f" },
+            { field: "hi", type: "quantitative", format: ".2f" },
+          ],
+        },
+      },
+      {
+        mark: { type: "rule", color: "#222222" },
+        encoding: {
+          x,
+          xOffset: off,
+          y: { field: "lo", type: "quantitative" },
+          y2: { field: "hi" },
+        },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
