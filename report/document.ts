@@ -85,6 +85,13 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
     }
     sections.push({ id: "table1", title: "MSEs and sub-explanations", blocks });
   }
+  if (input.cross_matrix) {
+    sections.push({
+      id: "cross-matrix",
+      title: "Cross-testing",
+      blocks: [{ kind: "table", table: tables.crossMatrixTable(input.cross_matrix) }],
+    });
+  }
   if (d.figures.length) {
     sections.push({
       id: "figures",

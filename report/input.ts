@@ -164,6 +164,13 @@ export interface FiguresInput {
   group_matrix?: GroupMatrixFigure;
 }
 
+/** S[A][B]: mean normalised insertion AUC of A's heatmaps tested on B (METHODS §5), not symmetric. */
+export interface CrossMatrixInput {
+  models: string[];
+  insertion: number[][];
+  deletion?: number[][] | null;
+}
+
 export interface ReportInput {
   run: RunInfo;
   provenance?: Provenance;
@@ -172,6 +179,7 @@ export interface ReportInput {
   /** Show the paper's Table 1 numbers beside ours (the `paper` config). */
   paper_columns?: boolean;
   figures?: FiguresInput;
+  cross_matrix?: CrossMatrixInput;
 }
 
 /** A clear error for a malformed input, naming the JSON path at fault. */

@@ -4,6 +4,7 @@
  */
 import type {
   AccuracySection,
+  CrossMatrixInput,
   Interval,
   ModelInfo,
   Provenance,
@@ -184,5 +185,17 @@ export function verdictTable(verdicts: Verdict[]): Table {
       word(v.replicates),
       v.sentence,
     ]),
+  };
+}
+
+/** The cross-testing matrix S: rows are heatmap sources, columns the models tested. */
+export function crossMatrixTable(m: CrossMatrixInput): Table {
+  return {
+    id: "cross-matrix",
+    title: "Cross-testing matrix S (normalised insertion AUC)",
+    caption: "rows: heatmap source model; columns: evaluated model; not symmetric",
+    columns: ["source \\ tested", ...m.models],
+    align: ["left", ...m.models.map(() => "right" as const)],
+    rows: m.models.map((a, i) => [a, ...m.insertion[i].map((v) => fmt(v, 3))]),
   };
 }

@@ -124,7 +124,7 @@ export function valueInfo(
 export function valueDims(v: ValueInfoProto): (number | string)[] {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
   return dims.map((d) =>
-    d.dimValue !== null && d.dimValue !== undefined && d.dimParam === ""
+    d.dimValue !== null && d.dimValue !== undefined && !d.dimParam
       ? toNumber(d.dimValue as number)
       : (d.dimParam || "?")
   );

@@ -1,0 +1,87 @@
+/**
+ * Top-1/top-5 accuracy of an ONNX model on a labelled image folder: how a user checks an export
+ * and its preprocessing before a long run. Images that fail to decode are listed, not fatal.
+ */
+import { Forward } from "./forward.ts";
+import { loadImages, optionsFromCard, type PreprocessOptions } from "./images.ts";
+import { listFolderWithLabels } from "./datasets.ts";
+import { type Provider } from "./session.ts";
+
+export interface EvaluateOptions {
+  card?: string;
+  limit?: number;
+  providers: Provider[];
+  batchSize: number;
+}
+
+export const defaults: EvaluateOptions = { providers: ["cpu"], batchSize: 32 };
+
+export interface EvaluateResult {
+  model: string;
+  images: number;
+  labelled: number;
+  top1: number;
+  top5: number;
+  errors: { file: string; error: string }[];
+  provider: string;
+  preprocess: PreprocessOptions;
+  seconds: number;
+}
+
+export async function evaluate(
+  model: string,
+  images: string,
+  labels: string,
+  options: Partial<EvaluateOptions> = {},
+): Promise<EvaluateResult> {
+  const o = { ...defaults, ...options };
+  const t0 = performance.now();
+  const cardPath = o.card ?? model.replace(/\.onnx$/i, ".json");
+  let card: Record<string, unknown> = {};
+  try {
+    card = JSON.parse(await Deno.readTextFile(cardPath));
+  } catch (e) {
+    if (o.card) throw new Error(`${cardPath}: cannot read card (${(e as Error).message})`);
+  }
+  const preprocess = optionsFromCard(card.preprocess ?? {}, cardPath);
+  const ds = listFolderWithLabels(images, labels);
+  const items = o.limit ? ds.items.slice(0, o.limit) : ds.items;
+  const fwd = await Forward.create(model, {
+    batchSize: o.batchSize,
+    topK: 5,
+    session: { providers: o.providers },
+  });
+  let hit1 = 0, hit5 = 0, labelled = 0, seen = 0;
+  const errors: EvaluateResult["errors"] = [];
+  try {
+    for (let s = 0; s < items.length; s += 64) {
+      const part = items.slice(s, s + 64);
+      const { ok, errors: errs } = await loadImages(part.map((i) => i.file), preprocess);
+      errors.push(...errs.map((e) => ({ file: e.path, error: e.error })));
+      if (!ok.length) continue;
+      const r = await fwd.run(ok.map((x) => x.image));
+      ok.forEach((x, k) => {
+        seen++;
+        const label = part[x.index].label;
+        if (label === null) return;
+        labelled++;
+        const top = r.top.subarray(k * r.topK, (k + 1) * r.topK);
+        if (top[0] === label) hit1++;
+        if (top.includes(label)) hit5++;
+      });
+    }
+  } finally {
+    await fwd.release();
+  }
+  return {
+    model,
+    images: seen,
+    labelled,
+    top1: labelled ? (100 * hit1) / labelled : NaN,
+    top5: labelled ? (100 * hit5) / labelled : NaN,
+    errors,
+    provider: fwd.provider,
+    preprocess,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,488 @@
+/**
+ * The real Scorer: many explanation searches call `score` at once with a few masks each; this
+ * coalesces them into full batches for one wrapper-graph session (mask composition on the
+ * accelerator side), one run at a time, with a bounded queue so memory stays flat however many
+ * callers there are.
+ */
+import { setImmediate } from "node:timers";
+import * as ort from "onnxruntime-node";
+import type { Scorer, ScoreRequest } from "../explain/scorer.ts";
+import type { UpsampleMode } from "../explain/upsample.ts";
+import { classCount, inspectModel } from "./onnx/inspect.ts";
+import { decodeModel, type ModelProto } from "./onnx/proto.ts";
+import { wrapModelBytes } from "./onnx/wrapper.ts";
+import { createSession, type Provider, type SessionOptions } from "./session.ts";
+
+export interface ScorerOptions {
+  /** Masks per ORT run, or "auto": time `autoCandidates` on startup and keep the fastest. */
+  batchSize: number | "auto";
+  /** Cap on queued (not yet batched) masks; callers wait while it is full. */
+  maxQueued: number;
+  mode: UpsampleMode;
+  /** Bit-exact composition (see WrapperOptions.exact). */
+  exact: boolean;
+  session: Partial<SessionOptions>;
+  autoCandidates: number[];
+  /** Total seconds the "auto" search may spend. */
+  autoSeconds: number;
+  /** Mask side used by the "auto" search. */
+  autoMaskSide: number;
+}
+
+export const defaults: ScorerOptions = {
+  batchSize: 64,
+  maxQueued: 8192,
+  mode: "bilinear",
+  exact: true,
+  session: {},
+  autoCandidates: [16, 32, 64, 128, 256],
+  autoSeconds: 3,
+  autoMaskSide: 7,
+};
+
+export interface ScorerStats {
+  /** Masks scored since creation (or `resetStats`). */
+  masks: number;
+  /** ORT runs. */
+  batches: number;
+  /** Mean masks per run divided by `batchSize`, in [0, 1]. */
+  meanBatchFill: number;
+  /** Seconds inside session.run. */
+  busySeconds: number;
+  /** Seconds since the first `score` call after creation (or `resetStats`). */
+  wallSeconds: number;
+  /** busySeconds / wallSeconds. */
+  utilisation: number;
+  /** Most masks ever queued at once (never above `maxQueued`). */
+  peakQueued: number;
+  batchSize: number;
+}
+
+interface Call {
+  out: Float32Array;
+  remaining: number;
+  failed: boolean;
+  resolve: (v: Float32Array) => void;
+  reject: (e: Error) => void;
+}
+
+/** Consecutive requests of one call with one mask side, not yet batched from `start` on. */
+interface Segment {
+  call: Call;
+  requests: readonly ScoreRequest[];
+  start: number;
+  end: number;
+}
+
+/** A slice of a segment that went into the current batch at `offset`. */
+interface Piece {
+  call: Call;
+  start: number;
+  length: number;
+  offset: number;
+}
+
+interface Buffers {
+  images: Float32Array;
+  baselines: Float32Array;
+  index: BigInt64Array;
+  cls: BigInt64Array;
+  masks: Map<number, Float32Array>;
+}
+
+export class OnnxScorer implements Scorer {
+  readonly #images: readonly Float32Array[];
+  readonly #baselines: readonly Float32Array[];
+  readonly #chw: number;
+  readonly #queues = new Map<number, { segments: Segment[]; head: number; count: number }>();
+  readonly #slot: Int32Array;
+  readonly #used: Int32Array;
+  readonly #maxQueued: number;
+  #buffers: Buffers;
+  #batchSize: number;
+  #queued = 0;
+  #running = false;
+  #flushDue = false;
+  #tickScheduled = false;
+  #spaceWaiters: (() => void)[] = [];
+  #pieces: Piece[] = [];
+  // Counters.
+  #masks = 0;
+  #batches = 0;
+  #busyMs = 0;
+  #startMs = -1;
+  #peakQueued = 0;
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly provider: Provider,
+    readonly inputShape: readonly [number, number, number],
+    readonly classes: number,
+    images: readonly Float32Array[],
+    baselines: readonly Float32Array[],
+    batchSize: number,
+    maxQueued: number,
+  ) {
+    this.#images = images;
+    this.#baselines = baselines;
+    this.#chw = inputShape[0] * inputShape[1] * inputShape[2];
+    this.#slot = new Int32Array(images.length).fill(-1);
+    this.#batchSize = batchSize;
+    this.#used = new Int32Array(batchSize);
+    this.#maxQueued = Math.max(maxQueued, 1);
+    this.#buffers = this.#allocate(batchSize);
+  }
+
+  /**
+   * A scorer for `model` (bytes, path or ModelProto) over `images` (CHW float32 each, in the
+   * model's normalised space) and their `baselines` (one per image, or one shared by all).
+   */
+  static async create(
+    model: Uint8Array | string | ModelProto,
+    images: readonly Float32Array[],
+    baselines: readonly Float32Array[] | Float32Array,
+    options: Partial<ScorerOptions> = {},
+  ): Promise<OnnxScorer> {
+    const opts = { ...defaults, ...options };
+    const source = typeof model === "string" ? model : "<model>";
+    let proto: ModelProto;
+    if (typeof model === "string") {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(model);
+      } catch (e) {
+        throw new Error(`${model}: cannot read model (${(e as Error).message})`);
+      }
+      proto = decodeModel(bytes, model);
+    } else {
+      proto = model instanceof Uint8Array ? decodeModel(model, source) : model;
+    }
+    const io = inspectModel(proto, source);
+    const [, c, h, w] = io.inputDims;
+    if (typeof c !== "number" || typeof h !== "number" || typeof w !== "number") {
+      throw new Error(
+        `${source}: input '${io.inputName}' needs fixed C, H, W, got [${io.inputDims}]`,
+      );
+    }
+    const classes = classCount(io);
+    if (classes === undefined) {
+      throw new Error(`${source}: output '${io.outputName}' has no fixed class count`);
+    }
+    const chw = c * h * w;
+    const bases = baselines instanceof Float32Array ? images.map(() => baselines) : baselines;
+    if (bases.length !== images.length) {
+      throw new Error(`${source}: ${images.length} images but ${bases.length} baselines`);
+    }
+    images.forEach((im, i) => {
+      if (im.length !== chw || bases[i].length !== chw) {
+        throw new Error(
+          `${source}: image ${i} or its baseline has ${im.length}/${
+            bases[i].length
+          } values; the model takes ${c}x${h}x${w} = ${chw}`,
+        );
+      }
+    });
+    const wrapped = wrapModelBytes(proto, { mode: opts.mode, exact: opts.exact }, source);
+    const { session, provider } = await createSession(wrapped, opts.session);
+    const size = opts.batchSize === "auto"
+      ? await tuneBatchSize(session, [c, h, w], images, bases, opts)
+      : opts.batchSize;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new Error(`${source}: batchSize must be a positive integer or "auto", got ${size}`);
+    }
+    return new OnnxScorer(
+      session,
+      provider,
+      [c, h, w],
+      classes,
+      images,
+      bases,
+      size,
+      opts.maxQueued,
+    );
+  }
+
+  get batchSize(): number {
+    return this.#batchSize;
+  }
+
+  score(requests: readonly ScoreRequest[]): Promise<Float32Array> {
+    if (this.#startMs < 0) this.#startMs = performance.now();
+    const n = requests.length;
+    if (n === 0) return Promise.resolve(new Float32Array(0));
+    for (let i = 0; i < n; i++) {
+      const r = requests[i];
+      if (!Number.isInteger(r.image) || r.image < 0 || r.image >= this.#images.length) {
+        return Promise.reject(
+          new Error(
+            `score: request ${i} has image ${r.image}; the scorer holds ${this.#images.length}`,
+          ),
+        );
+      }
+      const side = Math.round(Math.sqrt(r.mask.length));
+      if (side * side !== r.mask.length || side === 0) {
+        return Promise.reject(
+          new Error(`score: request ${i} has a mask of ${r.mask.length} values, not a square grid`),
+        );
+      }
+      if (!Number.isInteger(r.cls) || r.cls < 0 || r.cls >= this.classes) {
+        return Promise.reject(
+          new Error(`score: request ${i} asks for class ${r.cls}; the model has ${this.classes}`),
+        );
+      }
+    }
+    let call!: Call;
+    const promise = new Promise<Float32Array>((resolve, reject) => {
+      call = { out: new Float32Array(n), remaining: n, failed: false, resolve, reject };
+    });
+    this.#enqueue(call, requests).catch((e) => {
+      call.failed = true;
+      call.reject(e);
+    });
+    return promise;
+  }
+
+  async #enqueue(call: Call, requests: readonly ScoreRequest[]): Promise<void> {
+    let i = 0;
+    const n = requests.length;
+    while (i < n) {
+      while (this.#queued >= this.#maxQueued) {
+        await new Promise<void>((r) => this.#spaceWaiters.push(r));
+      }
+      const room = this.#maxQueued - this.#queued;
+      const len = requests[i].mask.length;
+      let j = i + 1;
+      while (j < n && j - i < room && requests[j].mask.length === len) j++;
+      let q = this.#queues.get(len);
+      if (!q) this.#queues.set(len, q = { segments: [], head: 0, count: 0 });
+      q.segments.push({ call, requests, start: i, end: j });
+      q.count += j - i;
+      this.#queued += j - i;
+      if (this.#queued > this.#peakQueued) this.#peakQueued = this.#queued;
+      i = j;
+      this.#kick();
+    }
+  }
+
+  /** Runs full batches now; partial ones after a macrotask, so same-tick callers share them. */
+  #kick(): void {
+    if (this.#running) return;
+    for (const q of this.#queues.values()) {
+      if (q.count >= this.#batchSize) {
+        this.#pump();
+        return;
+      }
+    }
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#tickScheduled || this.#queued === 0) return;
+    this.#tickScheduled = true;
+    setImmediate(() => {
+      this.#tickScheduled = false;
+      this.#flushDue = true;
+      this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (;;) {
+        let key = -1;
+        let most = 0;
+        for (const [k, q] of this.#queues) {
+          if (q.count >= this.#batchSize) {
+            key = k;
+            break;
+          }
+          if (this.#flushDue && q.count > most) [key, most] = [k, q.count];
+        }
+        if (key < 0) break;
+        if (this.#queues.get(key)!.count < this.#batchSize) this.#flushDue = false;
+        await this.#runBatch(key);
+      }
+    } finally {
+      this.#running = false;
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Takes up to batchSize masks of `maskLen` values, packs only their images, runs, delivers. */
+  async #runBatch(maskLen: number): Promise<void> {
+    const q = this.#queues.get(maskLen)!;
+    const bs = this.#batchSize;
+    const buf = this.#buffers;
+    let masks = buf.masks.get(maskLen);
+    if (!masks) buf.masks.set(maskLen, masks = new Float32Array(bs * maskLen));
+    const index32 = new Int32Array(buf.index.buffer);
+    const cls32 = new Int32Array(buf.cls.buffer);
+    const chw = this.#chw;
+    const pieces = this.#pieces;
+    pieces.length = 0;
+    let n = 0;
+    let k = 0;
+    while (n < bs && q.head < q.segments.length) {
+      const seg = q.segments[q.head];
+      const take = Math.min(bs - n, seg.end - seg.start);
+      for (let i = 0; i < take; i++) {
+        const r = seg.requests[seg.start + i];
+        let s = this.#slot[r.image];
+        if (s < 0) {
+          s = this.#slot[r.image] = k;
+          this.#used[k] = r.image;
+          buf.images.set(this.#images[r.image], k * chw);
+          buf.baselines.set(this.#baselines[r.image], k * chw);
+          k++;
+        }
+        const m = n + i;
+        index32[2 * m] = s;
+        index32[2 * m + 1] = 0;
+        cls32[2 * m] = r.cls;
+        cls32[2 * m + 1] = 0;
+        masks.set(r.mask, m * maskLen);
+      }
+      if (!seg.call.failed) {
+        pieces.push({ call: seg.call, start: seg.start, length: take, offset: n });
+      }
+      n += take;
+      seg.start += take;
+      if (seg.start === seg.end) q.head++;
+    }
+    for (let i = 0; i < k; i++) this.#slot[this.#used[i]] = -1;
+    if (q.head === q.segments.length) {
+      q.segments.length = 0;
+      q.head = 0;
+    } else if (q.head > 1024) {
+      q.segments.splice(0, q.head);
+      q.head = 0;
+    }
+    q.count -= n;
+    this.#queued -= n;
+    const waiters = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const w of waiters) w();
+
+    const [c, h, w] = this.inputShape;
+    const side = Math.round(Math.sqrt(maskLen));
+    const feeds = {
+      images: new ort.Tensor("float32", buf.images.subarray(0, k * chw), [k, c, h, w]),
+      baselines: new ort.Tensor("float32", buf.baselines.subarray(0, k * chw), [k, c, h, w]),
+      index: new ort.Tensor("int64", buf.index.subarray(0, n), [n]),
+      masks: new ort.Tensor("float32", masks.subarray(0, n * maskLen), [n, 1, side, side]),
+      cls: new ort.Tensor("int64", buf.cls.subarray(0, n), [n]),
+    };
+    const t0 = performance.now();
+    let prob: Float32Array;
+    try {
+      const out = await this.session.run(feeds, ["prob"]);
+      prob = out.prob.data as Float32Array;
+    } catch (e) {
+      const err = new Error(`score: ONNX Runtime run failed: ${(e as Error).message}`);
+      for (const p of pieces) {
+        if (!p.call.failed) {
+          p.call.failed = true;
+          p.call.reject(err);
+        }
+      }
+      return;
+    } finally {
+      this.#busyMs += performance.now() - t0;
+    }
+    this.#batches++;
+    this.#masks += n;
+    for (const p of pieces) {
+      if (p.call.failed) continue;
+      p.call.out.set(prob.subarray(p.offset, p.offset + p.length), p.start);
+      p.call.remaining -= p.length;
+      if (p.call.remaining === 0) p.call.resolve(p.call.out);
+    }
+  }
+
+  #allocate(bs: number): Buffers {
+    return {
+      images: new Float32Array(bs * this.#chw),
+      baselines: new Float32Array(bs * this.#chw),
+      index: new BigInt64Array(bs),
+      cls: new BigInt64Array(bs),
+      masks: new Map(),
+    };
+  }
+
+  stats(): ScorerStats {
+    const wall = this.#startMs < 0 ? 0 : (performance.now() - this.#startMs) / 1000;
+    const busy = this.#busyMs / 1000;
+    return {
+      masks: this.#masks,
+      batches: this.#batches,
+      meanBatchFill: this.#batches === 0 ? 0 : this.#masks / this.#batches / this.#batchSize,
+      busySeconds: busy,
+      wallSeconds: wall,
+      utilisation: wall > 0 ? busy / wall : 0,
+      peakQueued: this.#peakQueued,
+      batchSize: this.#batchSize,
+    };
+  }
+
+  resetStats(): void {
+    this.#masks =
+      this.#batches =
+      this.#busyMs =
+      this.#peakQueued =
+        0;
+    this.#startMs = -1;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Times each candidate batch size on synthetic masks; the smallest within 5% of the best wins. */
+async function tuneBatchSize(
+  session: ort.InferenceSession,
+  [c, h, w]: [number, number, number],
+  images: readonly Float32Array[],
+  baselines: readonly Float32Array[],
+  opts: ScorerOptions,
+): Promise<number> {
+  const chw = c * h * w;
+  const side = opts.autoMaskSide;
+  const cands = [...opts.autoCandidates].sort((a, b) => a - b);
+  const perCandidateMs = (opts.autoSeconds * 1000) / cands.length;
+  const rates: [number, number][] = [];
+  for (const bs of cands) {
+    const k = Math.min(bs, images.length);
+    const img = new Float32Array(k * chw);
+    const base = new Float32Array(k * chw);
+    for (let i = 0; i < k; i++) {
+      img.set(images[i], i * chw);
+      base.set(baselines[i], i * chw);
+    }
+    const masks = new Float32Array(bs * side * side);
+    for (let i = 0; i < masks.length; i++) masks[i] = (i * 7919 % 13) / 12;
+    const feeds = {
+      images: new ort.Tensor("float32", img, [k, c, h, w]),
+      baselines: new ort.Tensor("float32", base, [k, c, h, w]),
+      index: new ort.Tensor("int64", BigInt64Array.from({ length: bs }, (_, i) => BigInt(i % k)), [
+        bs,
+      ]),
+      masks: new ort.Tensor("float32", masks, [bs, 1, side, side]),
+      cls: new ort.Tensor("int64", new BigInt64Array(bs), [bs]),
+    };
+    await session.run(feeds, ["prob"]); // warm-up
+    let runs = 0;
+    const t0 = performance.now();
+    do {
+      await session.run(feeds, ["prob"]);
+      runs++;
+    } while (performance.now() - t0 < perCandidateMs || runs < 2);
+    const ms = performance.now() - t0;
+    rates.push([bs, (runs * bs) / ms]);
+    if (ms / runs > perCandidateMs) break; // larger batches would blow the budget
+  }
+  const best = Math.max(...rates.map(([, r]) => r));
+  return rates.find(([, r]) => r >= 0.95 * best)![0];
+}
