@@ -251,6 +251,8 @@ export async function runPipeline<C>(
   const outputs = new Map<string, Manifest>();
   const records: UnitRecord[] = [];
   const summaries: StageSummary[] = [];
+  /** Units a dry run would compute, so their dependents count as planned too. */
+  const planned = new Set<string>();
 
   for (const { stage, params, units } of plans) {
     const t0 = performance.now();
@@ -269,6 +271,16 @@ export async function runPipeline<C>(
     const todo: { unit: UnitPlan; key: string; components: KeyComponents }[] = [];
     for (const unit of units) {
       const kc = await keyComponents(stage, unit, outputs, files, runtime);
+      if ("missing" in kc && o.dryRun && planned.has(kc.missing)) {
+        planned.add(`${stage.name}/${unit.id}`);
+        records.push({
+          stage: stage.name,
+          unit: unit.id,
+          outcome: "planned",
+          detail: `after ${kc.missing}`,
+        });
+        continue;
+      }
       if ("missing" in kc) {
         records.push({
           stage: stage.name,
@@ -329,6 +341,7 @@ export async function runPipeline<C>(
         continue;
       }
       if (o.dryRun) {
+        planned.add(`${stage.name}/${unit.id}`);
         records.push({ stage: stage.name, unit: unit.id, outcome: "planned", key });
         continue;
       }

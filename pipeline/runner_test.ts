@@ -201,3 +201,45 @@ Deno.test("two concurrent runs on one store do not corrupt it", async () => {
   const r = await runPipeline(spec(root, 6), { ...quiet, verify: true });
   assert(r.summaries.every((s) => s.computed === 0), "every entry verifies");
 });
+
+Deno.test("--force, --from, --only and --dry-run select exactly what they say", async () => {
+  const root = await Deno.makeTempDir();
+  await runPipeline(spec(root, 3), quiet);
+  resetCalls();
+  await runPipeline(spec(root, 3), { ...quiet, force: ["square"] });
+  assertEquals(
+    calls,
+    { square: 3 },
+    "--force square recomputes square; equal outputs keep total cached",
+  );
+  resetCalls();
+  await runPipeline(spec(root, 3), { ...quiet, from: "square" });
+  assertEquals(
+    calls,
+    { square: 3, total: 1 },
+    "--from square recomputes square and what follows it",
+  );
+  resetCalls();
+  const dry = await runPipeline(spec(root, 4), { ...quiet, dryRun: true });
+  assertEquals(calls, {}, "a dry run computes nothing");
+  assertEquals(
+    dry.records.filter((r) => r.outcome === "planned").map((r) => `${r.stage}/${r.unit}`),
+    [
+      "source/item003",
+      "square/item003",
+      "total/all",
+      "side/all",
+    ],
+  );
+  resetCalls();
+  const only = await runPipeline(spec(root, 4, { side: { label: "z" } }), {
+    ...quiet,
+    only: ["side"],
+  });
+  assertEquals(calls, {}, "side's new input item003 is not in the store, so side waits");
+  assert(only.records.some((r) => r.stage === "source" && r.outcome === "blocked"));
+  await runPipeline(spec(root, 4), quiet);
+  resetCalls();
+  await runPipeline(spec(root, 4, { side: { label: "z" } }), { ...quiet, only: ["side"] });
+  assertEquals(calls, { side: 1 });
+});

@@ -65,26 +65,51 @@ export function compareResults(
       const t = tol.rules.find((r) => matches(r.path, path)) ?? tol.default;
       const err = Math.abs(e - a);
       if (!(err <= t.abs || err <= t.rel * Math.abs(e)) && !(Number.isNaN(e) && Number.isNaN(a))) {
-        diffs.push({ path, expected: e, actual: a, why: `differs by ${err.toPrecision(3)} (abs ${t.abs}, rel ${t.rel})` });
+        diffs.push({
+          path,
+          expected: e,
+          actual: a,
+          why: `differs by ${err.toPrecision(3)} (abs ${t.abs}, rel ${t.rel})`,
+        });
       }
       return;
     }
     if (Array.isArray(e) && Array.isArray(a)) {
       if (e.length !== a.length) {
-        diffs.push({ path, expected: `${e.length} items`, actual: `${a.length} items`, why: "length differs" });
+        diffs.push({
+          path,
+          expected: `${e.length} items`,
+          actual: `${a.length} items`,
+          why: "length differs",
+        });
         return;
       }
       e.forEach((x, i) => walk(x, a[i], `${path}[${i}]`));
       return;
     }
-    if (e && a && typeof e === "object" && typeof a === "object" && !Array.isArray(e) && !Array.isArray(a)) {
+    if (
+      e && a && typeof e === "object" && typeof a === "object" && !Array.isArray(e) &&
+      !Array.isArray(a)
+    ) {
       const keys = new Set([...Object.keys(e), ...Object.keys(a)]);
       for (const k of [...keys].sort()) {
         const sub = `${path}.${k}`;
         if (tol.ignore.some((p) => matches(p, sub))) continue;
-        if (!(k in (e as object))) diffs.push({ path: sub, expected: undefined, actual: (a as Record<string, unknown>)[k], why: "unexpected key" });
-        else if (!(k in (a as object))) diffs.push({ path: sub, expected: (e as Record<string, unknown>)[k], actual: undefined, why: "missing key" });
-        else walk((e as Record<string, unknown>)[k], (a as Record<string, unknown>)[k], sub);
+        if (!(k in (e as object))) {
+          diffs.push({
+            path: sub,
+            expected: undefined,
+            actual: (a as Record<string, unknown>)[k],
+            why: "unexpected key",
+          });
+        } else if (!(k in (a as object))) {
+          diffs.push({
+            path: sub,
+            expected: (e as Record<string, unknown>)[k],
+            actual: undefined,
+            why: "missing key",
+          });
+        } else walk((e as Record<string, unknown>)[k], (a as Record<string, unknown>)[k], sub);
       }
       return;
     }
@@ -99,7 +124,9 @@ export function formatDiff(diffs: Difference[]): string {
     const s = JSON.stringify(v);
     return s === undefined ? "(absent)" : s.length > 80 ? s.slice(0, 77) + "..." : s;
   };
-  return diffs.map((d) => `  ${d.path}: expected ${show(d.expected)}, got ${show(d.actual)} (${d.why})`).join("\n");
+  return diffs.map((d) =>
+    `  ${d.path}: expected ${show(d.expected)}, got ${show(d.actual)} (${d.why})`
+  ).join("\n");
 }
 
 /** The tolerances the embedded default is checked with (written into the expectation file). */

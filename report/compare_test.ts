@@ -17,7 +17,10 @@ Deno.test("path patterns: * is one segment, ** any number", () => {
 
 Deno.test("counts must match exactly, floats within tolerance, ignored paths are skipped", () => {
   const e = { run: { id: "x" }, counts: { n: [3, 4] }, curves: [0.5, 0.6], t: 0.8 };
-  assertEquals(compareResults(e, { ...e, run: { id: "y" }, curves: [0.55, 0.65], t: 0.8004 }, tol), []);
+  assertEquals(
+    compareResults(e, { ...e, run: { id: "y" }, curves: [0.55, 0.65], t: 0.8004 }, tol),
+    [],
+  );
   const d = compareResults(e, { ...e, counts: { n: [3, 5] }, t: 0.81 }, tol);
   assertEquals(d.map((x) => x.path), ["$.counts.n[1]", "$.t"]);
   assert(/expected 4, got 5 \(must match exactly\)/.test(formatDiff(d)), formatDiff(d));
