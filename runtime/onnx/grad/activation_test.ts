@@ -1,0 +1,100 @@
+import { assertThrows } from "../../../tests/assert.ts";
+import { floatTensor, node } from "../builder.ts";
+import { buildGradientModel } from "./build.ts";
+import { caseModel, expectClose } from "./testing.ts";
+
+const unary = (
+  op: string,
+  attrs: Record<string, number | string> = {},
+  floatKeys: string[] = [],
+) => [node(op, ["x"], ["y"], attrs, { floatKeys })];
+
+Deno.test("pointwise activations match finite differences", async () => {
+  for (const op of ["Relu", "Sigmoid", "Tanh", "Softplus"]) {
+    await expectClose(op, { x: [3, 5], nodes: unary(op) });
+  }
+  await expectClose("LeakyRelu", {
+    x: [3, 5],
+    nodes: unary("LeakyRelu", { alpha: 0.2 }, ["alpha"]),
+  });
+  await expectClose("HardSigmoid", {
+    x: [3, 5],
+    nodes: unary("HardSigmoid", { alpha: 0.3, beta: 0.4 }, ["alpha", "beta"]),
+  });
+  await expectClose("HardSwish", {
+    x: [3, 5],
+    nodes: unary("HardSwish"),
+    sample: (r) => 3 * r.normal(),
+  });
+  await expectClose("Clip (ReLU6 range)", {
+    x: [3, 5],
+    nodes: [node("Clip", ["x", "lo", "hi"], ["y"])],
+    inits: [floatTensor("lo", [], [-0.5]), floatTensor("hi", [], [0.8])],
+    eps: 1e-3, // kinks: keep the difference from straddling them
+  });
+  await expectClose("Clip min only", {
+    x: [3, 5],
+    nodes: [node("Clip", ["x", "lo"], ["y"])],
+    inits: [floatTensor("lo", [], [0.1])],
+  });
+});
+
+Deno.test("Gelu (opset 20, exact and tanh) and com.microsoft Gelu", async () => {
+  await expectClose("Gelu", { x: [7], nodes: unary("Gelu"), opset: 20 });
+  await expectClose("Gelu tanh", {
+    x: [7],
+    nodes: unary("Gelu", { approximate: "tanh" }),
+    opset: 20,
+  });
+  await expectClose("ms Gelu", {
+    x: [7],
+    nodes: [node("Gelu", ["x"], ["y"], {}, { domain: "com.microsoft" })],
+    domains: [{ domain: "com.microsoft", version: 1 }],
+  });
+});
+
+Deno.test("Softmax and LogSoftmax along inner and outer axes, both targets", async () => {
+  for (const target of ["logit", "prob"] as const) {
+    await expectClose(`Softmax -1 ${target}`, { x: [3, 4], nodes: unary("Softmax"), target });
+    await expectClose(`Softmax 1 ${target}`, {
+      x: [3, 4],
+      nodes: unary("Softmax", { axis: 1 }),
+      target,
+    });
+    await expectClose(`LogSoftmax ${target}`, { x: [3, 4], nodes: unary("LogSoftmax"), target });
+  }
+  // Opset 11 Softmax flattens [axis:] into one block: the upgrade must keep those semantics.
+  await expectClose("Softmax opset 11 axis 1 on rank 3", {
+    x: [3, 4],
+    nodes: unary("Softmax", { axis: 1 }),
+    opset: 11,
+  });
+});
+
+Deno.test("an op without a rule on the gradient path is a clear error naming op and node", async () => {
+  const model = await caseModel({
+    x: [4],
+    nodes: [node("Selu", ["x"], ["y"], {}, { name: "the_selu" })],
+  });
+  assertThrows(() => buildGradientModel(model, { target: "prob" }), /Selu.*the_selu/);
+});
+
+Deno.test("an unsupported op off the gradient path is ignored", async () => {
+  await expectClose("TopK indices only feed a mask", {
+    x: [5],
+    nodes: [
+      node("TopK", ["x", "k"], ["v", "i"], { axis: -1 }),
+      node("ReduceMin", ["v"], ["m"], { axes: [-1], keepdims: 1 }),
+      node("GreaterOrEqual", ["x", "m"], ["mask"]),
+      node("Where", ["mask", "x", "zero"], ["y"]),
+    ],
+    inits: [
+      floatTensor("zero", [], [0]),
+      {
+        ...floatTensor("k", [1], [0]),
+        dataType: 7,
+        rawData: new Uint8Array(new BigInt64Array([2n]).buffer),
+      },
+    ],
+  });
+});

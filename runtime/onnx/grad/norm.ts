@@ -1,0 +1,70 @@
+/**
+ * VJPs of normalisation layers. Inference-mode BatchNormalization is a per-channel affine map;
+ * Instance- and LayerNormalization recompute x̂ and 1/σ and use the standard
+ * dx = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = g·scale, means over the normalised axes.
+ */
+import { getAttr } from "../builder.ts";
+import type { GradContext } from "./context.ts";
+import type { RuleTable } from "./rule.ts";
+
+/** (1/σ)·(gs − mean(gs) − x̂·mean(gs·x̂)) over `axes` (keepdims), recomputing x̂ from x. */
+function normalizedGrad(
+  ctx: GradContext,
+  x: string,
+  gs: string,
+  axes: number[],
+  eps: number,
+): string {
+  const mean = (t: string) => ctx.reduce("ReduceMean", t, axes, true);
+  const d = ctx.sub(x, mean(x));
+  const variance = mean(ctx.mul(d, d));
+  const rstd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.add(variance, ctx.f32(eps))])]);
+  const xhat = ctx.mul(d, rstd);
+  const inner = ctx.sub(ctx.sub(gs, mean(gs)), ctx.mul(xhat, mean(ctx.mul(gs, xhat))));
+  return ctx.mul(rstd, inner);
+}
+
+export const normRules: RuleTable = {
+  BatchNormalization: {
+    diff: [0],
+    vjp: (ctx, n, [g]) => {
+      if (((getAttr(n, "training_mode") as number | undefined) ?? 0) !== 0) {
+        throw new Error(`BatchNormalization node "${n.name}": training mode is not supported`);
+      }
+      const [, scale, , , variance] = n.input!;
+      const eps = (getAttr(n, "epsilon") as number | undefined) ?? 1e-5;
+      // dx = g · scale/√(var+ε) per channel, applied by a BatchNormalization with unit stats.
+      const factor = ctx.div(scale, ctx.op("Sqrt", [ctx.add(variance, ctx.f32(eps))]));
+      const zeros = ctx.mul(factor, ctx.f32(0));
+      const ones = ctx.add(zeros, ctx.f32(1));
+      return [
+        ctx.op("BatchNormalization", [g!, factor, zeros, zeros, ones], { epsilon: 0 }, {
+          floatKeys: ["epsilon"],
+        }),
+      ];
+    },
+  },
+  InstanceNormalization: {
+    diff: [0],
+    vjp: (ctx, n, [g]) => {
+      const [x, scale] = n.input!;
+      const eps = (getAttr(n, "epsilon") as number | undefined) ?? 1e-5;
+      const flat = ctx.i64([0, 0, -1]);
+      const x3 = ctx.op("Reshape", [x, flat]);
+      const gs = ctx.mul(ctx.op("Reshape", [g!, flat]), ctx.unsqueeze(scale, [1]));
+      const gx3 = normalizedGrad(ctx, x3, gs, [2], eps);
+      return [ctx.op("Reshape", [gx3, ctx.shapeOf(x)])];
+    },
+  },
+  LayerNormalization: {
+    diff: [0],
+    vjp: (ctx, n, [g]) => {
+      const [x, scale] = n.input!;
+      const eps = (getAttr(n, "epsilon") as number | undefined) ?? 1e-5;
+      let axis = (getAttr(n, "axis") as number | undefined) ?? -1;
+      if (axis >= 0) axis -= ctx.rank(x, n);
+      const axes = Array.from({ length: -axis }, (_, i) => axis + i);
+      return [normalizedGrad(ctx, x, ctx.mul(g!, scale), axes, eps)];
+    },
+  },
+};

@@ -1,0 +1,165 @@
+/**
+ * igos-heatmaps (METHODS §3): one 28x28 heatmap per (model, image), by iGOS++ (the paper's) or a
+ * gradient-free method (RISE, occlusion) or plain gradients. Images of a chunk run in lockstep so
+ * each model call carries the integration steps and line-search trials of all of them.
+ */
+import type { Config } from "../configs/schema.ts";
+import { int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import { encodeNpy } from "../runtime/npy.ts";
+import { igosBatch } from "../explain/igos.ts";
+import { gradientSaliency, occlusion, rise } from "../explain/saliency.ts";
+import { overlayPng } from "../runtime/overlay.ts";
+import {
+  baselinesRef,
+  chunkId,
+  chunksOf,
+  dataset,
+  modelParams,
+  models,
+  preprocessRef,
+} from "./common.ts";
+import { openScorer } from "./open_scorer.ts";
+import { openGradientModel } from "./open_gradient.ts";
+import { readChunk } from "./tensors.ts";
+import { readPredictions } from "./predictions_io.ts";
+
+const params = obj({
+  /** Images explained (the first N of the dataset); 0 = all. */
+  images: optional(int({ min: 0 }), 0),
+  method: optional(oneOf("igos++", "rise", "occlusion", "gradient"), "igos++"),
+  maskSize: optional(int({ min: 2 }), 28),
+  iterations: optional(int({ min: 1 }), 20),
+  steps: optional(int({ min: 1 }), 20),
+  l1: optional(num({ min: 0 }), 10),
+  l2: optional(num({ min: 0 }), 20),
+  noise: optional(num({ min: 0 }), 0.2),
+  seed: optional(int({ min: 0 }), 0),
+  riseMasks: optional(int({ min: 1 }), 2000),
+  /** Overlay PNGs for the first N images of the first chunk. */
+  overlays: optional(int({ min: 0 }), 4),
+});
+
+export type IgosParams = ReturnType<typeof params.parse>;
+
+export const igosHeatmaps: Stage<IgosParams, Config> = {
+  name: "igos-heatmaps",
+  after: ["preprocess", "infer-baselines"],
+  module: import.meta.url,
+  params,
+  async plan({ config, params }) {
+    const ds = await dataset(config);
+    const { models: ms } = await models(config);
+    const chunks = chunksOf(ds.items.length, config.dataset.chunk, params.images);
+    return ms.flatMap((m) =>
+      chunks.map((c) => ({
+        id: `${m.id}/${chunkId(c.index)}`,
+        params: {
+          model: modelParams(m),
+          heatmaps: params,
+          count: c.end - c.start,
+          overlays: c.index === 0 ? params.overlays : 0,
+        },
+        inputs: [preprocessRef(m, c.index), baselinesRef(m)],
+        files: [m.onnx],
+        runtime: true,
+      }))
+    );
+  },
+  async run(unit, io, { config, params }) {
+    const { models: ms } = await models(config);
+    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const { count, overlays } = unit.params as { count: number; overlays: number };
+    const chunk = await readChunk(io, unit.inputs[0], true);
+    const preds = await readPredictions(io, unit.inputs[1]);
+    const n = Math.min(count, chunk.items.length);
+    const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
+    const slice = (a: Float32Array, k: number) => a.subarray(k * size, (k + 1) * size);
+    const cls = chunk.items.slice(0, n).map((it) => preds.get(it.pos)!.pred);
+    const t0 = performance.now();
+    let heatmaps: Float32Array[];
+    let gradientEvals = 0, forwardEvals = 0;
+    if (params.method === "igos++" || params.method === "gradient") {
+      const grad = await openGradientModel(m, config);
+      try {
+        if (params.method === "igos++") {
+          const r = await igosBatch(
+            cls.map((c, k) => ({
+              image: slice(chunk.images, k),
+              baseline: slice(chunk.baselines, k),
+              rgb01: slice(chunk.rgb01, k),
+              cls: c,
+              id: chunk.items[k].id,
+            })),
+            grad,
+            {
+              iterations: params.iterations,
+              steps: params.steps,
+              l1: params.l1,
+              l2: params.l2,
+              noise: params.noise,
+              maskSize: params.maskSize,
+              seed: params.seed,
+            },
+          );
+          heatmaps = r.heatmaps;
+          gradientEvals = r.counters.gradientEvaluations;
+          forwardEvals = r.counters.forwardEvaluations;
+        } else {
+          heatmaps = await gradientSaliency(
+            cls.map((c, k) => ({ image: slice(chunk.images, k), cls: c })),
+            grad,
+            { maskSize: params.maskSize },
+          );
+          gradientEvals = n;
+        }
+      } finally {
+        await grad.close();
+      }
+    } else {
+      const scorer = await openScorer(m, chunk, config, "bilinear");
+      try {
+        const reqs = cls.map((c, k) => ({ image: k, cls: c }));
+        heatmaps = params.method === "rise"
+          ? await rise(reqs, scorer.scorer, {
+            maskSize: params.maskSize,
+            masks: params.riseMasks,
+            seed: params.seed,
+          })
+          : await occlusion(reqs, scorer.scorer, { maskSize: params.maskSize });
+        forwardEvals = scorer.stats().masks;
+      } finally {
+        await scorer.close();
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    io.count("modelEvals", forwardEvals);
+    io.count("gradientEvals", gradientEvals);
+    const s = params.maskSize;
+    const flat = new Float32Array(n * s * s);
+    heatmaps.forEach((h, k) => flat.set(h, k * s * s));
+    await io.write("heatmaps.npy", encodeNpy(flat, [n, s, s]));
+    await io.writeJson("meta.json", {
+      model: m.id,
+      method: params.method,
+      maskSize: s,
+      items: chunk.items.slice(0, n).map((it, k) => ({
+        pos: it.pos,
+        id: it.id,
+        label: it.label,
+        cls: cls[k],
+      })),
+      seconds,
+      secondsPerImage: n ? seconds / n : 0,
+      gradientEvals,
+      forwardEvals,
+    });
+    for (let k = 0; k < Math.min(overlays, n); k++) {
+      const [c, h, w] = chunk.shape;
+      await io.write(
+        `overlays/${chunk.items[k].id.replace(/[^A-Za-z0-9_.-]/g, "_")}.png`,
+        await overlayPng(slice(chunk.rgb01, k), c, h, w, heatmaps[k], s),
+      );
+    }
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * kpca (METHODS §5): the cross-testing matrix S (mean normalised insertion AUC), its deletion
+ * analog, the group matrix (Fig. 8, not symmetric) and the 2-D Kernel PCA landscape (Fig. 6).
+ */
+import type { Config } from "../configs/schema.ts";
+import { bool, obj, optional } from "../pipeline/schema.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import {
+  type Calibration,
+  crossMatrix,
+  type CrossRecord,
+  groupMatrix,
+} from "../explain/cross_matrix.ts";
+import { kernelPca } from "../explain/kpca.ts";
+import { baselinesRef, models } from "./common.ts";
+import { readPredictionsFile } from "./predictions_io.ts";
+
+const params = obj({ excludeSelf: optional(bool(), false) });
+
+export const kpca: Stage<{ excludeSelf: boolean }, Config> = {
+  name: "kpca",
+  after: ["infer-baselines", "cross-test"],
+  module: import.meta.url,
+  params,
+  async plan({ config, params, upstream }) {
+    const { models: ms } = await models(config);
+    return [{
+      id: "all",
+      params: { models: ms.map((m) => ({ id: m.id, group: m.group })), ...params },
+      inputs: [
+        ...ms.map(baselinesRef),
+        ...upstream["cross-test"].map((u) => ({ stage: "cross-test", unit: u.id })),
+      ],
+    }];
+  },
+  async run(unit, io, { params }) {
+    const p = unit.params as { models: { id: string; group: string }[] };
+    const calibration: Record<string, Calibration> = {};
+    const records: CrossRecord[] = [];
+    for (const ref of unit.inputs) {
+      if (ref.stage === "infer-baselines") {
+        const pr = await readPredictionsFile(io, ref);
+        calibration[pr.model] = { top: pr.t, blurred: pr.b };
+        continue;
+      }
+      const auc = await io.readInputJson<{
+        source: string;
+        tested: string;
+        images: { id: string; insertionAuc: number; deletionAuc: number | null }[];
+      }>(ref, "auc.json");
+      for (const im of auc.images) {
+        records.push({
+          source: auc.source,
+          tested: auc.tested,
+          image: im.id,
+          insertionAuc: im.insertionAuc,
+          deletionAuc: im.deletionAuc ?? undefined,
+        });
+      }
+    }
+    const ids = p.models.map((m) => m.id);
+    const s = crossMatrix(records, calibration, { models: ids });
+    const groupOf = Object.fromEntries(p.models.map((m) => [m.id, m.group]));
+    const groups = groupMatrix(s.insertion, ids, groupOf, { excludeSelf: params.excludeSelf });
+    const landscape = kernelPca(s.insertion);
+    if (landscape.warning) io.log(landscape.warning);
+    await io.writeJson("kpca.json", {
+      models: p.models,
+      calibration,
+      S: s.insertion,
+      deletion: s.deletion,
+      counts: s.counts,
+      groupMatrix: groups,
+      coords: landscape.coords,
+      eigenvalues: landscape.eigenvalues,
+      negativeEigenvalues: landscape.negativeEigenvalues,
+      warning: landscape.warning ?? null,
+    });
+  },
+};

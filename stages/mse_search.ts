@@ -1,0 +1,192 @@
+/**
+ * mse-search (METHODS §1): minimal sufficient explanations by beam search, per (model, chunk of
+ * images), all images of a chunk searched concurrently so the Scorer's batches stay full. Stores
+ * the memo of every evaluated subset for subtree-count.
+ */
+import type { Config } from "../configs/schema.ts";
+import { int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import { encodeNpy } from "../runtime/npy.ts";
+import { runMseSearch } from "../explain/mse_run.ts";
+import type { MseOptions } from "../explain/beam_search.ts";
+import { igos7 } from "../explain/igos.ts";
+import {
+  baselinesRef,
+  chunkId,
+  chunksOf,
+  dataset,
+  modelParams,
+  models,
+  preprocessRef,
+} from "./common.ts";
+import { openScorer } from "./open_scorer.ts";
+import { openGradientModel } from "./open_gradient.ts";
+import { readChunk } from "./tensors.ts";
+import { readPredictions } from "./predictions_io.ts";
+
+const params = obj({
+  /** Images explained (the first N of the dataset); 0 = all. */
+  images: optional(int({ min: 0 }), 0),
+  grid: optional(int({ min: 2, max: 7 }), 7),
+  beamWidth: optional(int({ min: 1 }), 5),
+  ph: optional(num({ min: 0, max: 1 }), 0.9),
+  candidates: optional(oneOf("all", "igos-topq"), "igos-topq"),
+  q: optional(int({ min: 1 }), 15),
+  maxMses: optional(int({ min: 1 }), 10),
+  /** I-GOS at grid x grid for the igos-topq pool. */
+  igosIterations: optional(int({ min: 1 }), 2),
+  igosSteps: optional(int({ min: 1 }), 20),
+  igosL1: optional(num({ min: 0 }), 1),
+  igosTv: optional(num({ min: 0 }), 20),
+  seed: optional(int({ min: 0 }), 0),
+});
+
+export type MseSearchParams = ReturnType<typeof params.parse>;
+
+export const mseSearch: Stage<MseSearchParams, Config> = {
+  name: "mse-search",
+  after: ["preprocess", "infer-baselines"],
+  module: import.meta.url,
+  params,
+  async plan({ config, params }) {
+    const ds = await dataset(config);
+    const { models: ms } = await models(config);
+    const chunks = chunksOf(ds.items.length, config.dataset.chunk, params.images);
+    return ms.flatMap((m) =>
+      chunks.map((c) => ({
+        id: `${m.id}/${chunkId(c.index)}`,
+        params: {
+          model: modelParams(m),
+          search: params,
+          upsample: config.upsample,
+          count: c.end - c.start,
+        },
+        inputs: [preprocessRef(m, c.index), baselinesRef(m)],
+        files: [m.onnx],
+        runtime: true,
+      }))
+    );
+  },
+  async run(unit, io, { config, params }) {
+    const { models: ms } = await models(config);
+    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const count = (unit.params as { count: number }).count;
+    const chunk = await readChunk(io, unit.inputs[0]);
+    const preds = await readPredictions(io, unit.inputs[1]);
+    const n = Math.min(count, chunk.items.length);
+    const images = chunk.items.slice(0, n).map((it, k) => {
+      const p = preds.get(it.pos)!;
+      return { image: k, cls: p.pred, pFull: p.pFull };
+    });
+    const notes: string[] = [];
+    let igosMasks: Float32Array[] | undefined;
+    if (params.candidates === "igos-topq") {
+      try {
+        igosMasks = await igosMasksFor(m, config, chunk, images, params, io);
+      } catch (e) {
+        notes.push(
+          `igos-topq: no gradients for ${m.id} (${
+            (e as Error).message
+          }); the candidate pool falls back to all`,
+        );
+      }
+    }
+    const options: MseOptions = {
+      grid: params.grid,
+      beamWidth: params.beamWidth,
+      ph: params.ph,
+      candidates: params.candidates === "all"
+        ? { kind: "all" }
+        : { kind: "igos-topq", q: params.q },
+      maxMses: params.maxMses,
+      upsample: config.upsample,
+    };
+    const scorer = await openScorer(m, chunk, config, config.upsample);
+    try {
+      const { results, memos } = await runMseSearch(
+        images.map((im, k) => ({ ...im, igosMask: igosMasks?.[k] })),
+        scorer.scorer,
+        options,
+      );
+      for (const r of results) notes.push(...r.notes);
+      io.count("modelEvals", scorer.stats().masks);
+      io.count("memoHits", results.reduce((a, r) => a + r.hits, 0));
+      const keys: number[] = [], ratios: number[] = [], offsets = [0];
+      for (const memo of memos) {
+        const d = memo.export();
+        keys.push(...d.keys);
+        ratios.push(...d.ratios);
+        offsets.push(keys.length);
+      }
+      await io.write("memo_keys.npy", encodeNpy(Float64Array.from(keys), [keys.length]));
+      await io.write("memo_ratios.npy", encodeNpy(Float32Array.from(ratios), [ratios.length]));
+      await io.writeJson("mse.json", {
+        model: m.id,
+        options: {
+          ...options,
+          candidates: options.candidates.kind === "all"
+            ? { kind: "all" }
+            : { kind: "igos-topq", q: params.q },
+        },
+        notes: [...new Set(notes)],
+        memoOffsets: offsets,
+        scorer: scorer.stats(),
+        images: results.map((r, k) => ({
+          pos: chunk.items[k].pos,
+          id: chunk.items[k].id,
+          label: chunk.items[k].label,
+          cls: r.cls,
+          pFull: r.pFull,
+          mses: r.mses.map((x) => ({ patches: x.patches, ratio: x.ratio })),
+          count: r.count,
+          meanSize: r.meanSize,
+          levels: r.levels,
+          evaluations: r.evaluations,
+          hits: r.hits,
+          unsharedEvaluations: r.unsharedEvaluations,
+          igosMask: igosMasks ? Array.from(igosMasks[k], (v) => Math.round(v * 1e4) / 1e4) : null,
+        })),
+      });
+      for (const note of new Set(notes)) io.log(note);
+    } finally {
+      await scorer.close();
+    }
+  },
+};
+
+/** I-GOS at grid x grid for each image: the igos-topq candidate pool (low = salient). */
+async function igosMasksFor(
+  m: Awaited<ReturnType<typeof models>>["models"][number],
+  config: Config,
+  chunk: Awaited<ReturnType<typeof readChunk>>,
+  images: { cls: number }[],
+  params: MseSearchParams,
+  io: { count(name: string, n: number): void },
+): Promise<Float32Array[]> {
+  const grad = await openGradientModel(m, config);
+  try {
+    const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
+    const r = await igos7(
+      images.map((im, k) => ({
+        image: chunk.images.subarray(k * size, (k + 1) * size),
+        baseline: chunk.baselines.subarray(k * size, (k + 1) * size),
+        cls: im.cls,
+        id: chunk.items[k].id,
+      })),
+      grad,
+      {
+        maskSize: params.grid,
+        iterations: params.igosIterations,
+        steps: params.igosSteps,
+        l1: params.igosL1,
+        l2: params.igosTv,
+        seed: params.seed,
+      },
+    );
+    io.count("gradientEvals", r.counters.gradientEvaluations);
+    io.count("modelEvals", r.counters.forwardEvaluations);
+    return r.masks;
+  } finally {
+    await grad.close();
+  }
+}

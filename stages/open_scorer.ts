@@ -1,0 +1,45 @@
+/**
+ * A coalescing Scorer over a chunk's images for one model, with the config's providers and batch
+ * size. The tuned batch size of each model is remembered, so "auto" measures once per process.
+ */
+import type { Config } from "../configs/schema.ts";
+import type { Scorer } from "../explain/scorer.ts";
+import type { UpsampleMode } from "../explain/upsample.ts";
+import type { ModelSpec } from "../runtime/registry.ts";
+import { OnnxScorer, type ScorerStats } from "../runtime/scorer.ts";
+import { sessionOptions } from "./session_options.ts";
+import type { ChunkTensors } from "./tensors.ts";
+
+const tunedBatch = new Map<string, number>();
+
+export interface OpenScorer {
+  scorer: Scorer;
+  stats(): ScorerStats;
+  close(): Promise<void>;
+}
+
+export async function openScorer(
+  m: ModelSpec,
+  chunk: ChunkTensors,
+  config: Config,
+  mode: UpsampleMode,
+): Promise<OpenScorer> {
+  const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
+  const n = chunk.items.length;
+  const images = Array.from(
+    { length: n },
+    (_, k) => chunk.images.subarray(k * size, (k + 1) * size),
+  );
+  const baselines = Array.from(
+    { length: n },
+    (_, k) => chunk.baselines.subarray(k * size, (k + 1) * size),
+  );
+  const batchSize = tunedBatch.get(m.id) ?? config.runtime.batchSize;
+  const s = await OnnxScorer.create(m.onnx, images, baselines, {
+    batchSize,
+    mode,
+    session: sessionOptions(config),
+  });
+  if (batchSize === "auto") tunedBatch.set(m.id, s.stats().batchSize);
+  return { scorer: s, stats: () => s.stats(), close: () => s.release() };
+}

@@ -1,0 +1,101 @@
+/**
+ * subtree-count (METHODS §2): sub-explanation trees under each MSE, counted as `tree` (the
+ * paper's) and `unique`, reusing every subset mse-search already scored through its stored memo.
+ */
+import type { Config } from "../configs/schema.ts";
+import { arr, bool, int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import { decodeNpy } from "../runtime/npy.ts";
+import { runSubtreeCount } from "../explain/mse_run.ts";
+import { Memo } from "../explain/memo.ts";
+import { models, preprocessRef } from "./common.ts";
+import { openScorer } from "./open_scorer.ts";
+import { readChunk } from "./tensors.ts";
+
+const params = obj({
+  children: optional(oneOf("first3", "all"), "first3"),
+  expandThreshold: optional(num({ min: 0, max: 1 }), 0.5),
+  countThresholds: optional(arr(num({ min: 0, max: 1 }), { min: 1 }), [0.8, 0.7, 0.6, 0.5]),
+  countRoots: optional(bool(), true),
+  /** Trees per image kept for the Fig. 4 analog. */
+  sampleTrees: optional(int({ min: 0 }), 2),
+});
+
+export type SubtreeParams = ReturnType<typeof params.parse>;
+
+interface StoredMse {
+  options: { grid: number };
+  memoOffsets: number[];
+  images: { pos: number; id: string; cls: number; pFull: number; mses: { patches: number[] }[] }[];
+}
+
+export const subtreeCount: Stage<SubtreeParams, Config> = {
+  name: "subtree-count",
+  after: ["preprocess", "mse-search"],
+  module: import.meta.url,
+  params,
+  async plan({ config, params, upstream }) {
+    const { models: ms } = await models(config);
+    return upstream["mse-search"].map((u) => {
+      const [id, chunk] = u.id.split("/");
+      const m = ms.find((x) => x.id === id)!;
+      const c = Number(chunk.slice(1));
+      return {
+        id: u.id,
+        params: { count: params, upsample: config.upsample, model: m.id },
+        inputs: [{ stage: "mse-search", unit: u.id }, preprocessRef(m, c)],
+        files: [m.onnx],
+        runtime: true,
+      };
+    });
+  },
+  async run(unit, io, { config, params }) {
+    const { models: ms } = await models(config);
+    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const mseRef = unit.inputs[0];
+    const stored = await io.readInputJson<StoredMse>(mseRef, "mse.json");
+    const keys = decodeNpy(await io.readInput(mseRef, "memo_keys.npy")).data as Float64Array;
+    const ratios = decodeNpy(await io.readInput(mseRef, "memo_ratios.npy")).data as Float32Array;
+    const chunk = await readChunk(io, unit.inputs[1]);
+    const scorer = await openScorer(m, chunk, config, config.upsample);
+    try {
+      const memos = stored.images.map((im, k) =>
+        Memo.from(
+          scorer.scorer,
+          { image: k, cls: im.cls, pFull: im.pFull, grid: stored.options.grid },
+          {
+            keys: keys.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
+            ratios: ratios.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
+          },
+          `${io.inputPath(mseRef, "memo_keys.npy")} image ${im.id}`,
+        )
+      );
+      const results = await runSubtreeCount(
+        stored.images.map((im, k) => ({ image: k, mses: im.mses })),
+        memos,
+        {
+          children: params.children,
+          expandThreshold: params.expandThreshold,
+          countThresholds: params.countThresholds,
+          countRoots: params.countRoots,
+        },
+        params.sampleTrees,
+      );
+      io.count("modelEvals", scorer.stats().masks);
+      io.count("memoHits", results.reduce((a, r) => a + r.subtree.hits, 0));
+      await io.writeJson("subtree.json", {
+        model: m.id,
+        thresholds: params.countThresholds,
+        scorer: scorer.stats(),
+        images: results.map((r, k) => ({
+          pos: stored.images[k].pos,
+          id: stored.images[k].id,
+          ...r.subtree,
+          samples: r.samples,
+        })),
+      });
+    } finally {
+      await scorer.close();
+    }
+  },
+};

@@ -1,0 +1,140 @@
+/**
+ * The whole DAG through the CLI on a tiny config (a zoo model under two ids, a few sample
+ * images), in a temporary store: it completes, reuses everything on a rerun, recomputes only a
+ * new model's units, and `status` names the param that changed.
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "./assert.ts";
+
+const model = "zoo/models/cnn-bn.onnx";
+const present = (() => {
+  try {
+    Deno.statSync(model);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function config(ids: string[], beamWidth = 2) {
+  return {
+    name: "e2e",
+    dataset: {
+      kind: "folder",
+      dir: "data/fashion-sample",
+      labels: "data/fashion-sample/labels.csv",
+      first: 4,
+      chunk: 2,
+    },
+    models: ids.map((id) => ({ id, onnx: model, group: id === "a" ? "older-cnn" : "transformer" })),
+    runtime: { batchSize: 64 },
+    stages: {
+      "mse-search": { images: 2, candidates: "all", beamWidth },
+      "igos-heatmaps": { images: 2, method: "occlusion" },
+      "cross-test": { images: 2 },
+      report: { bootstrap: 200 },
+    },
+  };
+}
+
+async function cli(dir: string, args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-ffi",
+      "--allow-env",
+      "--allow-sys",
+      "pipeline/cli.ts",
+      ...args,
+    ],
+    env: {
+      XCOMPARE_ARTIFACTS: join(dir, "artifacts"),
+      XCOMPARE_REPORTS: join(dir, "reports"),
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { code: out.code, text };
+}
+
+function computed(text: string, stage: string): number {
+  const m = new RegExp(`^\\s+${stage}\\s+computed\\s+(\\d+)\\s+reused\\s+(\\d+)`, "m").exec(text);
+  if (!m) throw new Error(`no summary line for ${stage} in:\n${text}`);
+  return Number(m[1]);
+}
+
+Deno.test({
+  name:
+    "end to end: reproduce, rerun reuses all, a new model computes only its units, status says why",
+  ignore: !present,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "xcompare-e2e-" });
+    const cfg = join(dir, "e2e.json");
+    await Deno.writeTextFile(cfg, JSON.stringify(config(["a"])));
+    const first = await cli(dir, ["reproduce", "--config", cfg]);
+    assertEquals(first.code, 0, first.text);
+    const results = JSON.parse(
+      await Deno.readTextFile(join(dir, "reports", "latest", "results.json")),
+    );
+    assertEquals(results.input.table1.map((r: { model: string }) => r.model), ["a"]);
+    assert(results.input.table1[0].mse_count.mean > 0, "MSEs found");
+    for (
+      const f of ["report.md", "report.html", "xcompare.lock.json", "figures/fig6-landscape.svg"]
+    ) {
+      await Deno.stat(join(dir, "reports", "latest", f));
+    }
+
+    const again = await cli(dir, ["reproduce", "--config", cfg]);
+    assertEquals(again.code, 0, again.text);
+    for (
+      const s of [
+        "preprocess",
+        "infer-baselines",
+        "mse-search",
+        "subtree-count",
+        "cross-test",
+        "report",
+      ]
+    ) {
+      assertEquals(computed(again.text, s), 0, `${s} reused on a rerun`);
+    }
+
+    await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"])));
+    const added = await cli(dir, ["reproduce", "--config", cfg]);
+    assertEquals(added.code, 0, added.text);
+    assertEquals(computed(added.text, "preprocess"), 0, "same preprocessing: tensors shared");
+    assertEquals(computed(added.text, "infer-baselines"), 1);
+    assertEquals(computed(added.text, "mse-search"), 1, "only b's chunk");
+    assertEquals(computed(added.text, "cross-test"), 3, "b's row and column: (a,b), (b,a), (b,b)");
+
+    await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"], 3)));
+    const st = await cli(dir, ["status", "--config", cfg]);
+    assertEquals(st.code, 0, st.text);
+    assert(/preprocess: fresh/.test(st.text), st.text);
+    assert(/mse-search: STALE \(0\/2 units fresh\)/.test(st.text), st.text);
+    assert(/param search\.beamWidth changed: 2 → 3/.test(st.text), st.text);
+    assert(/igos-heatmaps: fresh/.test(st.text), st.text);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("a config error names the file, the path and the nearest key", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = join(dir, "bad.json");
+  const c = config(["a"]) as Record<string, unknown>;
+  (c.stages as Record<string, unknown>)["mse-search"] = { beamWidht: 3 };
+  await Deno.writeTextFile(cfg, JSON.stringify(c));
+  const r = await cli(dir, ["reproduce", "--config", cfg]);
+  assertEquals(r.code, 1);
+  assert(
+    r.text.includes(
+      `${cfg}: config.stages.mse-search.beamWidht: unknown key, did you mean "beamWidth"?`,
+    ),
+    r.text,
+  );
+});
