@@ -163,11 +163,15 @@ export async function planAll<C>(spec: PipelineSpec<C>): Promise<Planned[]> {
   const ordered = orderStages(spec.stages);
   const upstream: Record<string, UnitPlan[]> = {};
   const out: Planned[] = [];
-  for (const stage of ordered) {
-    const params = stage.params.parse(
+  // Every stage's params are validated before any stage plans, so a typo fails fast.
+  const allParams = ordered.map((stage) =>
+    stage.params.parse(
       spec.stageParams(stage.name) ?? {},
       `${spec.paramsPath ?? "stages"}.${stage.name}`,
-    );
+    )
+  );
+  for (const [si, stage] of ordered.entries()) {
+    const params = allParams[si];
     const units = await stage.plan({ config: spec.config, params, upstream });
     const ids = new Set<string>();
     for (const u of units) {

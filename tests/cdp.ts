@@ -186,7 +186,9 @@ export class CdpSession {
   /** Polls `expression` until it is truthy; rejects after `timeoutMs`. */
   async waitUntil(expression: string, timeoutMs = this.timeoutMs, everyMs = 100): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while (!(await this.evaluate<boolean>(`!!(${expression})`, Math.max(1, end - Date.now())))) {
+    // Each poll gets the session's full timeout: a poll cut short by a loaded machine would
+    // report the poll, not the condition, as what timed out.
+    while (!(await this.evaluate<boolean>(`!!(${expression})`))) {
       if (Date.now() >= end) {
         throw new CdpError(`waiting for ${expression}: timed out after ${timeoutMs} ms`);
       }

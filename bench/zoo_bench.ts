@@ -1,0 +1,157 @@
+/**
+ * Benchmarks of the explanation stages on real zoo models, each ratio measured within one run:
+ * - Scorer utilisation during mse-search and cross-test: masks/s against raw session.run of the
+ *   bare model on pre-composed batches of the same size (the inference benchmark's raw figure);
+ * - model evaluations per image with the shared memo against a reference-style tree that scores
+ *   every node (subtree-count);
+ * - iGOS++ seconds per image (the paper preset and the zoo config's lighter one);
+ * - gradient graph time per image against the forward pass.
+ * Prints JSON and writes it to bench/zoo-results.json.
+ *
+ *   deno run -A bench/zoo_bench.ts [--models cnn-bn,vit-ln] [--images 8]
+ */
+import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-node";
+import { countEvaluations } from "../explain/bench_mse.ts";
+import { benchIgos } from "../explain/bench_igos.ts";
+import { runMseSearch } from "../explain/mse_run.ts";
+import { defaults as mseDefaults } from "../explain/beam_search.ts";
+import { insertionCurves } from "../explain/insertion.ts";
+import { Rng } from "../explain/rng.ts";
+import { compose, Upsampler } from "../explain/upsample.ts";
+import { benchGrad } from "../runtime/bench_grad.ts";
+import { listFolderWithLabels } from "../runtime/datasets.ts";
+import { createGradientModel } from "../runtime/grad_model.ts";
+import { loadImages, optionsFromCard } from "../runtime/images.ts";
+import { OnnxScorer } from "../runtime/scorer.ts";
+import { createSession } from "../runtime/session.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    models: { type: "string", default: "cnn-bn,vit-ln" },
+    images: { type: "string", default: "8" },
+  },
+});
+const N = Number(values.images);
+
+async function rawMasksPerSecond(
+  path: string,
+  images: Float32Array[],
+  baselines: Float32Array[],
+  batch: number,
+) {
+  const { session } = await createSession(path);
+  const chw = images[0].length, side = Math.round(Math.sqrt(chw));
+  const up = new Upsampler(7, 7, side, side, "bilinear");
+  const rng = new Rng(3);
+  const x = new Float32Array(batch * chw);
+  for (let k = 0; k < batch; k++) {
+    const m = Float32Array.from({ length: 49 }, () => (rng.next() < 0.5 ? 1 : 0));
+    compose(
+      images[k % images.length],
+      baselines[k % images.length],
+      up.apply(m),
+      1,
+      x.subarray(k * chw, (k + 1) * chw),
+    );
+  }
+  const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", x, [batch, 1, side, side]) };
+  await session.run(feeds);
+  let runs = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 3000 || runs < 5) {
+    await session.run(feeds);
+    runs++;
+  }
+  const rate = (runs * batch) / ((performance.now() - t0) / 1000);
+  await session.release();
+  return rate;
+}
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), images: N, models: {} };
+const ds = listFolderWithLabels("data/fashion-sample", "data/fashion-sample/labels.csv");
+for (const id of values.models!.split(",")) {
+  const path = `zoo/models/${id}.onnx`;
+  const card = JSON.parse(await Deno.readTextFile(`zoo/models/${id}.json`));
+  const files = Array.from({ length: N }, (_, k) => ds.items[(k * 61) % ds.items.length].file);
+  const { ok } = await loadImages(files, optionsFromCard(card.preprocess, path));
+  const images = ok.map((o) => o.image), baselines = ok.map((o) => o.baseline);
+  const grad = await createGradientModel(path, { target: "prob" });
+  const x = new Float32Array(N * 784);
+  images.forEach((im, k) => x.set(im, k * 784));
+  const { logits } = await grad.logits(x, N);
+  const cls = images.map((_, k) => {
+    let b = 0;
+    for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + b]) b = c;
+    return b;
+  });
+  const scorer = await OnnxScorer.create(path, images, baselines, { batchSize: "auto" });
+  const batch = scorer.batchSize;
+  const full = await scorer.score(
+    images.map((_, k) => ({ image: k, cls: cls[k], mask: new Float32Array(49).fill(1) })),
+  );
+  const inputs = images.map((_, k) => ({ image: k, cls: cls[k], pFull: full[k] }));
+  const raw = await rawMasksPerSecond(path, images, baselines, batch);
+
+  scorer.resetStats();
+  const t0 = performance.now();
+  await runMseSearch(inputs, scorer, { ...mseDefaults, candidates: { kind: "all" } });
+  const mseRate = scorer.stats().masks / ((performance.now() - t0) / 1000);
+
+  scorer.resetStats();
+  const rng = new Rng(5);
+  const t1 = performance.now();
+  await insertionCurves(
+    images.map((_, k) => ({
+      image: k,
+      cls: cls[k],
+      heatmap: Float32Array.from({ length: 784 }, () => rng.next()),
+    })),
+    scorer,
+  );
+  const crossRate = scorer.stats().masks / ((performance.now() - t1) / 1000);
+
+  const evals = await countEvaluations(scorer, inputs);
+  await scorer.release();
+  const items = ok.slice(0, 4).map((o, k) => ({
+    image: o.image,
+    baseline: o.baseline,
+    rgb01: o.rgb01,
+    cls: cls[k],
+    id: k,
+  }));
+  const igosPaper = await benchIgos(grad, items, {});
+  const igosZoo = await benchIgos(grad, items, { iterations: 10, steps: 10 });
+  await grad.release();
+  const g = await benchGrad(path, 8, 3);
+  (results.models as Record<string, unknown>)[id] = {
+    batchSize: batch,
+    rawMasksPerSecond: Math.round(raw),
+    mseSearch: { masksPerSecond: Math.round(mseRate), utilisation: +(mseRate / raw).toFixed(3) },
+    crossTest: {
+      masksPerSecond: Math.round(crossRate),
+      utilisation: +(crossRate / raw).toFixed(3),
+    },
+    subtreeEvaluationsPerImage: {
+      withMemo: Math.round(evals.withMemo),
+      withoutSharing: Math.round(evals.withoutSharing),
+      ratio: +evals.ratio.toFixed(2),
+      medianRatio: +evals.medianRatio.toFixed(2),
+      mseCount: +evals.mseCount.toFixed(2),
+    },
+    igosSecondsPerImage: {
+      paperPreset: +igosPaper.secondsPerImage.toFixed(2),
+      zooConfig: +igosZoo.secondsPerImage.toFixed(2),
+    },
+    gradient: {
+      forwardMsPerImage: +g.forwardMsPerImage.toFixed(3),
+      gradMsPerImage: +g.gradMsPerImage.toFixed(3),
+      ratio: +g.ratio.toFixed(2),
+    },
+  };
+  console.error(`${id}: done`);
+}
+const text = JSON.stringify(results, null, 1);
+console.log(text);
+await Deno.writeTextFile("bench/zoo-results.json", text + "\n");
