@@ -56,7 +56,12 @@ export const verbs = {
   },
   plan: {
     summary: "estimate model evaluations and hours per stage",
-    flags: { ...common, throughput: { type: "string" } },
+    flags: {
+      ...common,
+      throughput: { type: "string" },
+      json: { type: "boolean" },
+      "no-measure": { type: "boolean" },
+    },
   },
   slurm: {
     summary: "write (and optionally submit) an sbatch job array for sharded runs",
@@ -67,6 +72,9 @@ export const verbs = {
       "gpus-per-task": { type: "string" },
       out: { type: "string" },
       submit: { type: "boolean" },
+      "run-id": { type: "string" },
+      time: { type: "string" },
+      "cpus-per-task": { type: "string" },
     },
   },
   k8s: {
@@ -76,6 +84,9 @@ export const verbs = {
       shards: { type: "string" },
       image: { type: "string" },
       out: { type: "string" },
+      "run-id": { type: "string" },
+      pvc: { type: "string" },
+      "gpus-per-task": { type: "string" },
     },
   },
 } as const satisfies Record<string, { summary: string; flags: Record<string, Flag> }>;

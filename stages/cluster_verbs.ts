@@ -103,7 +103,7 @@ export async function slurmVerb(values: Record<string, unknown>): Promise<number
     logDir: join(out, "logs"),
     partition: values.partition as string | undefined,
     gpusPerTask: gpus,
-    cpusPerTask: slurmDefaults.cpusPerTask,
+    cpusPerTask: intFlag(v, "cpus-per-task", slurmDefaults.cpusPerTask),
     time: values.time as string | undefined,
   });
   await Deno.mkdir(join(out, "logs"), { recursive: true }).catch((e) => {

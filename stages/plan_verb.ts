@@ -231,11 +231,17 @@ export async function planVerb(values: Record<string, unknown>): Promise<number>
       }
     }
   }
+  // Unmeasured models here: the median of the measured ones (same machine), else the default.
+  const sorted = [...measuredRates.values()].sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
+  if (median !== null && measuredRates.size < planned.length && !file) {
+    notes.push(`models without a measured rate here are assumed at the median measured rate`);
+  }
   for (const id of planned) {
     const here = measuredRates.get(id);
     const f = file?.rates[id] ?? file?.default;
     rates.set(id, {
-      here: here ?? (file ? null : defaults.masksPerSecond),
+      here: here ?? (file ? null : median ?? defaults.masksPerSecond),
       hereSource: here !== undefined ? "measured" : file ? "none" : "assumed",
       file: f ?? null,
       fileSource: file?.rates[id] !== undefined
