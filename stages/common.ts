@@ -71,5 +71,11 @@ export const baselinesRef = (m: ModelSpec): UnitRef => ({ stage: "infer-baseline
 
 /** Params every model-dependent unit carries: what identifies the model's numbers. */
 export function modelParams(m: ModelSpec) {
-  return { id: m.id, onnx: m.onnx, preprocess: m.preprocess, classes: m.classes };
+  return {
+    id: m.id,
+    onnx: m.onnx,
+    preprocess: m.preprocess,
+    classes: m.classes,
+    exact: m.quantized,
+  };
 }

@@ -20,7 +20,7 @@ import {
   preprocessRef,
 } from "./common.ts";
 import { openScorer } from "./open_scorer.ts";
-import { openGradientModel } from "./open_gradient.ts";
+import { gradientBatch, openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
 import { readPredictions } from "./predictions_io.ts";
 
@@ -100,6 +100,8 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
               noise: params.noise,
               maskSize: params.maskSize,
               seed: params.seed,
+              // Whole paths of many images per model call; the gradient model splits them.
+              maxRowsPerCall: Math.max(params.steps, 4 * gradientBatch(m)),
             },
           );
           heatmaps = r.heatmaps;
