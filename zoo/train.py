@@ -1,0 +1,172 @@
+"""Trains, exports and cards every zoo model; resumable.
+
+Usage: /usr/bin/python3 zoo/train.py [model-id ...]
+
+A model whose zoo/models/<id>.onnx and .json both exist is skipped. Training checkpoints every
+epoch to zoo/.work/ckpt/<id>/ and resumes from the last one; the finished weights are
+zoo/.work/ckpt/<id>/final.pt (used by grad_fixtures.py and as the distillation teacher).
+Each epoch reseeds its own shuffling and augmentation generators, so a resumed run follows the
+same path as an uninterrupted one.
+"""
+import sys
+
+sys.dont_write_bytecode = True  # keep zoo/ free of __pycache__ (not git-ignored)
+
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+import data
+import export
+import models
+import sample
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "zoo", ".work", "ckpt")
+BATCH = 128
+THREADS = 2
+
+AUG_TEXT = {
+    "light": "random translation +-2 px, horizontal flip",
+    "flip": "horizontal flip",
+    "strong": "random translation +-2 px, horizontal flip, random erasing (p=0.5), CutMix (p=0.5, alpha=1)",
+}
+DISTILL_TEXT = ("DeiT hard-label distillation objective: 0.5*CE(logits, label) + "
+                "0.5*CE(logits, argmax teacher(augmented x)); no distillation token (keeps the "
+                "49-token grid and the vit-ln architecture)")
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def augment(kind, x, y, gen):
+    """Returns (x, targets) with targets (y_a, y_b, lam) for a mixed batch or y."""
+    if kind == "flip":
+        f = torch.rand(x.shape[0], generator=gen) < 0.5
+        return torch.where(f[:, None, None, None], x.flip(-1), x), y
+    x = data.random_crop_flip(x, gen)
+    if kind == "light":
+        return x, y
+    if kind == "strong":
+        x = data.random_erasing(x, gen)
+        if torch.rand(1, generator=gen).item() < 0.5:
+            return data.cutmix(x, y, gen)
+        return x, y
+    raise ValueError(f"unknown augmentation {kind!r}")
+
+
+def loss_fn(logits, target):
+    if isinstance(target, tuple):
+        ya, yb, lam = target
+        return lam * F.cross_entropy(logits, ya) + (1 - lam) * F.cross_entropy(logits, yb)
+    return F.cross_entropy(logits, target)
+
+
+@torch.no_grad()
+def accuracy(net, x, y, batch=1000):
+    net.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        correct += (models.forward_logits(net, x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return 100.0 * correct / len(x)
+
+
+def load_final(model_id):
+    path = os.path.join(WORK, model_id, "final.pt")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: missing; run /usr/bin/python3 zoo/train.py {model_id}")
+    ck = torch.load(path)
+    net = models.build(models.spec(model_id))
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, ck
+
+
+def train(s, xtr, ytr, xte, yte):
+    d = os.path.join(WORK, s["id"])
+    os.makedirs(d, exist_ok=True)
+    final = os.path.join(d, "final.pt")
+    if os.path.exists(final):
+        return torch.load(final)
+    torch.manual_seed(s["seed"])
+    net = models.build(s)
+    steps_per_epoch = len(xtr) // BATCH
+    opt = torch.optim.AdamW(net.parameters(), lr=s["lr"], weight_decay=s["wd"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=s["lr"], total_steps=s["epochs"] * steps_per_epoch, pct_start=0.15)
+    teacher = load_final(s["distilled_from"])[0] if s["distilled_from"] else None
+    start, seconds = 0, 0.0
+    for e in range(s["epochs"] - 1, -1, -1):
+        p = os.path.join(d, f"epoch{e + 1}.pt")
+        if os.path.exists(p):
+            ck = torch.load(p)
+            net.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            sched.load_state_dict(ck["sched"])
+            start, seconds = e + 1, ck["seconds"]
+            log(f"{s['id']}: resumed after epoch {start}")
+            break
+    for epoch in range(start, s["epochs"]):
+        gen = torch.Generator().manual_seed(1000 * s["seed"] + epoch)
+        perm = torch.randperm(len(xtr), generator=gen)
+        net.train()
+        t0 = time.time()
+        total = 0.0
+        for b in range(steps_per_epoch):
+            idx = perm[b * BATCH:(b + 1) * BATCH]
+            x, target = augment(s["aug"], data.normalise(xtr[idx]), ytr[idx], gen)
+            logits = models.forward_logits(net, x)
+            if teacher is not None:
+                with torch.no_grad():
+                    hard = models.forward_logits(teacher, x).argmax(1)
+                loss = 0.5 * loss_fn(logits, target) + 0.5 * F.cross_entropy(logits, hard)
+            else:
+                loss = loss_fn(logits, target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        seconds += time.time() - t0
+        acc = accuracy(net, xte, yte)
+        log(f"{s['id']}: epoch {epoch + 1}/{s['epochs']} loss {total / steps_per_epoch:.4f} "
+            f"test {acc:.2f}% ({seconds:.0f}s)")
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "seconds": seconds}, os.path.join(d, f"epoch{epoch + 1}.pt"))
+    net.eval()
+    idx = torch.from_numpy(sample.sample_indices(yte.numpy()))
+    meta = {"model": net.state_dict(), "test_accuracy": accuracy(net, xte, yte),
+            "sample_accuracy": accuracy(net, xte[idx], yte[idx]), "train_seconds": seconds,
+            "augmentation": AUG_TEXT[s["aug"]],
+            "distillation": DISTILL_TEXT if s["distilled_from"] else None}
+    torch.save(meta, final)
+    return meta
+
+
+def main(ids):
+    torch.set_num_threads(THREADS)
+    specs = [models.spec(i) for i in ids] if ids else models.ZOO
+    xtr, ytr = data.load("train")
+    xte_u8, yte = data.load("t10k")
+    xte = data.normalise(xte_u8)
+    t_all = time.time()
+    for s in specs:
+        onnx_path, card_path = export.paths(s["id"])
+        if os.path.exists(onnx_path) and os.path.exists(card_path):
+            log(f"{s['id']}: exported already, skipped")
+            continue
+        meta = train(s, xtr, ytr, xte, yte)
+        net = models.build(s)
+        net.load_state_dict(meta["model"])
+        card = export.export(s, net, meta)
+        log(f"{s['id']}: {card['params']} params, test {card['test_accuracy']}%, "
+            f"sample {card['sample_accuracy']}%, {card['train_seconds']}s -> {onnx_path}")
+    export.update_readme()
+    log(f"done in {time.time() - t_all:.0f}s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
