@@ -198,13 +198,17 @@ export async function planAll<C>(spec: PipelineSpec<C>): Promise<Planned[]> {
 
 const refKey = (r: UnitRef) => `${r.stage}/${r.unit}`;
 
-/** Builds a unit's key components; null when an input has no output (yet). */
-async function keyComponents(
+/**
+ * A unit's key and what it is made of, or the first input that has no output (yet). `status`
+ * passes `missingFile` to report an absent input file instead of failing on it.
+ */
+export async function keyComponents(
   stage: AnyStage,
   unit: UnitPlan,
   outputs: Map<string, Manifest>,
   files: FileHashes,
   runtime: () => Promise<RuntimeIdentity>,
+  missingFile?: string,
 ): Promise<{ components: KeyComponents; key: string } | { missing: string }> {
   const code = await codeClosure(stage.module);
   const inputs: Record<string, string> = {};
@@ -214,7 +218,11 @@ async function keyComponents(
     inputs[refKey(ref)] = m.outputHash;
   }
   const fileHashes: Record<string, string> = {};
-  for (const f of unit.files ?? []) fileHashes[f] = await files.get(f);
+  for (const f of unit.files ?? []) {
+    fileHashes[f] = missingFile === undefined
+      ? await files.get(f)
+      : await files.get(f).catch(() => missingFile);
+  }
   const components: KeyComponents = {
     code: code.hash,
     codeFiles: code.files,

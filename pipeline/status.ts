@@ -4,7 +4,8 @@
  */
 import { codeClosure, hashJson } from "./hash.ts";
 import type { LockFile } from "./lockfile.ts";
-import { FileHashes, planAll } from "./runner.ts";
+import { FileHashes, keyComponents, planAll } from "./runner.ts";
+import type { RuntimeIdentity } from "./stage.ts";
 import type { PipelineSpec } from "./runner.ts";
 import type { KeyComponents, Manifest } from "./store.ts";
 import { join } from "node:path";
@@ -73,7 +74,8 @@ export async function pipelineStatus<C>(
   const outputs = new Map<string, Manifest>();
   const stale = new Set<string>();
   const out: StageStatus[] = [];
-  let runtimeValue: unknown;
+  let runtimeValue: RuntimeIdentity | undefined;
+  const runtime = async () => runtimeValue ??= await spec.runtime();
   for (const { stage, units } of plans) {
     const st: StageStatus = { stage: stage.name, fresh: 0, stale: 0, units: [] };
     const code = await codeClosure(stage.module);
@@ -97,31 +99,9 @@ export async function pipelineStatus<C>(
         st.stale++;
         continue;
       }
-      const inputs: Record<string, string> = {};
-      for (const r of unit.inputs) {
-        inputs[`${r.stage}/${r.unit}`] = outputs.get(`${r.stage}/${r.unit}`)!.outputHash;
-      }
-      const fileHashes: Record<string, string> = {};
-      for (const f of unit.files ?? []) fileHashes[f] = await files.get(f).catch(() => "missing");
-      if (unit.runtime && runtimeValue === undefined) runtimeValue = await spec.runtime();
-      const components: KeyComponents = {
-        code: code.hash,
-        codeFiles: code.files,
-        params: unit.params,
-        paramsHash: hashJson(unit.params ?? null),
-        inputs,
-        files: fileHashes,
-        runtime: unit.runtime ? runtimeValue : null,
-      };
-      const key = hashJson({
-        stage: stage.name,
-        unit: unit.id,
-        code: components.code,
-        params: components.paramsHash,
-        inputs,
-        files: fileHashes,
-        runtime: components.runtime,
-      });
+      const kc = await keyComponents(stage, unit, outputs, files, runtime, "missing");
+      if ("missing" in kc) throw new Error(`status: ${id}: input ${kc.missing} has no output`);
+      const { key, components } = kc;
       const check = await spec.store.check(stage.name, key, false);
       if (check.ok) {
         outputs.set(id, check.manifest);

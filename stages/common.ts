@@ -5,7 +5,7 @@
 import type { Config } from "../configs/schema.ts";
 import { type Dataset, listFolderWithLabels, listImagenetVal } from "../runtime/datasets.ts";
 import { type ModelSpec, resolveModels } from "../runtime/registry.ts";
-import type { UnitRef } from "../pipeline/stage.ts";
+import type { UnitPlan, UnitRef } from "../pipeline/stage.ts";
 
 const datasetCache = new Map<string, Promise<Dataset>>();
 const modelCache = new Map<
@@ -78,4 +78,35 @@ export function modelParams(m: ModelSpec) {
     classes: m.classes,
     exact: m.quantized,
   };
+}
+
+/** The resolved model a unit id starts with (`<model>/...`), or a clear error. */
+export async function modelOf(config: Config, unitId: string): Promise<ModelSpec> {
+  const id = unitId.split("/")[0];
+  const m = (await models(config)).models.find((x) => x.id === id);
+  if (!m) throw new Error(`unit ${unitId}: no model "${id}" in the config`);
+  return m;
+}
+
+/**
+ * One unit per (model, chunk of the first `images` dataset images), reading the chunk's tensors
+ * and the model's predictions: the shape of every per-image explanation stage.
+ */
+export async function perModelChunk(
+  config: Config,
+  images: number,
+  params: (m: ModelSpec, chunk: Chunk) => Record<string, unknown>,
+): Promise<UnitPlan[]> {
+  const ds = await dataset(config);
+  const { models: ms } = await models(config);
+  const chunks = chunksOf(ds.items.length, config.dataset.chunk, images);
+  return ms.flatMap((m) =>
+    chunks.map((c) => ({
+      id: `${m.id}/${chunkId(c.index)}`,
+      params: { model: modelParams(m), count: c.end - c.start, ...params(m, c) },
+      inputs: [preprocessRef(m, c.index), baselinesRef(m)],
+      files: [m.onnx],
+      runtime: true,
+    }))
+  );
 }

@@ -12,6 +12,7 @@ import {
   chunkId,
   chunksOf,
   dataset,
+  modelOf,
   modelParams,
   models,
   preprocessRef,
@@ -62,9 +63,7 @@ export const crossTest: Stage<CrossTestParams, Config> = {
     );
   },
   async run(unit, io, { config, params }) {
-    const { models: ms } = await models(config);
-    const [, bId] = unit.id.split("/");
-    const b = ms.find((x) => x.id === bId)!;
+    const b = await modelOf(config, unit.id.split("/")[1]);
     const count = (unit.params as { count: number }).count;
     const [heatRef, chunkRef, predRef] = unit.inputs;
     const meta = await io.readInputJson<

@@ -10,15 +10,7 @@ import { encodeNpy } from "../runtime/npy.ts";
 import { igosBatch } from "../explain/igos.ts";
 import { gradientSaliency, occlusion, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
-import {
-  baselinesRef,
-  chunkId,
-  chunksOf,
-  dataset,
-  modelParams,
-  models,
-  preprocessRef,
-} from "./common.ts";
+import { modelOf, perModelChunk } from "./common.ts";
 import { openScorer } from "./open_scorer.ts";
 import { gradientBatch, openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
@@ -47,28 +39,13 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
   after: ["preprocess", "infer-baselines"],
   module: import.meta.url,
   params,
-  async plan({ config, params }) {
-    const ds = await dataset(config);
-    const { models: ms } = await models(config);
-    const chunks = chunksOf(ds.items.length, config.dataset.chunk, params.images);
-    return ms.flatMap((m) =>
-      chunks.map((c) => ({
-        id: `${m.id}/${chunkId(c.index)}`,
-        params: {
-          model: modelParams(m),
-          heatmaps: params,
-          count: c.end - c.start,
-          overlays: c.index === 0 ? params.overlays : 0,
-        },
-        inputs: [preprocessRef(m, c.index), baselinesRef(m)],
-        files: [m.onnx],
-        runtime: true,
-      }))
-    );
-  },
+  plan: ({ config, params }) =>
+    perModelChunk(config, params.images, (_, c) => ({
+      heatmaps: params,
+      overlays: c.index === 0 ? params.overlays : 0,
+    })),
   async run(unit, io, { config, params }) {
-    const { models: ms } = await models(config);
-    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const m = await modelOf(config, unit.id);
     const { count, overlays } = unit.params as { count: number; overlays: number };
     const chunk = await readChunk(io, unit.inputs[0], true);
     const preds = await readPredictions(io, unit.inputs[1]);

@@ -7,7 +7,7 @@ import type { Config } from "../configs/schema.ts";
 import { int, obj, optional } from "../pipeline/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
-import { chunksOf, dataset, modelParams, models, preprocessRef } from "./common.ts";
+import { chunksOf, dataset, modelOf, modelParams, models, preprocessRef } from "./common.ts";
 import { forwardAll } from "./open_forward.ts";
 import { concatChunks, readChunk } from "./tensors.ts";
 import { summarisePredictions } from "../explain/predictions.ts";
@@ -32,8 +32,7 @@ export const inferBaselines: Stage<{ topk: number }, Config> = {
     }));
   },
   async run(unit, io, { config }) {
-    const { models: ms } = await models(config);
-    const m = ms.find((x) => x.id === unit.id)!;
+    const m = await modelOf(config, unit.id);
     const p = unit.params as { topk: number; lastBlock: string | null };
     const data = concatChunks(await Promise.all(unit.inputs.map((r) => readChunk(io, r))));
     const n = data.items.length;

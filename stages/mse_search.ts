@@ -10,15 +10,8 @@ import { encodeNpy } from "../runtime/npy.ts";
 import { runMseSearch } from "../explain/mse_run.ts";
 import type { MseOptions } from "../explain/beam_search.ts";
 import { igos7 } from "../explain/igos.ts";
-import {
-  baselinesRef,
-  chunkId,
-  chunksOf,
-  dataset,
-  modelParams,
-  models,
-  preprocessRef,
-} from "./common.ts";
+import { modelOf, perModelChunk } from "./common.ts";
+import type { ModelSpec } from "../runtime/registry.ts";
 import { openScorer } from "./open_scorer.ts";
 import { openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
@@ -48,28 +41,10 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
   after: ["preprocess", "infer-baselines"],
   module: import.meta.url,
   params,
-  async plan({ config, params }) {
-    const ds = await dataset(config);
-    const { models: ms } = await models(config);
-    const chunks = chunksOf(ds.items.length, config.dataset.chunk, params.images);
-    return ms.flatMap((m) =>
-      chunks.map((c) => ({
-        id: `${m.id}/${chunkId(c.index)}`,
-        params: {
-          model: modelParams(m),
-          search: params,
-          upsample: config.upsample,
-          count: c.end - c.start,
-        },
-        inputs: [preprocessRef(m, c.index), baselinesRef(m)],
-        files: [m.onnx],
-        runtime: true,
-      }))
-    );
-  },
+  plan: ({ config, params }) =>
+    perModelChunk(config, params.images, () => ({ search: params, upsample: config.upsample })),
   async run(unit, io, { config, params }) {
-    const { models: ms } = await models(config);
-    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const m = await modelOf(config, unit.id);
     const count = (unit.params as { count: number }).count;
     const chunk = await readChunk(io, unit.inputs[0]);
     const preds = await readPredictions(io, unit.inputs[1]);
@@ -156,7 +131,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
 
 /** I-GOS at grid x grid for each image: the igos-topq candidate pool (low = salient). */
 async function igosMasksFor(
-  m: Awaited<ReturnType<typeof models>>["models"][number],
+  m: ModelSpec,
   config: Config,
   chunk: Awaited<ReturnType<typeof readChunk>>,
   images: { cls: number }[],

@@ -8,7 +8,7 @@ import type { Stage } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount } from "../explain/mse_run.ts";
 import { Memo } from "../explain/memo.ts";
-import { models, preprocessRef } from "./common.ts";
+import { modelOf, models, preprocessRef } from "./common.ts";
 import { openScorer } from "./open_scorer.ts";
 import { readChunk } from "./tensors.ts";
 
@@ -50,8 +50,7 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
     });
   },
   async run(unit, io, { config, params }) {
-    const { models: ms } = await models(config);
-    const m = ms.find((x) => x.id === unit.id.split("/")[0])!;
+    const m = await modelOf(config, unit.id);
     const mseRef = unit.inputs[0];
     const stored = await io.readInputJson<StoredMse>(mseRef, "mse.json");
     const keys = decodeNpy(await io.readInput(mseRef, "memo_keys.npy")).data as Float64Array;
