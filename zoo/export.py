@@ -67,6 +67,10 @@ def write_card(s, net, meta, onnx_path, card_path):
         "seed": s["seed"],
         "train_seconds": round(meta["train_seconds"], 1),
         "epochs": s["epochs"],
+        "cooldown_epochs": s.get("cooldown_epochs", 0),
+        "schedule": (f"AdamW, one-cycle to lr {s['lr']} over {s['epochs']} epochs"
+                     + (f", then cosine from lr {s['cooldown_lr']} to 0 over {s['cooldown_epochs']} epochs"
+                        if s.get("cooldown_epochs") else "")),
         "augmentation": meta["augmentation"],
         "torch_version": torch.__version__ + " (Debian python3-torch)",
         "distilled_from": s["distilled_from"],
@@ -114,7 +118,7 @@ def card_table():
         with open(p) as f:
             c = json.load(f)
         rows.append(f"| {c['id']} | {c['norm']} | {c['group']} | {c['params']:,} | "
-                    f"{c['test_accuracy']:.2f} | {c['sample_accuracy']:.1f} | {c['epochs']} | "
+                    f"{c['test_accuracy']:.2f} | {c['sample_accuracy']:.1f} | {c['epochs']}{'+' + str(c['cooldown_epochs']) if c.get('cooldown_epochs') else ''} | "
                     f"{c['train_seconds']:.0f} |")
     return "\n".join(rows)
 

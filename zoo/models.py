@@ -183,7 +183,7 @@ CNN = dict(family="cnn", norm="bn", epochs=3, lr=3e-3, wd=5e-4, aug="flip",
            architecture=("ResNet-style CNN: 3x3/s2 stem (24ch, 14x14), BasicBlock 24@14x14, "
                          "BasicBlock 48@7x7 (stride 2, 1x1 projection), BatchNorm, ReLU, GAP, linear"))
 CNX = dict(family="convnext", epochs=5, lr=3e-3, wd=0.05, aug="flip")
-VIT = dict(family="vit", epochs=8, lr=2e-3, wd=0.05, aug="flip")
+VIT = dict(family="vit", epochs=8, lr=2e-3, wd=0.05, aug="flip", cooldown_epochs=3, cooldown_lr=3e-4)
 
 
 def _cnx(norm, kernel, **kw):
@@ -204,7 +204,7 @@ def _vit(norm, **kw):
 ZOO = [
     dict(CNN, id="cnn-bn", group="older-cnn", seed=0),
     dict(_cnx("ln", 7), id="convnext-ln", group="convnext", seed=0),
-    dict(CNN, id="cnn-bn-aug", group="newer-cnn", seed=0, aug="strong", epochs=5),
+    dict(CNN, id="cnn-bn-aug", group="newer-cnn", seed=0, aug="strong", epochs=10),
     dict(_cnx("ln", 3), id="convnext-ln-k3", group="convnext", seed=0),
     dict(_cnx("bn", 3), id="convnext-bn-k3", group="convnext", seed=0),
     dict(_cnx("gn", 3), id="convnext-gn-k3", group="convnext", seed=0),

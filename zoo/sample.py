@@ -1,6 +1,9 @@
 """Writes data/fashion-sample: the first 50 test images of each class (test-set order) as 8-bit
 greyscale PNGs, with labels.csv, classes.tsv and the Fashion-MNIST licence.
 
+The files interleave the classes (0000 is class 0's first image, 0001 class 1's first, ..., 0010
+class 0's second), so any prefix that a config's `images: N` takes is class-balanced.
+
 Usage: /usr/bin/python3 zoo/sample.py
 """
 import sys
@@ -41,9 +44,10 @@ OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWA
 
 
 def sample_indices(labels, per_class=PER_CLASS):
-    """Test-set indices of the sample, ordered by class then test-set order."""
+    """Test-set indices of the sample: rank within class, then class (classes interleaved)."""
     y = np.asarray(labels)
-    return np.concatenate([np.nonzero(y == c)[0][:per_class] for c in range(10)])
+    per = np.stack([np.nonzero(y == c)[0][:per_class] for c in range(10)])  # [class, rank]
+    return per.T.reshape(-1)
 
 
 def file_name(i, cls):
