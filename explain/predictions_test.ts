@@ -7,13 +7,16 @@ Deno.test("topK orders by probability with ties by index", () => {
   assertEquals(topK(p, 0, 5, 5), [1, 3, 0, 2, 4]);
 });
 
-Deno.test("t, b and accuracy from hand-made probabilities", () => {
+Deno.test("t, b, bPred and accuracy from hand-made probabilities", () => {
   const full = Float32Array.from([0.7, 0.2, 0.1, 0.1, 0.3, 0.6]);
   const blur = Float32Array.from([0.4, 0.3, 0.3, 0.5, 0.25, 0.25]);
   const s = summarisePredictions(full, blur, 3, [0, 1], 2);
   assertEquals(s.perImage.map((p) => p.pred), [0, 2]);
   assertAlmostEquals(s.t, (0.7 + 0.6) / 2, 1e-6);
   assertAlmostEquals(s.b, (0.4 + 0.5) / 2, 1e-6);
+  // ĉ = 0 and 2: their blurred confidences, not the blurred maxima.
+  assertEquals(s.perImage.map((p) => p.blurPred), [Math.fround(0.4), Math.fround(0.25)]);
+  assertAlmostEquals(s.bPred, (0.4 + 0.25) / 2, 1e-6);
   assertEquals(s.top1, 50);
   assertEquals(s.top5, 100, "label 1 is second for image 2");
 });

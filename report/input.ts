@@ -72,6 +72,8 @@ export interface ModelAccuracy {
   t?: number;
   /** Mean top-1 confidence on fully blurred images (normalisation `b`). */
   b?: number;
+  /** Mean confidence in ĉ on fully blurred images (`b` under kpca's `predicted-class`). */
+  bPred?: number;
   images?: number;
 }
 
@@ -169,6 +171,8 @@ export interface CrossMatrixInput {
   models: string[];
   insertion: number[][];
   deletion?: number[][] | null;
+  /** Which `b` normalised S: kpca's `baselineConfidence` (`top1` or `predicted-class`). */
+  baseline_confidence?: string;
 }
 
 export interface ReportInput {

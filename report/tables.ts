@@ -88,15 +88,17 @@ export function accuracyTable(acc: AccuracySection): Table {
   return {
     id: "accuracy",
     title: "Accuracy and normalisation constants",
-    caption: "t: mean top-1 confidence on the images; b: on fully blurred images.",
-    columns: ["model", "top-1", "top-5", "t", "b", "images"],
-    align: ["left", "right", "right", "right", "right", "right"],
+    caption:
+      "t: mean top-1 confidence on the images; b: on fully blurred images; b(ĉ): mean confidence in the class predicted on the image, on its blurred copy.",
+    columns: ["model", "top-1", "top-5", "t", "b", "b(ĉ)", "images"],
+    align: ["left", "right", "right", "right", "right", "right", "right"],
     rows: acc.models.map((a) => [
       a.model,
       pct(a.top1),
       pct(a.top5),
       fmt(a.t, 3),
       fmt(a.b, 3),
+      fmt(a.bPred, 3),
       a.images === undefined ? "n/a" : String(a.images),
     ]),
   };
@@ -193,7 +195,12 @@ export function crossMatrixTable(m: CrossMatrixInput): Table {
   return {
     id: "cross-matrix",
     title: "Cross-testing matrix S (normalised insertion AUC)",
-    caption: "rows: heatmap source model; columns: evaluated model; not symmetric",
+    caption: "rows: heatmap source model; columns: evaluated model; not symmetric" +
+      (m.baseline_confidence === "predicted-class"
+        ? "; s̄ = (s − b(ĉ)) / (t − b(ĉ)), b(ĉ) as in the accuracy table"
+        : m.baseline_confidence
+        ? "; s̄ = (s − b) / (t − b)"
+        : ""),
     columns: ["source \\ tested", ...m.models],
     align: ["left", ...m.models.map(() => "right" as const)],
     rows: m.models.map((a, i) => [a, ...m.insertion[i].map((v) => fmt(v, 3))]),

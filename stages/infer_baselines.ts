@@ -56,6 +56,7 @@ export const inferBaselines: Stage<{ topk: number }, Config> = {
       })),
       t: summary.t,
       b: summary.b,
+      bPred: summary.bPred,
       top1: summary.top1,
       top5: summary.top5,
       images: n,

@@ -3,7 +3,7 @@
  * analog, the group matrix (Fig. 8, not symmetric) and the 2-D Kernel PCA landscape (Fig. 6).
  */
 import type { Config } from "../configs/schema.ts";
-import { bool, obj, optional } from "../pipeline/schema.ts";
+import { bool, obj, oneOf, optional } from "../pipeline/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import {
   type Calibration,
@@ -15,9 +15,23 @@ import { kernelPca } from "../explain/kpca.ts";
 import { baselinesRef, models } from "./common.ts";
 import { readPredictionsFile } from "./predictions_io.ts";
 
-const params = obj({ excludeSelf: optional(bool(), false) });
+/**
+ * `b` of the normalisation `(s - b) / (t - b)`: `top1` (METHODS §5: the mean top-1 confidence on
+ * blurred images, whatever class) or `predicted-class` (the mean confidence in ĉ on them). Where
+ * the baseline keeps most of the class evidence or the model is confident on it, `top1` makes
+ * `t - b` tiny and S explodes; the run log warns when `t - b < 0.1`.
+ */
+const params = obj({
+  excludeSelf: optional(bool(), false),
+  baselineConfidence: optional(oneOf("top1", "predicted-class"), "top1"),
+});
 
-export const kpca: Stage<{ excludeSelf: boolean }, Config> = {
+interface KpcaParams {
+  excludeSelf: boolean;
+  baselineConfidence: "top1" | "predicted-class";
+}
+
+export const kpca: Stage<KpcaParams, Config> = {
   name: "kpca",
   after: ["infer-baselines", "cross-test"],
   module: import.meta.url,
@@ -40,7 +54,22 @@ export const kpca: Stage<{ excludeSelf: boolean }, Config> = {
     for (const ref of unit.inputs) {
       if (ref.stage === "infer-baselines") {
         const pr = await readPredictionsFile(io, ref);
-        calibration[pr.model] = { top: pr.t, blurred: pr.b };
+        const b = params.baselineConfidence === "top1" ? pr.b : pr.bPred;
+        if (!Number.isFinite(b)) {
+          throw new Error(
+            `${pr.model}: infer-baselines output has no ${params.baselineConfidence} confidence ` +
+              `on the baseline; rerun infer-baselines`,
+          );
+        }
+        calibration[pr.model] = { top: pr.t, blurred: b };
+        if (pr.t - b < 0.1) {
+          io.log(
+            `kpca: ${pr.model}: t - b = ${(pr.t - b).toFixed(3)} (t ${pr.t.toFixed(3)}, b ` +
+              `${
+                b.toFixed(3)
+              }, ${params.baselineConfidence}); its normalised scores are ill-conditioned`,
+          );
+        }
         continue;
       }
       const auc = await io.readInputJson<{
@@ -67,6 +96,7 @@ export const kpca: Stage<{ excludeSelf: boolean }, Config> = {
     await io.writeJson("kpca.json", {
       models: p.models,
       calibration,
+      baselineConfidence: params.baselineConfidence,
       S: s.insertion,
       deletion: s.deletion,
       counts: s.counts,

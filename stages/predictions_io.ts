@@ -9,6 +9,7 @@ export interface StoredPrediction {
   pFull: number;
   top5: [number, number][];
   blurTop1: number;
+  blurPred: number;
 }
 
 export interface StoredPredictions {
@@ -16,6 +17,7 @@ export interface StoredPredictions {
   items: StoredPrediction[];
   t: number;
   b: number;
+  bPred: number;
   top1: number | null;
   top5: number | null;
   images: number;

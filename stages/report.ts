@@ -161,8 +161,14 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
         groupMatrix: { groups: string[]; values: number[][] };
         S: number[][];
         deletion: number[][] | null;
+        baselineConfidence?: string;
       }>(kp, "kpca.json");
-      crossMatrix = { models: k.models.map((m) => m.id), insertion: k.S, deletion: k.deletion };
+      crossMatrix = {
+        models: k.models.map((m) => m.id),
+        insertion: k.S,
+        deletion: k.deletion,
+        ...(k.baselineConfidence ? { baseline_confidence: k.baselineConfidence } : {}),
+      };
       figures.landscape = {
         points: k.models.map((m, i) => ({
           model: m.id,
@@ -199,6 +205,7 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
             top5: (pr.top5 ?? NaN) / 100,
             t: pr.t,
             b: pr.b,
+            bPred: pr.bPred,
             images: pr.images,
           };
         }).filter((a) => Number.isFinite(a.top1)),

@@ -12,15 +12,11 @@ import { stages } from "../stages/index.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TINY = "tests/slurm/tiny.json";
-const SHARED = join(ROOT, "../shared/models/mobilenetv2-12-int8.onnx");
-const noShared = await Deno.stat(SHARED).then(() => false, () => true);
-if (noShared) console.warn(`shard_test: ../shared missing (${SHARED}); the real-config test skips`);
 
 const quiet = { progress: { live: false, write: () => {} }, log: () => {} };
 
 Deno.test({
   name: "waves of 3 shards compute each unit of tiny.json exactly once; the final run reuses all",
-  ignore: noShared,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "xcompare-shard-" });
     const cwd = Deno.cwd();

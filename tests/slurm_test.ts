@@ -1,8 +1,8 @@
 /**
  * A real single-node Slurm (.ci/slurm-setup installs and starts it): `xcompare slurm --submit`
- * runs tests/slurm/tiny.json as 3 shards (job-array waves) plus the dependent final job, and the
+ * runs tests/slurm/tiny.json (the embedded default cut to two zoo models and 4 images) as 3 shards (job-array waves) plus the dependent final job, and the
  * final results.json equals a single-machine run's on every deterministic field. Skips with a
- * message where ../shared is missing or Slurm cannot be installed or started.
+ * message where Slurm cannot be installed or started.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
@@ -13,11 +13,6 @@ const TINY = "tests/slurm/tiny.json";
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function setup(): Promise<{ conf: string } | { skip: string }> {
-  if (
-    !(await Deno.stat(join(ROOT, "../shared/models/mobilenetv2-12-int8.onnx")).catch(() => null))
-  ) {
-    return { skip: "../shared (MobileNetV2, ImageNet sample) missing" };
-  }
   if (Deno.env.get("XCOMPARE_SKIP_SLURM")) return { skip: "XCOMPARE_SKIP_SLURM is set" };
   try {
     const r = await new Deno.Command(join(ROOT, ".ci/slurm-setup"), {
