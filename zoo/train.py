@@ -110,6 +110,20 @@ def run_epoch(s, net, opt, sched, xtr, ytr, teacher, seed_epoch):
     return total / steps_per_epoch
 
 
+def resume(s, d, prefix, n, net, opt, sched, seconds):
+    """Loads the latest `<prefix><k>.pt` of d (k <= n) into net/opt/sched; returns (k, seconds)."""
+    for e in range(n, 0, -1):
+        p = os.path.join(d, f"{prefix}{e}.pt")
+        if os.path.exists(p):
+            ck = torch.load(p)
+            net.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            sched.load_state_dict(ck["sched"])
+            log(f"{s['id']}: resumed after {prefix} {e}")
+            return e, ck["seconds"]
+    return 0, seconds
+
+
 def cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds):
     """A second, short cosine schedule from `cooldown_lr` to 0 after the one-cycle run: the small
     ViTs are still underfit after their main schedule and gain most per CPU-minute here."""
@@ -119,17 +133,7 @@ def cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds):
     steps = n * (len(xtr) // BATCH)
     opt = torch.optim.AdamW(net.parameters(), lr=s["cooldown_lr"], weight_decay=s["wd"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    start = 0
-    for e in range(n - 1, -1, -1):
-        p = os.path.join(d, f"cooldown{e + 1}.pt")
-        if os.path.exists(p):
-            ck = torch.load(p)
-            net.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["opt"])
-            sched.load_state_dict(ck["sched"])
-            start, seconds = e + 1, ck["seconds"]
-            log(f"{s['id']}: resumed after cooldown epoch {start}")
-            break
+    start, seconds = resume(s, d, "cooldown", n, net, opt, sched, seconds)
     for e in range(start, n):
         t0 = time.time()
         loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, s["epochs"] + e)
@@ -154,17 +158,7 @@ def train(s, xtr, ytr, xte, yte):
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=s["lr"], total_steps=s["epochs"] * steps_per_epoch, pct_start=0.15)
     teacher = load_final(s["distilled_from"])[0] if s["distilled_from"] else None
-    start, seconds = 0, 0.0
-    for e in range(s["epochs"] - 1, -1, -1):
-        p = os.path.join(d, f"epoch{e + 1}.pt")
-        if os.path.exists(p):
-            ck = torch.load(p)
-            net.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["opt"])
-            sched.load_state_dict(ck["sched"])
-            start, seconds = e + 1, ck["seconds"]
-            log(f"{s['id']}: resumed after epoch {start}")
-            break
+    start, seconds = resume(s, d, "epoch", s["epochs"], net, opt, sched, 0.0)
     for epoch in range(start, s["epochs"]):
         t0 = time.time()
         loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, epoch)
