@@ -191,16 +191,18 @@ export function verdictTable(verdicts: Verdict[]): Table {
 }
 
 /** The cross-testing matrix S: rows are heatmap sources, columns the models tested. */
+/** The caption's formula for S, by kpca's `baselineConfidence`. */
+const NORMALISATION: Record<string, string> = {
+  "top1": "; s̄ = (s − b) / (t − b)",
+  "predicted-class": "; s̄ = (s − b(ĉ)) / (t − b(ĉ)), b(ĉ) as in the accuracy table",
+};
+
 export function crossMatrixTable(m: CrossMatrixInput): Table {
   return {
     id: "cross-matrix",
     title: "Cross-testing matrix S (normalised insertion AUC)",
     caption: "rows: heatmap source model; columns: evaluated model; not symmetric" +
-      (m.baseline_confidence === "predicted-class"
-        ? "; s̄ = (s − b(ĉ)) / (t − b(ĉ)), b(ĉ) as in the accuracy table"
-        : m.baseline_confidence
-        ? "; s̄ = (s − b) / (t − b)"
-        : ""),
+      (NORMALISATION[m.baseline_confidence ?? ""] ?? ""),
     columns: ["source \\ tested", ...m.models],
     align: ["left", ...m.models.map(() => "right" as const)],
     rows: m.models.map((a, i) => [a, ...m.insertion[i].map((v) => fmt(v, 3))]),

@@ -55,12 +55,6 @@ export const kpca: Stage<KpcaParams, Config> = {
       if (ref.stage === "infer-baselines") {
         const pr = await readPredictionsFile(io, ref);
         const b = params.baselineConfidence === "top1" ? pr.b : pr.bPred;
-        if (!Number.isFinite(b)) {
-          throw new Error(
-            `${pr.model}: infer-baselines output has no ${params.baselineConfidence} confidence ` +
-              `on the baseline; rerun infer-baselines`,
-          );
-        }
         calibration[pr.model] = { top: pr.t, blurred: b };
         if (pr.t - b < 0.1) {
           io.log(

@@ -161,13 +161,13 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
         groupMatrix: { groups: string[]; values: number[][] };
         S: number[][];
         deletion: number[][] | null;
-        baselineConfidence?: string;
+        baselineConfidence: string;
       }>(kp, "kpca.json");
       crossMatrix = {
         models: k.models.map((m) => m.id),
         insertion: k.S,
         deletion: k.deletion,
-        ...(k.baselineConfidence ? { baseline_confidence: k.baselineConfidence } : {}),
+        baseline_confidence: k.baselineConfidence,
       };
       figures.landscape = {
         points: k.models.map((m, i) => ({

@@ -1,8 +1,9 @@
 /**
  * A real single-node Slurm (.ci/slurm-setup installs and starts it): `xcompare slurm --submit`
- * runs tests/slurm/tiny.json (the embedded default cut to two zoo models and 4 images) as 3 shards (job-array waves) plus the dependent final job, and the
- * final results.json equals a single-machine run's on every deterministic field. Skips with a
- * message where Slurm cannot be installed or started.
+ * runs tests/slurm/tiny.json (the embedded default cut to two zoo models and 4 images) as 3
+ * shards (job-array waves) plus the dependent final job, and the final results.json equals a
+ * single-machine run's on every deterministic field. Skips with a message where Slurm cannot be
+ * installed or started.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";

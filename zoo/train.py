@@ -124,6 +124,20 @@ def resume(s, d, prefix, n, net, opt, sched, seconds):
     return 0, seconds
 
 
+def run_phase(s, d, prefix, n, seed_offset, net, opt, sched, xtr, ytr, xte, yte, teacher, seconds):
+    """Epochs 1..n of one schedule, checkpointed as `<prefix><k>.pt` and resumed from the latest."""
+    start, seconds = resume(s, d, prefix, n, net, opt, sched, seconds)
+    for e in range(start, n):
+        t0 = time.time()
+        loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, seed_offset + e)
+        seconds += time.time() - t0
+        log(f"{s['id']}: {prefix} {e + 1}/{n} loss {loss:.4f} test {accuracy(net, xte, yte):.2f}% "
+            f"({seconds:.0f}s)")
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "seconds": seconds}, os.path.join(d, f"{prefix}{e + 1}.pt"))
+    return seconds
+
+
 def cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds):
     """A second, short cosine schedule from `cooldown_lr` to 0 after the one-cycle run: the small
     ViTs are still underfit after their main schedule and gain most per CPU-minute here."""
@@ -133,16 +147,8 @@ def cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds):
     steps = n * (len(xtr) // BATCH)
     opt = torch.optim.AdamW(net.parameters(), lr=s["cooldown_lr"], weight_decay=s["wd"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    start, seconds = resume(s, d, "cooldown", n, net, opt, sched, seconds)
-    for e in range(start, n):
-        t0 = time.time()
-        loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, s["epochs"] + e)
-        seconds += time.time() - t0
-        log(f"{s['id']}: cooldown {e + 1}/{n} loss {loss:.4f} test {accuracy(net, xte, yte):.2f}% "
-            f"({seconds:.0f}s)")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "seconds": seconds}, os.path.join(d, f"cooldown{e + 1}.pt"))
-    return seconds
+    return run_phase(s, d, "cooldown", n, s["epochs"], net, opt, sched, xtr, ytr, xte, yte,
+                     teacher, seconds)
 
 
 def train(s, xtr, ytr, xte, yte):
@@ -158,16 +164,8 @@ def train(s, xtr, ytr, xte, yte):
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=s["lr"], total_steps=s["epochs"] * steps_per_epoch, pct_start=0.15)
     teacher = load_final(s["distilled_from"])[0] if s["distilled_from"] else None
-    start, seconds = resume(s, d, "epoch", s["epochs"], net, opt, sched, 0.0)
-    for epoch in range(start, s["epochs"]):
-        t0 = time.time()
-        loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, epoch)
-        seconds += time.time() - t0
-        acc = accuracy(net, xte, yte)
-        log(f"{s['id']}: epoch {epoch + 1}/{s['epochs']} loss {loss:.4f} "
-            f"test {acc:.2f}% ({seconds:.0f}s)")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "seconds": seconds}, os.path.join(d, f"epoch{epoch + 1}.pt"))
+    seconds = run_phase(s, d, "epoch", s["epochs"], 0, net, opt, sched, xtr, ytr, xte, yte,
+                        teacher, 0.0)
     seconds = cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds)
     net.eval()
     idx = torch.from_numpy(sample.sample_indices(yte.numpy()))
