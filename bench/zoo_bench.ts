@@ -86,11 +86,7 @@ for (const id of values.models!.split(",")) {
     for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + b]) b = c;
     return b;
   });
-  // As the stages open it: float models compose with float32 Resize (exact only for int8).
-  const scorer = await OnnxScorer.create(path, images, baselines, {
-    batchSize: "auto",
-    exact: false,
-  });
+  const scorer = await OnnxScorer.create(path, images, baselines, { batchSize: "auto" });
   const batch = scorer.batchSize;
   const full = await scorer.score(
     images.map((_, k) => ({ image: k, cls: cls[k], mask: new Float32Array(49).fill(1) })),

@@ -39,24 +39,27 @@ export class Upsampler {
   ) {
     this.wy = axisWeights(gh, h, mode);
     this.wx = axisWeights(gw, w, mode);
-    this.#tmp = new Float32Array(gh * w);
+    this.#tmp = new Float32Array(h * gw);
   }
 
-  /** out[h*w] = Wy · mask[gh*gw] · Wxᵀ. */
+  /**
+   * out[h*w] = (Wy · mask[gh*gw]) · Wxᵀ, rows first with the [h, gw] intermediate rounded to
+   * float32: the order and roundings of the ONNX wrapper's two MatMuls.
+   */
   apply(mask: ArrayLike<number>, out = new Float32Array(this.h * this.w)): Float32Array {
     const { gh, gw, h, w, wy, wx } = this;
     const tmp = this.#tmp;
-    for (let i = 0; i < gh; i++) {
-      for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) {
+      for (let j = 0; j < gw; j++) {
         let s = 0;
-        for (let j = 0; j < gw; j++) s += mask[i * gw + j] * wx[x * gw + j];
-        tmp[i * w + x] = s;
+        for (let i = 0; i < gh; i++) s += wy[y * gh + i] * mask[i * gw + j];
+        tmp[y * gw + j] = s;
       }
     }
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         let s = 0;
-        for (let i = 0; i < gh; i++) s += wy[y * gh + i] * tmp[i * w + x];
+        for (let j = 0; j < gw; j++) s += tmp[y * gw + j] * wx[x * gw + j];
         out[y * w + x] = s;
       }
     }
@@ -86,8 +89,9 @@ export class Upsampler {
 }
 
 /**
- * x = I·U(m) + B·(1−U(m)) for one image with `channels` planes of `u.length` pixels each.
- * The reference composition the ONNX wrapper graph is tested against.
+ * x = I·U(m) + B·(1−U(m)) for one image with `channels` planes of `u.length` pixels each,
+ * evaluated as B + f32(f32(I − B)·U) in float32 steps: the reference composition the ONNX wrapper
+ * graph reproduces bit for bit (it takes f32(I − B) per image and does one Mul and one Add).
  */
 export function compose(
   image: Float32Array,
@@ -97,10 +101,12 @@ export function compose(
   out = new Float32Array(image.length),
 ): Float32Array {
   const hw = u.length;
+  const fround = Math.fround;
   for (let c = 0; c < channels; c++) {
     const o = c * hw;
     for (let p = 0; p < hw; p++) {
-      out[o + p] = baseline[o + p] + (image[o + p] - baseline[o + p]) * u[p];
+      const b = baseline[o + p];
+      out[o + p] = b + fround(fround(image[o + p] - b) * u[p]);
     }
   }
   return out;

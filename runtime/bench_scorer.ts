@@ -3,7 +3,7 @@
  * many concurrent callers) with raw session.run of the bare model on pre-composed batches of the
  * same size, same model, same process, interleaved. Prints JSON.
  *
- *   deno run -A runtime/bench_scorer.ts [--model path]... [--seconds 2] [--callers 32]
+ *   deno run -A runtime/bench_scorer.ts [--model path]... [--seconds 0.6] [--callers 32] [--rounds 10]
  */
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -73,7 +73,7 @@ async function benchModel(
   name: string,
   model: ModelProto,
   batchSize: number,
-  opts: { seconds: number; callers: number; threads?: number },
+  opts: { seconds: number; callers: number; rounds: number; threads?: number },
 ) {
   const io = inspectModel(model, name);
   const [, c, h, w] = io.inputDims as number[];
@@ -108,27 +108,20 @@ async function benchModel(
   }
   const session = { threads: opts.threads };
   const bare = await createSession(encodeModel(model), session);
-  const exact = await OnnxScorer.create(model, images, baselines, { batchSize, session });
-  const fast = await OnnxScorer.create(model, images, baselines, {
-    batchSize,
-    session,
-    exact: false,
-  });
-  const rounds: { raw: Measured; scorer: Measured; scorerFast: Measured }[] = [];
-  for (let round = 0; round < 2; round++) {
+  const scorer = await OnnxScorer.create(model, images, baselines, { batchSize, session });
+  const rounds: { raw: Measured; scorer: Measured; ratio: number }[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
     const raw = await rawRate(bare.session, batch, [batchSize, c, h, w], opts.seconds);
-    const scorer = await scorerRate(exact, requests, opts.seconds);
-    const scorerFast = await scorerRate(fast, requests, opts.seconds);
-    rounds.push({ raw, scorer, scorerFast });
+    const sc = await scorerRate(scorer, requests, opts.seconds);
+    rounds.push({ raw, scorer: sc, ratio: sc.masksPerSecond / raw.masksPerSecond });
   }
-  const mean = (f: (r: { raw: Measured; scorer: Measured; scorerFast: Measured }) => number) =>
+  const mean = (f: (r: (typeof rounds)[number]) => number) =>
     rounds.reduce((a, r) => a + f(r), 0) / rounds.length;
   const raw = mean((r) => r.raw.masksPerSecond);
   const sc = mean((r) => r.scorer.masksPerSecond);
-  const sf = mean((r) => r.scorerFast.masksPerSecond);
+  const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
   await bare.session.release();
-  await exact.release();
-  await fast.release();
+  await scorer.release();
   return {
     model: name,
     input: [c, h, w],
@@ -137,9 +130,10 @@ async function benchModel(
     masksPerCall: perCall,
     rawMasksPerSecond: Math.round(raw),
     scorerMasksPerSecond: Math.round(sc),
-    scorerFastMasksPerSecond: Math.round(sf),
+    /** Mean scorer rate over mean raw rate, rounds interleaved. */
     ratio: Number((sc / raw).toFixed(3)),
-    ratioFast: Number((sf / raw).toFixed(3)),
+    /** Median of the per-round ratios (each round: raw then scorer, back to back). */
+    medianRoundRatio: Number(ratios[Math.floor(ratios.length / 2)].toFixed(3)),
     rounds,
   };
 }
@@ -149,14 +143,16 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       model: { type: "string", multiple: true },
-      seconds: { type: "string", default: "2" },
+      seconds: { type: "string", default: "0.6" },
       callers: { type: "string", default: "32" },
+      rounds: { type: "string", default: "10" },
       threads: { type: "string" },
     },
   });
   const opts = {
     seconds: Number(values.seconds),
     callers: Number(values.callers),
+    rounds: Number(values.rounds),
     threads: values.threads ? Number(values.threads) : undefined,
   };
   const root = new URL("..", import.meta.url).pathname;

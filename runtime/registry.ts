@@ -5,7 +5,6 @@
 import { hashJson } from "../pipeline/hash.ts";
 import { defaults as imageDefaults, optionsFromCard, type PreprocessOptions } from "./images.ts";
 import { checkModel, classCount, inspectModel, type ModelIO } from "./onnx/inspect.ts";
-import { isQuantized } from "./onnx/dequantize.ts";
 import { decodeModel } from "./onnx/proto.ts";
 
 export interface ModelEntry {
@@ -33,8 +32,6 @@ export interface ModelSpec {
   io: ModelIO;
   /** Intermediate tensor for the activation figure (the card's `last_block_tensor`). */
   lastBlockTensor: string | null;
-  /** Int8 (QLinear/QDQ) models need bit-exact mask composition: one ulp can flip a quantum. */
-  quantized: boolean;
 }
 
 async function readCard(path: string): Promise<Record<string, unknown> | null> {
@@ -61,17 +58,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-const ioCache = new Map<string, { io: ModelIO; quantized: boolean }>();
+const ioCache = new Map<string, ModelIO>();
 
-async function inspectFile(path: string): Promise<{ io: ModelIO; quantized: boolean }> {
+async function inspectFile(path: string): Promise<ModelIO> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
     throw new Error(`${path}: cannot read model (${(e as Error).message})`);
   }
-  const model = decodeModel(bytes, path);
-  return { io: inspectModel(model, path), quantized: isQuantized(model) };
+  return inspectModel(decodeModel(bytes, path), path);
 }
 
 /**
@@ -103,12 +99,11 @@ export async function resolveModels(
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
     const preprocess = { ...optionsFromCard(merged, at, imageDefaults), baseline };
-    let inspected = ioCache.get(m.onnx);
-    if (!inspected) {
-      inspected = await inspectFile(m.onnx);
-      ioCache.set(m.onnx, inspected);
+    let io = ioCache.get(m.onnx);
+    if (!io) {
+      io = await inspectFile(m.onnx);
+      ioCache.set(m.onnx, io);
     }
-    const { io, quantized } = inspected;
     const cardClasses = (card?.output as { classes?: number } | undefined)?.classes;
     checkModel(io, {
       channels: preprocess.channels,
@@ -134,7 +129,6 @@ export async function resolveModels(
       classes,
       io,
       lastBlockTensor: (card?.last_block_tensor as string | undefined) ?? null,
-      quantized,
     });
   }
   return { models, skipped };

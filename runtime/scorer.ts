@@ -10,7 +10,7 @@ import type { Scorer, ScoreRequest } from "../explain/scorer.ts";
 import type { UpsampleMode } from "../explain/upsample.ts";
 import { classCount, inspectModel } from "./onnx/inspect.ts";
 import { decodeModel, type ModelProto } from "./onnx/proto.ts";
-import { wrapModelBytes } from "./onnx/wrapper.ts";
+import { imageDiff, upsampleMatrices, wrapModelBytes } from "./onnx/wrapper.ts";
 import { createSession, type Provider, type SessionOptions } from "./session.ts";
 
 export interface ScorerOptions {
@@ -19,8 +19,6 @@ export interface ScorerOptions {
   /** Cap on queued (not yet batched) masks; callers wait while it is full. */
   maxQueued: number;
   mode: UpsampleMode;
-  /** Bit-exact composition (see WrapperOptions.exact). */
-  exact: boolean;
   session: Partial<SessionOptions>;
   autoCandidates: number[];
   /** Total seconds the "auto" search may spend. */
@@ -33,7 +31,6 @@ export const defaults: ScorerOptions = {
   batchSize: 64,
   maxQueued: 8192,
   mode: "bilinear",
-  exact: true,
   session: {},
   autoCandidates: [16, 32, 64, 128, 256],
   autoSeconds: 3,
@@ -83,7 +80,7 @@ interface Piece {
 }
 
 interface Buffers {
-  images: Float32Array;
+  diffs: Float32Array;
   baselines: Float32Array;
   index: BigInt64Array;
   cls: BigInt64Array;
@@ -91,7 +88,8 @@ interface Buffers {
 }
 
 export class OnnxScorer implements Scorer {
-  readonly #images: readonly Float32Array[];
+  /** f32(I − B) per image: the wrapper's `diffs` input. */
+  readonly #diffs: readonly Float32Array[];
   readonly #baselines: readonly Float32Array[];
   readonly #chw: number;
   readonly #queues = new Map<number, { segments: Segment[]; head: number; count: number }>();
@@ -106,6 +104,7 @@ export class OnnxScorer implements Scorer {
   #tickScheduled = false;
   #spaceWaiters: (() => void)[] = [];
   #pieces: Piece[] = [];
+  readonly #upFeeds = new Map<number, UpsampleFeeds>();
   // Counters.
   #masks = 0;
   #batches = 0;
@@ -118,15 +117,16 @@ export class OnnxScorer implements Scorer {
     readonly provider: Provider,
     readonly inputShape: readonly [number, number, number],
     readonly classes: number,
-    images: readonly Float32Array[],
+    readonly mode: UpsampleMode,
+    diffs: readonly Float32Array[],
     baselines: readonly Float32Array[],
     batchSize: number,
     maxQueued: number,
   ) {
-    this.#images = images;
+    this.#diffs = diffs;
     this.#baselines = baselines;
     this.#chw = inputShape[0] * inputShape[1] * inputShape[2];
-    this.#slot = new Int32Array(images.length).fill(-1);
+    this.#slot = new Int32Array(diffs.length).fill(-1);
     this.#batchSize = batchSize;
     this.#used = new Int32Array(batchSize);
     this.#maxQueued = Math.max(maxQueued, 1);
@@ -182,10 +182,13 @@ export class OnnxScorer implements Scorer {
         );
       }
     });
-    const wrapped = wrapModelBytes(proto, { mode: opts.mode, exact: opts.exact }, source);
-    const { session, provider } = await createSession(wrapped, opts.session);
+    const diffs = images.map((im, i) => imageDiff(im, bases[i]));
+    const { session, provider } = await createSession(
+      wrapModelBytes(proto, {}, source),
+      opts.session,
+    );
     const size = opts.batchSize === "auto"
-      ? await tuneBatchSize(session, [c, h, w], images, bases, opts)
+      ? await tuneBatchSize(session, [c, h, w], diffs, bases, opts)
       : opts.batchSize;
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`${source}: batchSize must be a positive integer or "auto", got ${size}`);
@@ -195,7 +198,8 @@ export class OnnxScorer implements Scorer {
       provider,
       [c, h, w],
       classes,
-      images,
+      opts.mode,
+      diffs,
       bases,
       size,
       opts.maxQueued,
@@ -212,10 +216,10 @@ export class OnnxScorer implements Scorer {
     if (n === 0) return Promise.resolve(new Float32Array(0));
     for (let i = 0; i < n; i++) {
       const r = requests[i];
-      if (!Number.isInteger(r.image) || r.image < 0 || r.image >= this.#images.length) {
+      if (!Number.isInteger(r.image) || r.image < 0 || r.image >= this.#diffs.length) {
         return Promise.reject(
           new Error(
-            `score: request ${i} has image ${r.image}; the scorer holds ${this.#images.length}`,
+            `score: request ${i} has image ${r.image}; the scorer holds ${this.#diffs.length}`,
           ),
         );
       }
@@ -333,7 +337,7 @@ export class OnnxScorer implements Scorer {
         if (s < 0) {
           s = this.#slot[r.image] = k;
           this.#used[k] = r.image;
-          buf.images.set(this.#images[r.image], k * chw);
+          buf.diffs.set(this.#diffs[r.image], k * chw);
           buf.baselines.set(this.#baselines[r.image], k * chw);
           k++;
         }
@@ -368,8 +372,9 @@ export class OnnxScorer implements Scorer {
     const [c, h, w] = this.inputShape;
     const side = Math.round(Math.sqrt(maskLen));
     const feeds = {
-      images: new ort.Tensor("float32", buf.images.subarray(0, k * chw), [k, c, h, w]),
+      ...this.#upsampling(side),
       baselines: new ort.Tensor("float32", buf.baselines.subarray(0, k * chw), [k, c, h, w]),
+      diffs: new ort.Tensor("float32", buf.diffs.subarray(0, k * chw), [k, c, h, w]),
       index: new ort.Tensor("int64", buf.index.subarray(0, n), [n]),
       masks: new ort.Tensor("float32", masks.subarray(0, n * maskLen), [n, 1, side, side]),
       cls: new ort.Tensor("int64", buf.cls.subarray(0, n), [n]),
@@ -401,9 +406,16 @@ export class OnnxScorer implements Scorer {
     }
   }
 
+  /** The `up_y`/`up_xt` feeds for masks of side `side`, built once per side. */
+  #upsampling(side: number): UpsampleFeeds {
+    let f = this.#upFeeds.get(side);
+    if (!f) this.#upFeeds.set(side, f = upsampleFeeds(side, this.inputShape, this.mode));
+    return f;
+  }
+
   #allocate(bs: number): Buffers {
     return {
-      images: new Float32Array(bs * this.#chw),
+      diffs: new Float32Array(bs * this.#chw),
       baselines: new Float32Array(bs * this.#chw),
       index: new BigInt64Array(bs),
       cls: new BigInt64Array(bs),
@@ -444,7 +456,7 @@ export class OnnxScorer implements Scorer {
 async function tuneBatchSize(
   session: ort.InferenceSession,
   [c, h, w]: [number, number, number],
-  images: readonly Float32Array[],
+  diffs: readonly Float32Array[],
   baselines: readonly Float32Array[],
   opts: ScorerOptions,
 ): Promise<number> {
@@ -454,18 +466,19 @@ async function tuneBatchSize(
   const perCandidateMs = (opts.autoSeconds * 1000) / cands.length;
   const rates: [number, number][] = [];
   for (const bs of cands) {
-    const k = Math.min(bs, images.length);
-    const img = new Float32Array(k * chw);
+    const k = Math.min(bs, diffs.length);
+    const diff = new Float32Array(k * chw);
     const base = new Float32Array(k * chw);
     for (let i = 0; i < k; i++) {
-      img.set(images[i], i * chw);
+      diff.set(diffs[i], i * chw);
       base.set(baselines[i], i * chw);
     }
     const masks = new Float32Array(bs * side * side);
     for (let i = 0; i < masks.length; i++) masks[i] = (i * 7919 % 13) / 12;
     const feeds = {
-      images: new ort.Tensor("float32", img, [k, c, h, w]),
+      ...upsampleFeeds(side, [c, h, w], opts.mode),
       baselines: new ort.Tensor("float32", base, [k, c, h, w]),
+      diffs: new ort.Tensor("float32", diff, [k, c, h, w]),
       index: new ort.Tensor("int64", BigInt64Array.from({ length: bs }, (_, i) => BigInt(i % k)), [
         bs,
       ]),
@@ -485,4 +498,18 @@ async function tuneBatchSize(
   }
   const best = Math.max(...rates.map(([, r]) => r));
   return rates.find(([, r]) => r >= 0.95 * best)![0];
+}
+
+type UpsampleFeeds = { up_y: ort.Tensor; up_xt: ort.Tensor };
+
+function upsampleFeeds(
+  side: number,
+  [, h, w]: readonly [number, number, number],
+  mode: UpsampleMode,
+): UpsampleFeeds {
+  const { upY, upXT } = upsampleMatrices(side, h, w, mode);
+  return {
+    up_y: new ort.Tensor("float64", upY, [h, side]),
+    up_xt: new ort.Tensor("float64", upXT, [side, w]),
+  };
 }

@@ -53,7 +53,7 @@ function countRuns(scorer: OnnxScorer): { runs: number; imageCounts: number[]; s
   s.run = (...args: unknown[]) => {
     const feeds = args[0] as Record<string, ort.Tensor>;
     seen.runs++;
-    seen.imageCounts.push(feeds.images.dims[0]);
+    seen.imageCounts.push(feeds.diffs.dims[0]);
     seen.sizes.push(feeds.masks.dims[0]);
     return original(...args);
   };

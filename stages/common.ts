@@ -76,7 +76,6 @@ export function modelParams(m: ModelSpec) {
     onnx: m.onnx,
     preprocess: m.preprocess,
     classes: m.classes,
-    exact: m.quantized,
   };
 }
 

@@ -38,8 +38,6 @@ export async function openScorer(
   const s = await OnnxScorer.create(m.onnx, images, baselines, {
     batchSize,
     mode,
-    // Float models tolerate float32 Resize composition (within 1e-5); int8 ones need exact.
-    exact: m.quantized,
     session: sessionOptions(config),
   });
   if (batchSize === "auto") tunedBatch.set(m.id, s.stats().batchSize);

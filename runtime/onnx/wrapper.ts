@@ -4,7 +4,7 @@
  * Composing inside the graph means a batch ships small masks plus the few images they refer to,
  * not one full image per mask.
  */
-import type { UpsampleMode } from "../../explain/upsample.ts";
+import { axisWeights, type UpsampleMode } from "../../explain/upsample.ts";
 import { DType, floatTensor, getAttr, int64Tensor, node, valueInfo } from "./builder.ts";
 import { inspectModel } from "./inspect.ts";
 import {
@@ -19,8 +19,6 @@ import {
 } from "./proto.ts";
 
 export interface WrapperOptions {
-  /** U(m): `bilinear` = linear, align_corners; `nearest` = asymmetric, floor. */
-  mode: UpsampleMode;
   /** Also output `probs` [N, classes]. */
   probs: boolean;
   /** Intermediate tensors of the model to expose as outputs under their own names. */
@@ -32,31 +30,26 @@ export interface WrapperOptions {
    * wrapper's own ops mean the same from 11 on, so 11 or 12 keeps any model's opset as is).
    */
   minOpset: 11 | 12 | 13;
-  /**
-   * Upsample and compose in float64 with the rounding steps of `Upsampler.apply` and `compose`,
-   * so the model sees bit for bit the input TypeScript would build. Int8 models turn one-ulp input
-   * differences into percent-level probability changes (a quantisation step flips), so `false`
-   * (ONNX Resize, float32 arithmetic) is only for speed where that does not matter.
-   */
-  exact: boolean;
 }
 
 export const defaults: WrapperOptions = {
-  mode: "bilinear",
   probs: false,
   extraOutputs: [],
   logits: undefined,
   minOpset: 13,
-  exact: true,
 };
 
 /** The wrapper's interface names; model tensors with these names are renamed. */
 export const WRAPPER_IO = {
-  images: "images",
   baselines: "baselines",
+  diffs: "diffs",
   index: "index",
   masks: "masks",
   cls: "cls",
+  /** float64 [H, S]: row y holds the weights of the mask rows for image row y (U's Wy). */
+  upY: "up_y",
+  /** float64 [S, W]: Wxᵀ, column x holds the weights of the mask columns for image column x. */
+  upXT: "up_xt",
   prob: "prob",
   probs: "probs",
 } as const;
@@ -108,15 +101,17 @@ export function wrapModel(
   if (targetOpset > opset) body = upgradeGraph(body, opset, targetOpset, prefix);
 
   const x = renamed(io.inputName);
-  const { images, baselines, index, masks, cls, prob, probs } = WRAPPER_IO;
-  const composition = opts.exact
-    ? exactComposition(opts.mode, P, x)
-    : fastComposition(opts.mode, P, x);
+  const { baselines, diffs, index, masks, cls, upY, upXT, prob, probs } = WRAPPER_IO;
+  const logits2d = logitsName === io.outputName && io.outputDims.length === 2
+    ? renamed(logitsName)
+    : P("logits2d");
   const nodes: NodeProto[] = [
-    ...composition.nodes,
+    ...composition(x, P),
     ...body.node!,
-    node("Flatten", [renamed(logitsName)], [P("logits2d")], { axis: 1 }),
-    node("Softmax", [P("logits2d")], [opts.probs ? probs : P("probs")], { axis: 1 }),
+    ...(logits2d === renamed(logitsName)
+      ? []
+      : [node("Flatten", [renamed(logitsName)], [logits2d], { axis: 1 })]),
+    node("Softmax", [logits2d], [opts.probs ? probs : P("probs")], { axis: 1 }),
     node("Reshape", [cls, P("col_shape")], [P("cls_col")]),
     node("GatherElements", [opts.probs ? probs : P("probs"), P("cls_col")], [P("prob_col")], {
       axis: 1,
@@ -124,7 +119,6 @@ export function wrapModel(
     node("Reshape", [P("prob_col"), P("flat_shape")], [prob]),
   ];
   const constants: TensorProto[] = [
-    ...composition.constants,
     int64Tensor(P("col_shape"), [2], [-1, 1]),
     int64Tensor(P("flat_shape"), [1], [-1]),
   ];
@@ -145,11 +139,13 @@ export function wrapModel(
     name: `xc_wrapper_${g.name ?? "model"}`,
     node: nodes,
     input: [
-      valueInfo(images, DType.FLOAT, imageDims),
       valueInfo(baselines, DType.FLOAT, imageDims),
+      valueInfo(diffs, DType.FLOAT, imageDims),
       valueInfo(index, DType.INT64, ["N"]),
       valueInfo(masks, DType.FLOAT, ["N", 1, "S", "S"]),
       valueInfo(cls, DType.INT64, ["N"]),
+      valueInfo(upY, DType.DOUBLE, [h, "S"]),
+      valueInfo(upXT, DType.DOUBLE, ["S", w]),
     ],
     output: outputs,
     initializer: [...body.initializer!, ...constants],
@@ -318,190 +314,59 @@ export function upgradeGraph(g: GraphProto, from: number, to: number, prefix: st
   return { ...result, initializer: [...(result.initializer ?? []), ...extraInits] };
 }
 
-interface Composition {
-  nodes: NodeProto[];
-  constants: TensorProto[];
-}
-
-/** Gathers of the masks' images and baselines by `index`, shared by both compositions. */
-const { images: IMAGES, baselines: BASELINES, index: INDEX, masks: MASKS } = WRAPPER_IO;
-
 /**
- * float32: ONNX Resize (linear/align_corners) or integer-indexed nearest, then B + (I − B)·U.
- * Nearest uses indices floor(y·g/H) in integers because Resize's nearest computes y / scale in
- * float, which misplaces block edges whenever H is not a multiple of g (28 cells on 32 pixels).
+ * x = B + f32(D·U(m)), with D = f32(I − B) fed per image and U(m) = f32(f32(Wy · m) · Wxᵀ) as two
+ * float64 MatMuls. Every float64 sum has at most two non-zero terms, each an exact product of two
+ * float32 values (bilinear weights are float32, nearest ones 0 or 1), so any summation order, with
+ * or without FMA, rounds once to the float64 `Upsampler.apply` computes; the float32 Mul and Add
+ * are correctly rounded, as `compose`'s Math.fround steps. The model thus sees bit for bit what
+ * TypeScript builds, which int8 models need (one ulp can flip a quantisation step), at the cost of
+ * two small MatMuls: no per-run index arithmetic, no casts of full-size images.
  */
-function fastComposition(mode: UpsampleMode, P: (s: string) => string, x: string): Composition {
-  const nodes: NodeProto[] = [
-    node("Shape", [IMAGES], [P("img_shape")]),
-    node("Shape", [MASKS], [P("mask_shape")]),
-  ];
-  const constants: TensorProto[] = [];
-  if (mode === "bilinear") {
-    nodes.push(
-      node("Gather", [P("img_shape"), P("hw_idx")], [P("hw")], { axis: 0 }),
-      node("Gather", [P("mask_shape"), P("n1_idx")], [P("n1")], { axis: 0 }),
-      node("Concat", [P("n1"), P("hw")], [P("sizes")], { axis: 0 }),
-      node("Resize", [MASKS, P("roi"), P("scales"), P("sizes")], [P("u")], {
-        mode: "linear",
-        coordinate_transformation_mode: "align_corners",
-      }),
-    );
-    constants.push(
-      int64Tensor(P("hw_idx"), [2], [2, 3]),
-      int64Tensor(P("n1_idx"), [2], [0, 1]),
-      floatTensor(P("roi"), [0], []),
-      floatTensor(P("scales"), [0], []),
-    );
-  } else {
-    const ax = axisIndices(P, nodes, constants);
-    nodes.push(
-      node("Gather", [MASKS, ax.y.i0], [P("u_rows")], { axis: 2 }),
-      node("Gather", [P("u_rows"), ax.x.i0], [P("u")], { axis: 3 }),
-    );
-  }
-  nodes.push(
-    // I − B once per image (K of them), not per mask (N ≥ K).
-    node("Sub", [IMAGES, BASELINES], [P("diff_k")]),
-    node("Gather", [P("diff_k"), INDEX], [P("diff")], { axis: 0 }),
+function composition(x: string, P: (s: string) => string): NodeProto[] {
+  return [
+    node("Cast", [MASKS], [P("m_d")], { to: DType.DOUBLE }),
+    node("MatMul", [UP_Y, P("m_d")], [P("t_d")]), // [N, 1, H, S], one small GEMM per mask
+    node("Cast", [P("t_d")], [P("t_f")], { to: DType.FLOAT }),
+    node("Cast", [P("t_f")], [P("t_r")], { to: DType.DOUBLE }),
+    node("MatMul", [P("t_r"), UP_XT], [P("u_d")]), // [N, 1, H, W], one GEMM for the batch
+    node("Cast", [P("u_d")], [P("u")], { to: DType.FLOAT }),
+    node("Gather", [DIFFS, INDEX], [P("diff")], { axis: 0 }),
     node("Gather", [BASELINES, INDEX], [P("base")], { axis: 0 }),
     node("Mul", [P("diff"), P("u")], [P("delta")]),
     node("Add", [P("base"), P("delta")], [x]),
-  );
-  return { nodes, constants };
-}
-
-interface AxisIndices {
-  /** int64 [out]: first source cell (floor) of each output pixel. */
-  i0: string;
-  /** int64 [out]: second source cell (ceil; equals i0 where the weight of i1 is 0). */
-  i1: string;
-  /** float64 [out]: the two weights, rounded to float32 as `axisWeights` stores them. */
-  w0: string;
-  w1: string;
-}
-
-/**
- * Per axis (y = dim 2, x = dim 3): nearest cell floor(p·g/H), or align-corners cells
- * floor/ceil(p·(g−1)/(H−1)) and weights 1−f, f with f computed in float64 as `axisWeights` does.
- */
-function axisIndices(
-  P: (s: string) => string,
-  nodes: NodeProto[],
-  constants: TensorProto[],
-  bilinear = false,
-): { y: AxisIndices; x: AxisIndices } {
-  constants.push(
-    int64Tensor(P("axis2"), [], [2]),
-    int64Tensor(P("axis3"), [], [3]),
-    int64Tensor(P("zero"), [], [0]),
-    int64Tensor(P("one"), [], [1]),
-  );
-  if (bilinear) constants.push(doubleScalar(P("one_d"), 1));
-  const result = {} as { y: AxisIndices; x: AxisIndices };
-  for (const [a, axis] of [["y", 2], ["x", 3]] as const) {
-    const t = (s: string) => P(`${a}_${s}`);
-    nodes.push(
-      node("Gather", [P("img_shape"), P(`axis${axis}`)], [t("out")], { axis: 0 }),
-      node("Gather", [P("mask_shape"), P(`axis${axis}`)], [t("grid")], { axis: 0 }),
-      node("Range", [P("zero"), t("out"), P("one")], [t("pix")]),
-    );
-    if (!bilinear) {
-      nodes.push(
-        node("Mul", [t("pix"), t("grid")], [t("scaled")]),
-        node("Div", [t("scaled"), t("out")], [t("i0")]),
-      );
-      result[a] = { i0: t("i0"), i1: t("i0"), w0: "", w1: "" };
-      continue;
-    }
-    nodes.push(
-      node("Sub", [t("grid"), P("one")], [t("gm1")]),
-      node("Sub", [t("out"), P("one")], [t("om1")]),
-      // den = max(out − 1, 1) without int64 Max (opset 12): out = 1 means source 0.
-      node("Equal", [t("out"), P("one")], [t("single")]),
-      node("Cast", [t("single")], [t("single_i")], { to: DType.INT64 }),
-      node("Add", [t("om1"), t("single_i")], [t("den")]),
-      node("Mul", [t("pix"), t("gm1")], [t("num")]),
-      node("Div", [t("num"), t("den")], [t("i0")]),
-      node("Add", [t("num"), t("den")], [t("num_up")]),
-      node("Sub", [t("num_up"), P("one")], [t("num_up1")]),
-      node("Div", [t("num_up1"), t("den")], [t("i1")]),
-      node("Cast", [t("num")], [t("num_d")], { to: DType.DOUBLE }),
-      node("Cast", [t("den")], [t("den_d")], { to: DType.DOUBLE }),
-      node("Cast", [t("i0")], [t("i0_d")], { to: DType.DOUBLE }),
-      node("Div", [t("num_d"), t("den_d")], [t("src")]),
-      node("Sub", [t("src"), t("i0_d")], [t("f")]),
-      node("Sub", [P("one_d"), t("f")], [t("g")]),
-      node("Cast", [t("g")], [t("w0_f")], { to: DType.FLOAT }),
-      node("Cast", [t("f")], [t("w1_f")], { to: DType.FLOAT }),
-      node("Cast", [t("w0_f")], [t("w0")], { to: DType.DOUBLE }),
-      node("Cast", [t("w1_f")], [t("w1")], { to: DType.DOUBLE }),
-    );
-    result[a] = { i0: t("i0"), i1: t("i1"), w0: t("w0"), w1: t("w1") };
-  }
-  return result;
-}
-
-function doubleScalar(name: string, v: number): TensorProto {
-  const d = Float64Array.of(v);
-  return onnxNs.TensorProto.create({
-    name,
-    dims: [],
-    dataType: DType.DOUBLE,
-    rawData: new Uint8Array(d.buffer),
-  });
-}
-
-/**
- * float64 with float32 storage where TypeScript stores: tmp = f32(m·Wxᵀ), u = f32(Wy·tmp),
- * x = f32(B + (I − B)·u). Each sum has two exact float64 products, so one rounding, as in JS.
- */
-function exactComposition(mode: UpsampleMode, P: (s: string) => string, x: string): Composition {
-  const nodes: NodeProto[] = [
-    node("Shape", [IMAGES], [P("img_shape")]),
-    node("Shape", [MASKS], [P("mask_shape")]),
   ];
-  const constants: TensorProto[] = [];
-  const ax = axisIndices(P, nodes, constants, mode === "bilinear");
-  if (mode === "nearest") {
-    nodes.push(
-      node("Gather", [MASKS, ax.y.i0], [P("u_rows")], { axis: 2 }),
-      node("Gather", [P("u_rows"), ax.x.i0], [P("u_f")], { axis: 3 }),
-    );
-  } else {
-    constants.push(int64Tensor(P("col"), [2], [-1, 1]));
-    nodes.push(
-      node("Cast", [MASKS], [P("m_d")], { to: DType.DOUBLE }),
-      // Pass 1 along x: [N, 1, gh, W].
-      node("Gather", [P("m_d"), ax.x.i0], [P("a0")], { axis: 3 }),
-      node("Gather", [P("m_d"), ax.x.i1], [P("a1")], { axis: 3 }),
-      node("Mul", [P("a0"), ax.x.w0], [P("a0w")]),
-      node("Mul", [P("a1"), ax.x.w1], [P("a1w")]),
-      node("Add", [P("a0w"), P("a1w")], [P("tmp_d")]),
-      node("Cast", [P("tmp_d")], [P("tmp_f")], { to: DType.FLOAT }),
-      node("Cast", [P("tmp_f")], [P("tmp")], { to: DType.DOUBLE }),
-      // Pass 2 along y: [N, 1, H, W].
-      node("Reshape", [ax.y.w0, P("col")], [P("wy0")]),
-      node("Reshape", [ax.y.w1, P("col")], [P("wy1")]),
-      node("Gather", [P("tmp"), ax.y.i0], [P("b0")], { axis: 2 }),
-      node("Gather", [P("tmp"), ax.y.i1], [P("b1")], { axis: 2 }),
-      node("Mul", [P("b0"), P("wy0")], [P("b0w")]),
-      node("Mul", [P("b1"), P("wy1")], [P("b1w")]),
-      node("Add", [P("b0w"), P("b1w")], [P("u_d")]),
-      node("Cast", [P("u_d")], [P("u_f")], { to: DType.FLOAT }),
-    );
-  }
-  nodes.push(
-    node("Cast", [P("u_f")], [P("u")], { to: DType.DOUBLE }),
-    // Per image (K), not per mask (N ≥ K): the casts and I − B (exact in float64, as in JS).
-    node("Cast", [IMAGES], [P("img_k")], { to: DType.DOUBLE }),
-    node("Cast", [BASELINES], [P("base_k")], { to: DType.DOUBLE }),
-    node("Sub", [P("img_k"), P("base_k")], [P("diff_k")]),
-    node("Gather", [P("diff_k"), INDEX], [P("diff")], { axis: 0 }),
-    node("Gather", [P("base_k"), INDEX], [P("base")], { axis: 0 }),
-    node("Mul", [P("diff"), P("u")], [P("delta")]),
-    node("Add", [P("base"), P("delta")], [P("x_d")]),
-    node("Cast", [P("x_d")], [x], { to: DType.FLOAT }),
-  );
-  return { nodes, constants };
+}
+
+const {
+  baselines: BASELINES,
+  diffs: DIFFS,
+  index: INDEX,
+  masks: MASKS,
+  upY: UP_Y,
+  upXT: UP_XT,
+} = WRAPPER_IO;
+
+/** The wrapper's per-image input D = f32(I − B), computed once per image, not per batch. */
+export function imageDiff(
+  image: Float32Array,
+  baseline: Float32Array,
+  out = new Float32Array(image.length),
+): Float32Array {
+  for (let i = 0; i < image.length; i++) out[i] = image[i] - baseline[i];
+  return out;
+}
+
+/** The wrapper's `up_y` [H, S] and `up_xt` [S, W] inputs for masks of side `side`. */
+export function upsampleMatrices(
+  side: number,
+  h: number,
+  w: number,
+  mode: UpsampleMode,
+): { upY: Float64Array; upXT: Float64Array } {
+  const wy = axisWeights(side, h, mode);
+  const wx = axisWeights(side, w, mode);
+  const upXT = new Float64Array(side * w);
+  for (let x = 0; x < w; x++) for (let j = 0; j < side; j++) upXT[j * w + x] = wx[x * side + j];
+  return { upY: Float64Array.from(wy), upXT };
 }
