@@ -2,11 +2,13 @@
  * Gradient-graph cost vs the forward pass, same model, same process, same batch: prints JSON
  * lines {model, batch, forwardMsPerImage, gradMsPerImage, ratio}. Target: ratio ≤ 3.
  *
- * usage: deno run -A runtime/bench_grad.ts [MODEL.onnx ...] [--batch B] [--reps R]
+ * usage: deno run -A runtime/bench_grad.ts [MODEL.onnx ...] [--batch B] [--rounds R]
+ * Without --batch: the batch igos-heatmaps uses for the model's input size.
  * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
  */
 import { Rng } from "../explain/rng.ts";
-import { createGradientModel } from "./grad_model.ts";
+import { createGradientModel, gradientBatchFor, sampleShape } from "./grad_model.ts";
+import { decodeModel } from "./onnx/proto.ts";
 
 export interface BenchResult {
   model: string;
@@ -16,22 +18,44 @@ export interface BenchResult {
   ratio: number;
 }
 
-export async function benchGrad(path: string, batch = 8, reps = 3): Promise<BenchResult> {
-  const gm = await createGradientModel(path, { target: "prob", maxBatch: batch });
+/**
+ * `rounds` alternations of `runs` forward calls and `runs` gradient calls, so machine noise falls
+ * on both; the ratio is of the total times. `batch` defaults to the stage's gradient batch.
+ */
+export async function benchGrad(
+  path: string,
+  batch?: number,
+  rounds = 10,
+  runs = 3,
+): Promise<BenchResult> {
+  const b = batch ?? gradientBatchFor(sampleShape(decodeModel(await Deno.readFile(path), path)));
+  const gm = await createGradientModel(path, { target: "prob", maxBatch: b });
   try {
-    const per = gm.inputShape.reduce((a, b) => a * b, 1);
+    const per = gm.inputShape.reduce((a, c) => a * c, 1);
     const rng = new Rng(5);
-    const x = Float32Array.from({ length: batch * per }, () => rng.normal());
-    const cls = Int32Array.from({ length: batch }, (_, i) => i % 3);
-    const time = async (f: () => Promise<unknown>) => {
-      await f(); // warm-up
-      const t0 = performance.now();
-      for (let r = 0; r < reps; r++) await f();
-      return (performance.now() - t0) / reps / batch;
+    const x = Float32Array.from({ length: b * per }, () => rng.normal());
+    const cls = Int32Array.from({ length: b }, (_, i) => i % 3);
+    const fwd = () => gm.logits(x, b);
+    const grad = () => gm.probsAndGrad(x, b, cls);
+    await fwd(); // warm-up
+    await grad();
+    let fwdMs = 0, gradMs = 0;
+    for (let r = 0; r < rounds; r++) {
+      let t0 = performance.now();
+      for (let i = 0; i < runs; i++) await fwd();
+      fwdMs += performance.now() - t0;
+      t0 = performance.now();
+      for (let i = 0; i < runs; i++) await grad();
+      gradMs += performance.now() - t0;
+    }
+    const calls = rounds * runs * b;
+    return {
+      model: path,
+      batch: b,
+      forwardMsPerImage: fwdMs / calls,
+      gradMsPerImage: gradMs / calls,
+      ratio: gradMs / fwdMs,
     };
-    const fwd = await time(() => gm.logits(x, batch));
-    const grad = await time(() => gm.probsAndGrad(x, batch, cls));
-    return { model: path, batch, forwardMsPerImage: fwd, gradMsPerImage: grad, ratio: grad / fwd };
   } finally {
     await gm.release();
   }
@@ -46,8 +70,8 @@ if (import.meta.main) {
     args.splice(i, 2);
     return v;
   };
-  const batch = opt("batch", 8);
-  const reps = opt("reps", 3);
+  const batch = opt("batch", 0) || undefined;
+  const rounds = opt("rounds", 10);
   let paths = args;
   if (paths.length === 0) {
     paths = [];
@@ -65,7 +89,7 @@ if (import.meta.main) {
   }
   for (const p of paths) {
     try {
-      console.log(JSON.stringify(await benchGrad(p, batch, reps)));
+      console.log(JSON.stringify(await benchGrad(p, batch, rounds)));
     } catch (e) {
       console.log(JSON.stringify({ model: p, error: (e as Error).message }));
     }

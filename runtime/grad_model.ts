@@ -44,6 +44,11 @@ function dataInput(model: ModelProto, name?: string) {
   return v;
 }
 
+/** Rows per gradient run for a CHW input: about 4M input values, between 8 and 256. */
+export function gradientBatchFor([c, h, w]: readonly number[]): number {
+  return Math.max(8, Math.min(256, Math.floor(4e6 / (c * h * w))));
+}
+
 /** Per-sample input dims (without batch); symbolic non-batch dims are an error. */
 export function sampleShape(model: ModelProto, inputName?: string): number[] {
   const v = dataInput(model, inputName);

@@ -44,7 +44,7 @@ export interface ScorerStats {
   batches: number;
   /** Mean masks per run divided by `batchSize`, in [0, 1]. */
   meanBatchFill: number;
-  /** Seconds inside session.run. */
+  /** Seconds with a session run in flight. */
   busySeconds: number;
   /** Seconds since the first `score` call after creation (or `resetStats`). */
   wallSeconds: number;
@@ -87,6 +87,13 @@ interface Buffers {
   masks: Map<number, Float32Array>;
 }
 
+/** A packed batch: its feeds, where its results go, and its mask count. */
+interface Batch {
+  feeds: Record<string, ort.Tensor>;
+  pieces: Piece[];
+  n: number;
+}
+
 export class OnnxScorer implements Scorer {
   /** f32(I − B) per image: the wrapper's `diffs` input. */
   readonly #diffs: readonly Float32Array[];
@@ -97,13 +104,18 @@ export class OnnxScorer implements Scorer {
   readonly #used: Int32Array;
   readonly #maxQueued: number;
   #buffers: Buffers;
+  /**
+   * Where each caller's slice of a batch goes, for the two batches alive at once: the one just
+   * run, still to be delivered, and the next, already packed and running.
+   */
+  readonly #pieces: [Piece[], Piece[]] = [[], []];
+  #turn = 0;
   #batchSize: number;
   #queued = 0;
   #running = false;
   #flushDue = false;
   #tickScheduled = false;
   #spaceWaiters: (() => void)[] = [];
-  #pieces: Piece[] = [];
   readonly #upFeeds = new Map<number, UpsampleFeeds>();
   // Counters.
   #masks = 0;
@@ -290,23 +302,30 @@ export class OnnxScorer implements Scorer {
     });
   }
 
+  /**
+   * Runs batches one at a time, pipelined: as soon as a run ends, the next full batch is packed
+   * and started before the finished batch's results are delivered, so the callers' work on those
+   * results overlaps the next run instead of leaving the session idle.
+   */
   async #pump(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
     try {
-      for (;;) {
-        let key = -1;
-        let most = 0;
-        for (const [k, q] of this.#queues) {
-          if (q.count >= this.#batchSize) {
-            key = k;
-            break;
-          }
-          if (this.#flushDue && q.count > most) [key, most] = [k, q.count];
+      let batch = this.#take(true);
+      let run = batch && this.#execute(batch);
+      while (batch && run) {
+        const out = await run;
+        const next = this.#take(false);
+        const nextRun = next && this.#execute(next);
+        this.#deliver(batch, out);
+        if (!next) {
+          await Promise.resolve(); // let callers woken by this delivery enqueue first
+          batch = this.#take(true);
+          run = batch && this.#execute(batch);
+        } else {
+          batch = next;
+          run = nextRun;
         }
-        if (key < 0) break;
-        if (this.#queues.get(key)!.count < this.#batchSize) this.#flushDue = false;
-        await this.#runBatch(key);
       }
     } finally {
       this.#running = false;
@@ -314,8 +333,25 @@ export class OnnxScorer implements Scorer {
     this.#scheduleFlush();
   }
 
-  /** Takes up to batchSize masks of `maskLen` values, packs only their images, runs, delivers. */
-  async #runBatch(maskLen: number): Promise<void> {
+  /** The queue to batch from: one with a full batch, else (when a flush is due) the fullest. */
+  #pickQueue(allowPartial: boolean): number {
+    let key = -1;
+    let most = 0;
+    for (const [k, q] of this.#queues) {
+      if (q.count >= this.#batchSize) return k;
+      if (allowPartial && this.#flushDue && q.count > most) [key, most] = [k, q.count];
+    }
+    if (key >= 0) this.#flushDue = false;
+    return key;
+  }
+
+  /**
+   * Packs up to batchSize queued masks of one side and only their images; null when nothing is
+   * due. Called only while no run is in flight, so the input buffers are free.
+   */
+  #take(allowPartial: boolean): Batch | null {
+    const maskLen = this.#pickQueue(allowPartial);
+    if (maskLen < 0) return null;
     const q = this.#queues.get(maskLen)!;
     const bs = this.#batchSize;
     const buf = this.#buffers;
@@ -324,7 +360,8 @@ export class OnnxScorer implements Scorer {
     const index32 = new Int32Array(buf.index.buffer);
     const cls32 = new Int32Array(buf.cls.buffer);
     const chw = this.#chw;
-    const pieces = this.#pieces;
+    this.#turn ^= 1;
+    const pieces = this.#pieces[this.#turn];
     pieces.length = 0;
     let n = 0;
     let k = 0;
@@ -379,28 +416,33 @@ export class OnnxScorer implements Scorer {
       masks: new ort.Tensor("float32", masks.subarray(0, n * maskLen), [n, 1, side, side]),
       cls: new ort.Tensor("int64", buf.cls.subarray(0, n), [n]),
     };
+    return { feeds, pieces, n };
+  }
+
+  /** One session run; resolves to the probabilities or the error (never rejects). */
+  async #execute(batch: Batch): Promise<Float32Array | Error> {
     const t0 = performance.now();
-    let prob: Float32Array;
     try {
-      const out = await this.session.run(feeds, ["prob"]);
-      prob = out.prob.data as Float32Array;
+      const out = await this.session.run(batch.feeds, ["prob"]);
+      this.#batches++;
+      this.#masks += batch.n;
+      return out.prob.data as Float32Array;
     } catch (e) {
-      const err = new Error(`score: ONNX Runtime run failed: ${(e as Error).message}`);
-      for (const p of pieces) {
-        if (!p.call.failed) {
-          p.call.failed = true;
-          p.call.reject(err);
-        }
-      }
-      return;
+      return new Error(`score: ONNX Runtime run failed: ${(e as Error).message}`);
     } finally {
       this.#busyMs += performance.now() - t0;
     }
-    this.#batches++;
-    this.#masks += n;
-    for (const p of pieces) {
+  }
+
+  #deliver(batch: Batch, out: Float32Array | Error): void {
+    for (const p of batch.pieces) {
       if (p.call.failed) continue;
-      p.call.out.set(prob.subarray(p.offset, p.offset + p.length), p.start);
+      if (out instanceof Error) {
+        p.call.failed = true;
+        p.call.reject(out);
+        continue;
+      }
+      p.call.out.set(out.subarray(p.offset, p.offset + p.length), p.start);
       p.call.remaining -= p.length;
       if (p.call.remaining === 0) p.call.resolve(p.call.out);
     }

@@ -1,7 +1,7 @@
 /** A model opened for input gradients (iGOS++, I-GOS, gradient saliency). */
 import type { Config } from "../configs/schema.ts";
 import type { GradientModel } from "../explain/scorer.ts";
-import { createGradientModel } from "../runtime/grad_model.ts";
+import { createGradientModel, gradientBatchFor } from "../runtime/grad_model.ts";
 import type { ModelSpec } from "../runtime/registry.ts";
 
 export interface OpenGradient extends GradientModel {
@@ -30,6 +30,5 @@ export async function openGradientModel(m: ModelSpec, config: Config): Promise<O
  */
 export function gradientBatch(m: ModelSpec): number {
   const [, c, h, w] = m.io.inputDims as number[];
-  const chw = (c || 3) * (h || 224) * (w || 224);
-  return Math.max(8, Math.min(256, Math.floor(4e6 / chw)));
+  return gradientBatchFor([c || 3, h || 224, w || 224]);
 }

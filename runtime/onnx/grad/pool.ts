@@ -128,7 +128,7 @@ export const poolRules: RuleTable = {
       const count = sp && sp.every((d) => typeof d === "number")
         ? ctx.f32((sp as number[]).reduce((a, b) => a * b, 1))
         : ctx.div(ctx.count(x), ctx.count(n.output![0]));
-      return [ctx.div(ctx.op("Expand", [g!, ctx.shapeOf(x)]), count)];
+      return [ctx.op("Expand", [ctx.div(g!, count), ctx.shapeOf(x)])];
     },
   },
   GlobalMaxPool: {

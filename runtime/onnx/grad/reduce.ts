@@ -29,7 +29,6 @@ function reduceRule(mean: boolean): VjpRule {
       }
       let gk = g!;
       if (!keep && axes) gk = ctx.unsqueeze(gk, axes);
-      let gx = ctx.op("Expand", [gk, ctx.shapeOf(x)]);
       if (mean) {
         const xd = ctx.dims(x);
         let count: string;
@@ -41,8 +40,9 @@ function reduceRule(mean: boolean): VjpRule {
         } else {
           count = ctx.div(ctx.count(x), ctx.count(n.output![0]));
         }
-        gx = ctx.div(gx, count);
+        gk = ctx.div(gk, count); // on the reduced tensor: the same values, far fewer of them
       }
+      const gx = ctx.op("Expand", [gk, ctx.shapeOf(x)]);
       return [gx];
     },
   };
