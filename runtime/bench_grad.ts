@@ -16,17 +16,20 @@ export interface BenchResult {
   forwardMsPerImage: number;
   gradMsPerImage: number;
   ratio: number;
+  /** Median over rounds of (gradient block ms/image) / (adjacent forward block ms/image). */
+  medianRoundRatio: number;
 }
 
 /**
- * `rounds` alternations of `runs` forward calls and `runs` gradient calls, so machine noise falls
- * on both; the ratio is of the total times. `batch` defaults to the stage's gradient batch.
+ * `rounds` alternations of a forward block and a gradient block of about `blockMs` each; each
+ * block starts with one untimed call, so neither side pays for the other's cache and thread-pool
+ * state, while slow drift of the machine falls on both. `batch` defaults to the stage's batch.
  */
 export async function benchGrad(
   path: string,
   batch?: number,
-  rounds = 10,
-  runs = 3,
+  rounds = 8,
+  blockMs = 300,
 ): Promise<BenchResult> {
   const b = batch ?? gradientBatchFor(sampleShape(decodeModel(await Deno.readFile(path), path)));
   const gm = await createGradientModel(path, { target: "prob", maxBatch: b });
@@ -35,26 +38,36 @@ export async function benchGrad(
     const rng = new Rng(5);
     const x = Float32Array.from({ length: b * per }, () => rng.normal());
     const cls = Int32Array.from({ length: b }, (_, i) => i % 3);
-    const fwd = () => gm.logits(x, b);
-    const grad = () => gm.probsAndGrad(x, b, cls);
-    await fwd(); // warm-up
-    await grad();
-    let fwdMs = 0, gradMs = 0;
+    const block = async (f: () => Promise<unknown>) => {
+      await f();
+      let calls = 0;
+      const t0 = performance.now();
+      do {
+        await f();
+        calls++;
+      } while (performance.now() - t0 < blockMs || calls < 2);
+      return { ms: performance.now() - t0, images: calls * b };
+    };
+    let fwdMs = 0, fwdImages = 0, gradMs = 0, gradImages = 0;
+    const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      let t0 = performance.now();
-      for (let i = 0; i < runs; i++) await fwd();
-      fwdMs += performance.now() - t0;
-      t0 = performance.now();
-      for (let i = 0; i < runs; i++) await grad();
-      gradMs += performance.now() - t0;
+      const f = await block(() => gm.logits(x, b));
+      fwdMs += f.ms;
+      fwdImages += f.images;
+      const g = await block(() => gm.probsAndGrad(x, b, cls));
+      gradMs += g.ms;
+      gradImages += g.images;
+      ratios.push((g.ms / g.images) / (f.ms / f.images));
     }
-    const calls = rounds * runs * b;
+    ratios.sort((p, q) => p - q);
+    const forwardMsPerImage = fwdMs / fwdImages, gradMsPerImage = gradMs / gradImages;
     return {
       model: path,
       batch: b,
-      forwardMsPerImage: fwdMs / calls,
-      gradMsPerImage: gradMs / calls,
-      ratio: gradMs / fwdMs,
+      forwardMsPerImage,
+      gradMsPerImage,
+      ratio: gradMsPerImage / forwardMsPerImage,
+      medianRoundRatio: ratios[Math.floor(rounds / 2)],
     };
   } finally {
     await gm.release();
@@ -71,7 +84,7 @@ if (import.meta.main) {
     return v;
   };
   const batch = opt("batch", 0) || undefined;
-  const rounds = opt("rounds", 10);
+  const rounds = opt("rounds", 8);
   let paths = args;
   if (paths.length === 0) {
     paths = [];

@@ -46,8 +46,7 @@ function softmaxAxis(n: NodeProto): number {
 export const activationRules: RuleTable = {
   Relu: {
     diff: [0],
-    // y = relu(x) ≥ 0, so sign(y) is the 0/1 gate: one op instead of Greater + Cast.
-    vjp: (ctx, n, [g]) => [ctx.mul(g!, ctx.op("Sign", [n.output![0]]))],
+    vjp: (ctx, n, [g]) => [gate(ctx, ctx.op("Greater", [n.output![0], ctx.f32(0)]), g!)],
   },
   LeakyRelu: {
     diff: [0],

@@ -136,86 +136,6 @@ function flippedWeights(ctx: GradContext, w: string, group: number): string | un
   return ctx.f32(Array.from(out), [c, mg, ...k]);
 }
 
-/**
- * A strided Conv's adjoint as one stride-1 Conv plus DepthToSpace (polyphase): input position
- * s·q + r only receives kernel taps k ≡ r + pad (mod s), so each of the s² phases is a small
- * stride-1 correlation of the gradient, and one Conv with s² output channels per input channel
- * (c-major, so groups stay contiguous) computes them all; DepthToSpace (CRD) interleaves them.
- * onnxruntime runs this far faster than ConvTranspose. Undefined when the geometry does not fit
- * (dilation, unequal strides, weights not an initializer, a phase that would need negative pads).
- */
-function polyphaseAdjoint(
-  ctx: GradContext,
-  n: NodeProto,
-  g: string,
-  x: string,
-  w: string,
-  geo: ConvGeometry,
-  group: number,
-): string | undefined {
-  const r = geo.kernel.length;
-  const s = geo.strides[0];
-  if (r !== 2 || s < 2 || geo.strides.some((v) => v !== s) || geo.dilations.some((d) => d !== 1)) {
-    return undefined;
-  }
-  const t = ctx.initializerValue(w);
-  const xd = ctx.dims(x);
-  const gd = ctx.dims(n.output![0]);
-  if (!t || !xd || !gd) return undefined;
-  const inSize = [xd[2], xd[3]];
-  const gSize = [gd[2], gd[3]];
-  if (![...inSize, ...gSize].every((v) => typeof v === "number")) return undefined;
-  // Per axis: taps of each phase, the shared kernel length and the pads.
-  const axes = [0, 1].map((i) => {
-    const k = geo.kernel[i], p = geo.pads[i], len = inSize[i] as number;
-    const phases = Array.from({ length: s }, (_, ph) => {
-      const a = Math.floor((ph + p) / s), b = (ph + p) % s;
-      return { a, b, taps: Math.max(0, Math.ceil((k - b) / s)) };
-    });
-    const live = phases.filter((f) => f.taps > 0);
-    const lo = Math.min(...live.map((f) => f.a - f.taps + 1));
-    const hi = Math.max(...live.map((f) => f.a));
-    const q = Math.ceil(len / s);
-    const begin = -lo, taps = hi - lo + 1;
-    const end = q - (gSize[i] as number) - begin + taps - 1;
-    return { phases, begin, end, taps, q, len };
-  });
-  if (axes.some((a) => a.begin < 0 || a.end < 0)) return undefined;
-  const [m, cg, ky, kx] = t.dims;
-  const c = cg * group, mg = m / group, s2 = s * s;
-  const [ay, ax] = axes;
-  const out = new Float32Array(c * s2 * mg * ay.taps * ax.taps);
-  for (let ci = 0; ci < c; ci++) {
-    const gi = Math.floor(ci / cg), cl = ci - gi * cg;
-    for (let ry = 0; ry < s; ry++) {
-      for (let rx = 0; rx < s; rx++) {
-        const o = ci * s2 + ry * s + rx;
-        const py = ay.phases[ry], px = ax.phases[rx];
-        for (let ml = 0; ml < mg; ml++) {
-          const mi = gi * mg + ml;
-          for (let jy = 0; jy < py.taps; jy++) {
-            const ty = ay.begin + py.a - jy, kyi = py.b + s * jy;
-            for (let jx = 0; jx < px.taps; jx++) {
-              const tx = ax.begin + px.a - jx, kxi = px.b + s * jx;
-              out[((o * mg + ml) * ay.taps + ty) * ax.taps + tx] =
-                t.data[((mi * cg + cl) * ky + kyi) * kx + kxi];
-            }
-          }
-        }
-      }
-    }
-  }
-  const weights = ctx.f32(Array.from(out), [c * s2, mg, ay.taps, ax.taps]);
-  const phases = ctx.op("Conv", [g, weights], {
-    kernel_shape: [ay.taps, ax.taps],
-    pads: [ay.begin, ax.begin, ay.end, ax.end],
-    group,
-  });
-  const full = ctx.op("DepthToSpace", [phases], { blocksize: s, mode: "CRD" });
-  if (ay.q * s === ay.len && ax.q * s === ax.len) return full;
-  return ctx.op("Slice", [full, ctx.i64([0, 0]), ctx.i64([ay.len, ax.len]), ctx.i64([2, 3])]);
-}
-
 function noWeightGrad(n: NodeProto, needs: boolean[]): void {
   if (needs[1] || needs[2]) {
     throw new Error(
@@ -246,8 +166,6 @@ export const convRules: RuleTable = {
           }),
         ];
       }
-      const poly = polyphaseAdjoint(ctx, n, g!, x, w, geo, group);
-      if (poly) return [poly];
       const gx = ctx.op("ConvTranspose", [g!, w], {
         kernel_shape: geo.kernel,
         strides: geo.strides,

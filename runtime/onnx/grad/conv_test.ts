@@ -1,9 +1,6 @@
 import { Rng } from "../../../explain/rng.ts";
 import { node } from "../builder.ts";
-import { assert } from "../../../tests/assert.ts";
-import { buildGradientBytes } from "../../grad_model.ts";
-import { decodeModel } from "../proto.ts";
-import { caseModel, expectClose, randomTensor } from "./testing.ts";
+import { expectClose, randomTensor } from "./testing.ts";
 
 const rng = new Rng(21);
 
@@ -47,25 +44,4 @@ Deno.test("ConvTranspose: stride, pads, output_padding, groups", async () => {
     ],
     inits: [randomTensor("w", [4, 3, 3, 3], rng, 0.5)],
   });
-});
-
-Deno.test("strided Conv adjoints are polyphase Conv + DepthToSpace, not ConvTranspose", async () => {
-  const cases: [number[], number[], Record<string, number[] | number>][] = [
-    [[2, 7, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }],
-    [[4, 8, 8], [4, 1, 3, 3], { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] }],
-    [[2, 9, 9], [3, 2, 4, 4], { strides: [4, 4] }],
-    [[2, 8, 8], [3, 2, 1, 1], { strides: [2, 2] }],
-  ];
-  for (const [x, w, attrs] of cases) {
-    const c = {
-      x,
-      nodes: [node("Conv", ["x", "w"], ["y"], attrs)],
-      inits: [randomTensor("w", w, rng, 0.5)],
-    };
-    const { bytes } = await buildGradientBytes(await caseModel(c), { target: "logit" });
-    const ops = decodeModel(bytes).graph!.node!.map((n) => n.opType);
-    const name = `Conv ${JSON.stringify(attrs)} on ${x}`;
-    assert(ops.includes("DepthToSpace") && !ops.includes("ConvTranspose"), `${name}: ${ops}`);
-    await expectClose(name, c);
-  }
 });
