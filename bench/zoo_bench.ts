@@ -90,19 +90,25 @@ async function interleaved(
   rawMs: number,
   phase: () => Promise<unknown>,
 ) {
-  let rawSum = 0, scorerSum = 0;
+  let rawSum = 0, scorerSum = 0, busySum = 0, fillSum = 0;
   for (let r = 0; r < rounds; r++) {
     rawSum += await raw.rate(rawMs);
     scorer.resetStats();
     const t0 = performance.now();
     await phase();
-    scorerSum += scorer.stats().masks / ((performance.now() - t0) / 1000);
+    const st = scorer.stats();
+    scorerSum += st.masks / ((performance.now() - t0) / 1000);
+    busySum += st.utilisation;
+    fillSum += st.meanBatchFill;
   }
   const rawRate = rawSum / rounds, rate = scorerSum / rounds;
   return {
     rawMasksPerSecond: Math.round(rawRate),
     masksPerSecond: Math.round(rate),
     utilisation: +(rate / rawRate).toFixed(3),
+    /** Share of the phase inside session runs, and mean batch fill (Scorer stats). */
+    insideRuns: +(busySum / rounds).toFixed(3),
+    meanBatchFill: +(fillSum / rounds).toFixed(3),
     rounds,
   };
 }

@@ -44,7 +44,7 @@ export interface ScorerStats {
   batches: number;
   /** Mean masks per run divided by `batchSize`, in [0, 1]. */
   meanBatchFill: number;
-  /** Seconds with a session run in flight. */
+  /** Seconds inside session runs (from the runtime's start of the run to its result). */
   busySeconds: number;
   /** Seconds since the first `score` call after creation (or `resetStats`). */
   wallSeconds: number;
@@ -89,10 +89,15 @@ interface Buffers {
 
 /** A packed batch: its feeds, where its results go, and its mask count. */
 interface Batch {
+  /** Masks at the image's resolution, for the full-resolution session. */
+  full: boolean;
   feeds: Record<string, ort.Tensor>;
   pieces: Piece[];
   n: number;
 }
+
+/** Largest H x W for which masks of side H = W go through the full-resolution wrapper. */
+const FULL_RESOLUTION_MAX_PIXELS = 64 * 64;
 
 export class OnnxScorer implements Scorer {
   /** f32(I − B) per image: the wrapper's `diffs` input. */
@@ -117,6 +122,9 @@ export class OnnxScorer implements Scorer {
   #tickScheduled = false;
   #spaceWaiters: (() => void)[] = [];
   readonly #upFeeds = new Map<number, UpsampleFeeds>();
+  /** For masks at the image's resolution: the model, kept only for small inputs (see create). */
+  readonly #fullSource?: { proto: ModelProto; session: Partial<SessionOptions> };
+  #fullSession?: Promise<ort.InferenceSession>;
   // Counters.
   #masks = 0;
   #batches = 0;
@@ -134,7 +142,9 @@ export class OnnxScorer implements Scorer {
     baselines: readonly Float32Array[],
     batchSize: number,
     maxQueued: number,
+    fullSource?: { proto: ModelProto; session: Partial<SessionOptions> },
   ) {
+    this.#fullSource = fullSource;
     this.#diffs = diffs;
     this.#baselines = baselines;
     this.#chw = inputShape[0] * inputShape[1] * inputShape[2];
@@ -215,6 +225,9 @@ export class OnnxScorer implements Scorer {
       bases,
       size,
       opts.maxQueued,
+      // Masks at full resolution skip the upsampling GEMMs through a second, lazily built
+      // session; worth its memory only where the model is small enough for them to matter.
+      h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS ? { proto, session: opts.session } : undefined,
     );
   }
 
@@ -303,9 +316,10 @@ export class OnnxScorer implements Scorer {
   }
 
   /**
-   * Runs batches one at a time, pipelined: as soon as a run ends, the next full batch is packed
-   * and started before the finished batch's results are delivered, so the callers' work on those
-   * results overlaps the next run instead of leaving the session idle.
+   * Runs batches one at a time. As soon as a run ends, the next full batch is packed and started
+   * before the finished batch's results are delivered, so a runtime that runs sessions off the JS
+   * thread overlaps the callers' work on those results with the next run. (onnxruntime-node 1.30
+   * runs them on the JS thread, in a setImmediate callback: there the order changes nothing.)
    */
   async #pump(): Promise<void> {
     if (this.#running) return;
@@ -408,22 +422,28 @@ export class OnnxScorer implements Scorer {
 
     const [c, h, w] = this.inputShape;
     const side = Math.round(Math.sqrt(maskLen));
+    const full = this.#fullSource !== undefined && side === h && side === w;
     const feeds = {
-      ...this.#upsampling(side),
+      ...(full ? {} : this.#upsampling(side)),
       baselines: new ort.Tensor("float32", buf.baselines.subarray(0, k * chw), [k, c, h, w]),
       diffs: new ort.Tensor("float32", buf.diffs.subarray(0, k * chw), [k, c, h, w]),
       index: new ort.Tensor("int64", buf.index.subarray(0, n), [n]),
       masks: new ort.Tensor("float32", masks.subarray(0, n * maskLen), [n, 1, side, side]),
       cls: new ort.Tensor("int64", buf.cls.subarray(0, n), [n]),
     };
-    return { feeds, pieces, n };
+    return { full, feeds, pieces, n };
   }
 
   /** One session run; resolves to the probabilities or the error (never rejects). */
   async #execute(batch: Batch): Promise<Float32Array | Error> {
-    const t0 = performance.now();
+    let t0 = performance.now();
     try {
-      const out = await this.session.run(batch.feeds, ["prob"]);
+      const session = batch.full ? await this.#fullResolution() : this.session;
+      // onnxruntime-node starts the run in a setImmediate callback; one queued just before it
+      // marks the real start, so callers' work still queued ahead does not count as busy.
+      t0 = performance.now();
+      setImmediate(() => t0 = performance.now());
+      const out = await session.run(batch.feeds, ["prob"]);
       this.#batches++;
       this.#masks += batch.n;
       return out.prob.data as Float32Array;
@@ -446,6 +466,16 @@ export class OnnxScorer implements Scorer {
       p.call.remaining -= p.length;
       if (p.call.remaining === 0) p.call.resolve(p.call.out);
     }
+  }
+
+  /** The full-resolution wrapper's session, built on first use. */
+  #fullResolution(): Promise<ort.InferenceSession> {
+    if (!this.#fullSession) {
+      const { proto, session } = this.#fullSource!;
+      this.#fullSession = createSession(wrapModelBytes(proto, { fullResolution: true }), session)
+        .then((s) => s.session);
+    }
+    return this.#fullSession;
   }
 
   /** The `up_y`/`up_xt` feeds for masks of side `side`, built once per side. */
@@ -491,10 +521,13 @@ export class OnnxScorer implements Scorer {
 
   async release(): Promise<void> {
     await this.session.release();
+    if (this.#fullSession) await (await this.#fullSession).release();
   }
 }
 
-/** Times each candidate batch size on synthetic masks; the smallest within 5% of the best wins. */
+/** Times each candidate batch size on synthetic masks; the smallest within 10% of the best wins
+ * (smaller batches fill sooner when few callers are waiting, and timings on a busy machine are
+ * only good to about that much). */
 async function tuneBatchSize(
   session: ort.InferenceSession,
   [c, h, w]: [number, number, number],
@@ -539,7 +572,7 @@ async function tuneBatchSize(
     if (ms / runs > perCandidateMs) break; // larger batches would blow the budget
   }
   const best = Math.max(...rates.map(([, r]) => r));
-  return rates.find(([, r]) => r >= 0.95 * best)![0];
+  return rates.find(([, r]) => r >= 0.9 * best)![0];
 }
 
 type UpsampleFeeds = { up_y: ort.Tensor; up_xt: ort.Tensor };

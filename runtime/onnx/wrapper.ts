@@ -30,9 +30,16 @@ export interface WrapperOptions {
    * wrapper's own ops mean the same from 11 on, so 11 or 12 keeps any model's opset as is).
    */
   minOpset: 11 | 12 | 13;
+  /**
+   * Masks come at the image's resolution, [N, 1, H, W], and are used as they are: no `up_y` or
+   * `up_xt` inputs. The same values the upsampling path gives for side = H = W (its matrices are
+   * then the identity), without its two GEMMs.
+   */
+  fullResolution: boolean;
 }
 
 export const defaults: WrapperOptions = {
+  fullResolution: false,
   probs: false,
   extraOutputs: [],
   logits: undefined,
@@ -106,7 +113,7 @@ export function wrapModel(
     ? renamed(logitsName)
     : P("logits2d");
   const nodes: NodeProto[] = [
-    ...composition(x, P),
+    ...(opts.fullResolution ? fullResolutionComposition(x, P) : composition(x, P)),
     ...body.node!,
     ...(logits2d === renamed(logitsName)
       ? []
@@ -142,10 +149,12 @@ export function wrapModel(
       valueInfo(baselines, DType.FLOAT, imageDims),
       valueInfo(diffs, DType.FLOAT, imageDims),
       valueInfo(index, DType.INT64, ["N"]),
-      valueInfo(masks, DType.FLOAT, ["N", 1, "S", "S"]),
+      valueInfo(masks, DType.FLOAT, opts.fullResolution ? ["N", 1, h, w] : ["N", 1, "S", "S"]),
       valueInfo(cls, DType.INT64, ["N"]),
-      valueInfo(upY, DType.DOUBLE, [h, "S"]),
-      valueInfo(upXT, DType.DOUBLE, ["S", w]),
+      ...(opts.fullResolution ? [] : [
+        valueInfo(upY, DType.DOUBLE, [h, "S"]),
+        valueInfo(upXT, DType.DOUBLE, ["S", w]),
+      ]),
     ],
     output: outputs,
     initializer: [...body.initializer!, ...constants],
@@ -334,6 +343,15 @@ function composition(x: string, P: (s: string) => string): NodeProto[] {
     node("Gather", [DIFFS, INDEX], [P("diff")], { axis: 0 }),
     node("Gather", [BASELINES, INDEX], [P("base")], { axis: 0 }),
     node("Mul", [P("diff"), P("u")], [P("delta")]),
+    node("Add", [P("base"), P("delta")], [x]),
+  ];
+}
+
+function fullResolutionComposition(x: string, P: (s: string) => string): NodeProto[] {
+  return [
+    node("Gather", [DIFFS, INDEX], [P("diff")], { axis: 0 }),
+    node("Gather", [BASELINES, INDEX], [P("base")], { axis: 0 }),
+    node("Mul", [P("diff"), MASKS], [P("delta")]),
     node("Add", [P("base"), P("delta")], [x]),
   ];
 }
