@@ -69,8 +69,19 @@ export const configSchema = obj({
       ),
       threads: optional(int({ min: 0 }), 0),
       batchSize: optional(union<number | "auto">(int({ min: 1 }), oneOf("auto")), "auto"),
+      /**
+       * Scorer sessions on a worker thread, so searches prepare masks while a batch runs
+       * (runtime/worker_session.ts). Same results; no gain measured on a 2-core CPU, meant for
+       * GPU hosts, where the JS thread otherwise waits out every run.
+       */
+      offThread: optional(bool(), false),
     }),
-    { providers: ["cpu"] as Provider[], threads: 0, batchSize: "auto" as number | "auto" },
+    {
+      providers: ["cpu"] as Provider[],
+      threads: 0,
+      batchSize: "auto" as number | "auto",
+      offThread: false,
+    },
   ),
   /** The baseline B: Gaussian blur relative to image size (the paper's), or zeros. */
   baseline: optional(oneOf("blur", "zero"), "blur"),

@@ -12,6 +12,7 @@ import { classCount, inspectModel } from "./onnx/inspect.ts";
 import { decodeModel, type ModelProto } from "./onnx/proto.ts";
 import { imageDiff, upsampleMatrices, wrapModelBytes } from "./onnx/wrapper.ts";
 import { createSession, type Provider, type SessionOptions } from "./session.ts";
+import { type RunSession, WorkerSession } from "./worker_session.ts";
 
 export interface ScorerOptions {
   /** Masks per ORT run, or "auto": time `autoCandidates` on startup and keep the fastest. */
@@ -25,6 +26,12 @@ export interface ScorerOptions {
   autoSeconds: number;
   /** Mask side used by the "auto" search. */
   autoMaskSide: number;
+  /**
+   * Run the session on a worker thread (runtime/worker_session.ts), so that callers' search work
+   * overlaps the runs instead of alternating with them. Pays off where callers do work between
+   * batches (mse-search, subtree-count); costs a thread start (about 70 ms) per scorer.
+   */
+  offThread: boolean;
 }
 
 export const defaults: ScorerOptions = {
@@ -35,6 +42,7 @@ export const defaults: ScorerOptions = {
   autoCandidates: [16, 32, 64, 128, 256],
   autoSeconds: 3,
   autoMaskSide: 7,
+  offThread: false,
 };
 
 export interface ScorerStats {
@@ -123,8 +131,12 @@ export class OnnxScorer implements Scorer {
   #spaceWaiters: (() => void)[] = [];
   readonly #upFeeds = new Map<number, UpsampleFeeds>();
   /** For masks at the image's resolution: the model, kept only for small inputs (see create). */
-  readonly #fullSource?: { proto: ModelProto; session: Partial<SessionOptions> };
-  #fullSession?: Promise<ort.InferenceSession>;
+  readonly #fullSource?: {
+    proto: ModelProto;
+    session: Partial<SessionOptions>;
+    offThread: boolean;
+  };
+  #fullSession?: Promise<RunSession>;
   // Counters.
   #masks = 0;
   #batches = 0;
@@ -133,7 +145,7 @@ export class OnnxScorer implements Scorer {
   #peakQueued = 0;
 
   private constructor(
-    readonly session: ort.InferenceSession,
+    readonly session: RunSession,
     readonly provider: Provider,
     readonly inputShape: readonly [number, number, number],
     readonly classes: number,
@@ -142,7 +154,7 @@ export class OnnxScorer implements Scorer {
     baselines: readonly Float32Array[],
     batchSize: number,
     maxQueued: number,
-    fullSource?: { proto: ModelProto; session: Partial<SessionOptions> },
+    fullSource?: { proto: ModelProto; session: Partial<SessionOptions>; offThread: boolean },
   ) {
     this.#fullSource = fullSource;
     this.#diffs = diffs;
@@ -205,9 +217,11 @@ export class OnnxScorer implements Scorer {
       }
     });
     const diffs = images.map((im, i) => imageDiff(im, bases[i]));
-    const { session, provider } = await createSession(
+    const { session, provider } = await openSession(
       wrapModelBytes(proto, {}, source),
       opts.session,
+      opts.offThread,
+      source,
     );
     const size = opts.batchSize === "auto"
       ? await tuneBatchSize(session, [c, h, w], diffs, bases, opts)
@@ -227,7 +241,9 @@ export class OnnxScorer implements Scorer {
       opts.maxQueued,
       // Masks at full resolution skip the upsampling GEMMs through a second, lazily built
       // session; worth its memory only where the model is small enough for them to matter.
-      h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS ? { proto, session: opts.session } : undefined,
+      h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS
+        ? { proto, session: opts.session, offThread: opts.offThread }
+        : undefined,
     );
   }
 
@@ -469,10 +485,11 @@ export class OnnxScorer implements Scorer {
   }
 
   /** The full-resolution wrapper's session, built on first use. */
-  #fullResolution(): Promise<ort.InferenceSession> {
+  #fullResolution(): Promise<RunSession> {
     if (!this.#fullSession) {
-      const { proto, session } = this.#fullSource!;
-      this.#fullSession = createSession(wrapModelBytes(proto, { fullResolution: true }), session)
+      const { proto, session, offThread } = this.#fullSource!;
+      const bytes = wrapModelBytes(proto, { fullResolution: true });
+      this.#fullSession = openSession(bytes, session, offThread, "<full-resolution wrapper>")
         .then((s) => s.session);
     }
     return this.#fullSession;
@@ -529,7 +546,7 @@ export class OnnxScorer implements Scorer {
  * (smaller batches fill sooner when few callers are waiting, and timings on a busy machine are
  * only good to about that much). */
 async function tuneBatchSize(
-  session: ort.InferenceSession,
+  session: RunSession,
   [c, h, w]: [number, number, number],
   diffs: readonly Float32Array[],
   baselines: readonly Float32Array[],
@@ -573,6 +590,18 @@ async function tuneBatchSize(
   }
   const best = Math.max(...rates.map(([, r]) => r));
   return rates.find(([, r]) => r >= 0.9 * best)![0];
+}
+
+/** A session on this thread or on a worker. */
+async function openSession(
+  bytes: Uint8Array,
+  options: Partial<SessionOptions>,
+  offThread: boolean,
+  source: string,
+): Promise<{ session: RunSession; provider: Provider }> {
+  if (!offThread) return await createSession(bytes, options);
+  const session = await WorkerSession.create(bytes, options, source);
+  return { session, provider: session.provider };
 }
 
 type UpsampleFeeds = { up_y: ort.Tensor; up_xt: ort.Tensor };

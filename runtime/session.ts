@@ -53,14 +53,31 @@ export async function createSession(
   model: Uint8Array | string,
   options: Partial<SessionOptions> = {},
 ): Promise<CreatedSession> {
-  const opts = { ...defaults, ...options };
   const source = typeof model === "string" ? model : "<model bytes>";
   const bytes = typeof model === "string" ? await readModel(model) : model;
+  const opened = await openOnProviders(bytes, options, [...unavailable.keys()], source);
+  recordProviders(opened.failures, opened.provider);
+  return { session: opened.session, provider: opened.provider, ortVersion: ortVersion() };
+}
+
+/** A provider that failed to load, and why. */
+export type ProviderFailure = [Provider, string];
+
+/**
+ * The fallback loop without the process-wide memory: tries the providers not in `skip`, returns
+ * the session and the failures. A session worker runs this and the main thread records them.
+ */
+export async function openOnProviders(
+  bytes: Uint8Array,
+  options: Partial<SessionOptions>,
+  skip: readonly Provider[],
+  source = "<model bytes>",
+): Promise<{ session: ort.InferenceSession; provider: Provider; failures: ProviderFailure[] }> {
+  const opts = { ...defaults, ...options };
   const wanted: Provider[] = [...opts.providers.filter((p) => p !== "cpu"), "cpu"];
-  const failures: string[] = [];
+  const failures: ProviderFailure[] = [];
   for (const provider of wanted) {
-    const known = unavailable.get(provider);
-    if (known !== undefined) continue;
+    if (skip.includes(provider) && provider !== "cpu") continue;
     const base: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: opts.graphOptimization,
@@ -69,28 +86,35 @@ export async function createSession(
     };
     try {
       const session = await ort.InferenceSession.create(bytes, base);
-      if (failures.length > 0 && !warned) {
-        warned = true;
-        console.warn(
-          `xcompare: execution provider(s) ${failures.join("; ")} unavailable; ` +
-            `running on ${provider}. (This warning is shown once per process.)`,
-        );
-      }
-      lastProvider = provider;
-      return { session, provider, ortVersion: ortVersion() };
+      return { session, provider, failures };
     } catch (e) {
       const msg = (e as Error).message.split("\n")[0];
-      if (provider === "cpu") {
+      if (provider === "cpu" || isModelError(msg)) {
         throw new Error(`${source}: cannot create an ONNX Runtime session: ${msg}`);
       }
-      if (isModelError(msg)) {
-        throw new Error(`${source}: cannot create an ONNX Runtime session: ${msg}`);
-      }
-      unavailable.set(provider, msg);
-      failures.push(`${provider} (${msg})`);
+      failures.push([provider, msg]);
     }
   }
   throw new Error(`${source}: no execution provider could be used`);
+}
+
+/** Providers that failed in this process so far (sessions elsewhere skip them too). */
+export function unavailableProviders(): Provider[] {
+  return [...unavailable.keys()];
+}
+
+/** Remembers failed providers, warns once per process, and notes the provider used. */
+export function recordProviders(failures: readonly ProviderFailure[], used: Provider): void {
+  for (const [p, msg] of failures) unavailable.set(p, msg);
+  if (failures.length > 0 && !warned) {
+    warned = true;
+    console.warn(
+      `xcompare: execution provider(s) ${
+        failures.map(([p, m]) => `${p} (${m})`).join("; ")
+      } unavailable; running on ${used}. (This warning is shown once per process.)`,
+    );
+  }
+  lastProvider = used;
 }
 
 /** Provider-load failures mention the provider library; anything else is the model's fault. */

@@ -39,6 +39,7 @@ export async function openScorer(
     batchSize,
     mode,
     session: sessionOptions(config),
+    offThread: config.runtime.offThread,
   });
   if (batchSize === "auto") tunedBatch.set(m.id, s.stats().batchSize);
   return { scorer: s, stats: () => s.stats(), close: () => s.release() };
