@@ -8,10 +8,13 @@
  * - gradient graph time per image against the forward pass.
  * Prints JSON and writes it to bench/zoo-results.json.
  *
- * mse-search runs `--images` images concurrently; cross-test scores `--cross-images` heatmaps in one
- * call, as one cross-test unit does for a chunk (configs/paper.json chunks 50 images).
+ * mse-search runs `--images` images concurrently and cross-test scores `--cross-images` heatmaps in
+ * one call, as one unit of those stages does for a chunk (configs/paper.json chunks 50 images).
+ * The Scorer runs batches of `--batch` masks, the inference benchmark's size for the zoo
+ * (runtime/bench_scorer.ts), and the raw figure is taken at the same size.
  *
- *   deno run -A bench/zoo_bench.ts [--models cnn-bn,vit-ln] [--images 16] [--cross-images 50]
+ *   deno run -A bench/zoo_bench.ts [--models cnn-bn,vit-ln] [--images 50] [--cross-images 50]
+ *     [--batch 128]
  */
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -33,7 +36,8 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     models: { type: "string", default: "cnn-bn,vit-ln" },
-    images: { type: "string", default: "16" },
+    images: { type: "string", default: "50" },
+    batch: { type: "string", default: "128" },
     "cross-images": { type: "string", default: "50" },
   },
 });
@@ -131,7 +135,9 @@ for (const id of values.models!.split(",")) {
     for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + b]) b = c;
     return b;
   });
-  const scorer = await OnnxScorer.create(path, images, baselines, { batchSize: "auto" });
+  const scorer = await OnnxScorer.create(path, images, baselines, {
+    batchSize: Number(values.batch),
+  });
   const batch = scorer.batchSize;
   const full = await scorer.score(
     images.map((_, k) => ({ image: k, cls: cls[k], mask: new Float32Array(49).fill(1) })),
@@ -141,8 +147,8 @@ for (const id of values.models!.split(",")) {
   const mse = await interleaved(
     raw,
     scorer,
-    2,
-    2000,
+    3,
+    1500,
     () => runMseSearch(inputs, scorer, { ...mseDefaults, candidates: { kind: "all" } }),
   );
   const rng = new Rng(5);

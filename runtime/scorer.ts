@@ -348,18 +348,15 @@ export class OnnxScorer implements Scorer {
         const next = this.#take(false);
         const nextRun = next && this.#execute(next);
         this.#deliver(batch, out);
-        if (!next) {
-          await Promise.resolve(); // let callers woken by this delivery enqueue first
-          batch = this.#take(true);
-          run = batch && this.#execute(batch);
-        } else {
-          batch = next;
-          run = nextRun;
-        }
+        batch = next;
+        run = nextRun;
       }
     } finally {
       this.#running = false;
     }
+    // A partial batch waits one macrotask, so that every caller woken by the last delivery has
+    // run its microtasks and enqueued its next masks first.
+    this.#flushDue = false;
     this.#scheduleFlush();
   }
 
