@@ -32,6 +32,12 @@ export interface ScorerOptions {
    * batches (mse-search, subtree-count); costs a thread start (about 70 ms) per scorer.
    */
   offThread: boolean;
+  /**
+   * Mask sides the callers will use, when known. If every one is the image's own side (and the
+   * image is small enough for the full-resolution wrapper), the upsampling wrapper is never built:
+   * one session instead of two (cross-test opens one scorer per unit).
+   */
+  maskSides?: number[];
 }
 
 export const defaults: ScorerOptions = {
@@ -137,6 +143,8 @@ export class OnnxScorer implements Scorer {
     offThread: boolean;
   };
   #fullSession?: Promise<RunSession>;
+  /** Built for full-resolution masks only (`maskSides`): `session` is that wrapper. */
+  readonly #onlyFull: boolean;
   // Counters.
   #masks = 0;
   #batches = 0;
@@ -155,8 +163,11 @@ export class OnnxScorer implements Scorer {
     batchSize: number,
     maxQueued: number,
     fullSource?: { proto: ModelProto; session: Partial<SessionOptions>; offThread: boolean },
+    onlyFull = false,
   ) {
     this.#fullSource = fullSource;
+    this.#onlyFull = onlyFull;
+    if (onlyFull) this.#fullSession = Promise.resolve(session);
     this.#diffs = diffs;
     this.#baselines = baselines;
     this.#chw = inputShape[0] * inputShape[1] * inputShape[2];
@@ -217,14 +228,19 @@ export class OnnxScorer implements Scorer {
       }
     });
     const diffs = images.map((im, i) => imageDiff(im, bases[i]));
+    // Masks at full resolution skip the upsampling GEMMs through a second, lazily built session;
+    // worth its memory only where the model is small enough for the GEMMs to matter.
+    const fullEligible = h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS;
+    const onlyFull = fullEligible && (opts.maskSides ?? []).length > 0 &&
+      opts.maskSides!.every((side) => side === h);
     const { session, provider } = await openSession(
-      wrapModelBytes(proto, {}, source),
+      wrapModelBytes(proto, { fullResolution: onlyFull }, source),
       opts.session,
       opts.offThread,
       source,
     );
     const size = opts.batchSize === "auto"
-      ? await tuneBatchSize(session, [c, h, w], diffs, bases, opts)
+      ? await tuneBatchSize(session, [c, h, w], diffs, bases, opts, onlyFull)
       : opts.batchSize;
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`${source}: batchSize must be a positive integer or "auto", got ${size}`);
@@ -239,11 +255,8 @@ export class OnnxScorer implements Scorer {
       bases,
       size,
       opts.maxQueued,
-      // Masks at full resolution skip the upsampling GEMMs through a second, lazily built
-      // session; worth its memory only where the model is small enough for them to matter.
-      h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS
-        ? { proto, session: opts.session, offThread: opts.offThread }
-        : undefined,
+      fullEligible ? { proto, session: opts.session, offThread: opts.offThread } : undefined,
+      onlyFull,
     );
   }
 
@@ -268,6 +281,14 @@ export class OnnxScorer implements Scorer {
       if (side * side !== r.mask.length || side === 0) {
         return Promise.reject(
           new Error(`score: request ${i} has a mask of ${r.mask.length} values, not a square grid`),
+        );
+      }
+      if (this.#onlyFull && side !== this.inputShape[1]) {
+        return Promise.reject(
+          new Error(
+            `score: request ${i} has a ${side}x${side} mask; this scorer was built for ` +
+              `${this.inputShape[1]}x${this.inputShape[1]} masks only (maskSides)`,
+          ),
         );
       }
       if (!Number.isInteger(r.cls) || r.cls < 0 || r.cls >= this.classes) {
@@ -535,7 +556,7 @@ export class OnnxScorer implements Scorer {
 
   async release(): Promise<void> {
     await this.session.release();
-    if (this.#fullSession) await (await this.#fullSession).release();
+    if (this.#fullSession && !this.#onlyFull) await (await this.#fullSession).release();
   }
 }
 
@@ -548,9 +569,10 @@ async function tuneBatchSize(
   diffs: readonly Float32Array[],
   baselines: readonly Float32Array[],
   opts: ScorerOptions,
+  fullResolution: boolean,
 ): Promise<number> {
   const chw = c * h * w;
-  const side = opts.autoMaskSide;
+  const side = fullResolution ? h : opts.autoMaskSide;
   const cands = [...opts.autoCandidates].sort((a, b) => a - b);
   const perCandidateMs = (opts.autoSeconds * 1000) / cands.length;
   const rates: [number, number][] = [];
@@ -565,7 +587,7 @@ async function tuneBatchSize(
     const masks = new Float32Array(bs * side * side);
     for (let i = 0; i < masks.length; i++) masks[i] = (i * 7919 % 13) / 12;
     const feeds = {
-      ...upsampleFeeds(side, [c, h, w], opts.mode),
+      ...(fullResolution ? {} : upsampleFeeds(side, [c, h, w], opts.mode)),
       baselines: new ort.Tensor("float32", base, [k, c, h, w]),
       diffs: new ort.Tensor("float32", diff, [k, c, h, w]),
       index: new ort.Tensor("int64", BigInt64Array.from({ length: bs }, (_, i) => BigInt(i % k)), [

@@ -130,6 +130,24 @@ Deno.test("masks at the image's resolution skip the upsampling session and score
   await scorer.release();
 });
 
+Deno.test("maskSides at the image's side: one full-resolution session, other sides refused", async () => {
+  const scorer = await OnnxScorer.create(model, images, baselines, {
+    batchSize: 16,
+    maskSides: [32],
+  });
+  const seen = countRuns(scorer);
+  const reqs = randomRequests(new Rng(12), 20, [32]);
+  const got = await scorer.score(reqs);
+  assertEquals(seen.runs, 2, "the one session is the full-resolution wrapper");
+  const want = await reference(reqs);
+  reqs.forEach((_, i) => assertAlmostEquals(got[i], want[i], 1e-5, `request ${i}`));
+  await assertRejects(
+    () => scorer.score(randomRequests(new Rng(13), 1, [7])),
+    "built for 32x32 masks only",
+  );
+  await scorer.release();
+});
+
 Deno.test("a batch ships only the images its masks use; the queue stays under its cap", async () => {
   const scorer = await OnnxScorer.create(model, images, baselines[0], {
     batchSize: 8,

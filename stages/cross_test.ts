@@ -80,7 +80,7 @@ export const crossTest: Stage<CrossTestParams, Config> = {
       const cls = it.label ?? preds.get(it.pos)!.pred;
       return [{ image, cls, heatmap: heat.subarray(k * s2, (k + 1) * s2), pos: it.pos, id: it.id }];
     });
-    const scorer = await openScorer(b, chunk, config, config.upsample);
+    const scorer = await openScorer(b, chunk, config, config.upsample, [meta.maskSize]);
     try {
       const curves = await insertionCurves(requests, scorer.scorer, {
         cellsPerStep: params.cellsPerStep,

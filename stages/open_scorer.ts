@@ -23,6 +23,8 @@ export async function openScorer(
   chunk: ChunkTensors,
   config: Config,
   mode: UpsampleMode,
+  /** Mask sides the callers will use, when known (see ScorerOptions.maskSides). */
+  maskSides?: number[],
 ): Promise<OpenScorer> {
   const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
   const n = chunk.items.length;
@@ -34,13 +36,15 @@ export async function openScorer(
     { length: n },
     (_, k) => chunk.baselines.subarray(k * size, (k + 1) * size),
   );
-  const batchSize = tunedBatch.get(m.id) ?? config.runtime.batchSize;
+  const tuneKey = `${m.id} ${maskSides ?? ""}`;
+  const batchSize = tunedBatch.get(tuneKey) ?? config.runtime.batchSize;
   const s = await OnnxScorer.create(m.onnx, images, baselines, {
     batchSize,
     mode,
     session: sessionOptions(config),
     offThread: config.runtime.offThread,
+    maskSides,
   });
-  if (batchSize === "auto") tunedBatch.set(m.id, s.stats().batchSize);
+  if (batchSize === "auto") tunedBatch.set(tuneKey, s.stats().batchSize);
   return { scorer: s, stats: () => s.stats(), close: () => s.release() };
 }
