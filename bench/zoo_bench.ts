@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { countEvaluations } from "../explain/bench_mse.ts";
 import { benchIgos } from "../explain/bench_igos.ts";
+import { igos7 } from "../explain/igos.ts";
 import { runMseSearch } from "../explain/mse_run.ts";
 import { defaults as mseDefaults } from "../explain/beam_search.ts";
 import { insertionCurves } from "../explain/insertion.ts";
@@ -151,6 +152,20 @@ for (const id of values.models!.split(",")) {
     1500,
     () => runMseSearch(inputs, scorer, { ...mseDefaults, candidates: { kind: "all" } }),
   );
+  // The paper preset's pool: the top 15 patches of each image's 7x7 I-GOS mask (not timed).
+  const igosMasks = (await igos7(
+    inputs.map((_, k) => ({ image: images[k], baseline: baselines[k], cls: cls[k], id: k })),
+    grad,
+    { maskSize: 7 },
+  )).masks;
+  const topq = inputs.map((inp, k) => ({ ...inp, igosMask: igosMasks[k] }));
+  const msePaper = await interleaved(
+    raw,
+    scorer,
+    3,
+    1500,
+    () => runMseSearch(topq, scorer, { ...mseDefaults }),
+  );
   const rng = new Rng(5);
   const heatmaps = images.slice(0, NC).map((_, k) => ({
     image: k,
@@ -160,7 +175,7 @@ for (const id of values.models!.split(",")) {
   const cross = await interleaved(raw, scorer, 6, 600, () => insertionCurves(heatmaps, scorer));
   await raw.release();
 
-  const evals = await countEvaluations(scorer, inputs);
+  const evals = await countEvaluations(scorer, topq);
   await scorer.release();
   const items = ok.slice(0, 4).map((o, k) => ({
     image: o.image,
@@ -175,7 +190,8 @@ for (const id of values.models!.split(",")) {
   const g = await benchGrad(path);
   (results.models as Record<string, unknown>)[id] = {
     batchSize: batch,
-    mseSearch: { images: N, ...mse },
+    mseSearch: { images: N, candidates: "all", ...mse },
+    mseSearchPaperPreset: { images: N, candidates: "igos-topq 15", ...msePaper },
     crossTest: { images: NC, ...cross },
     subtreeEvaluationsPerImage: {
       withMemo: Math.round(evals.withMemo),
