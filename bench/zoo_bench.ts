@@ -213,6 +213,6 @@ for (const id of values.models!.split(",")) {
   };
   console.error(`${id}: done`);
 }
-const text = JSON.stringify(results, null, 1);
+const text = JSON.stringify(results, null, 2);
 console.log(text);
 await Deno.writeTextFile("bench/zoo-results.json", text + "\n");
