@@ -259,6 +259,43 @@ Deno.test("the exact composition feeds the model bit for bit what compose() buil
   }
 });
 
+Deno.test("the full-resolution wrapper feeds the model what the upsampling one does, bit for bit", async () => {
+  const m = tinyRgb(9);
+  const dims: [number, number, number] = [3, 32, 32];
+  for (const mode of ["bilinear", "nearest"] as const) {
+    const c = makeCase(3, 5, 32, 3 * 32 * 32, 10, 77);
+    const viaUpsampling = await runWrapper(
+      wrapModelBytes(m, { extraOutputs: ["input"] }),
+      c,
+      dims,
+      mode,
+      ["input", "prob"],
+    );
+    const s = await ort.InferenceSession.create(
+      wrapModelBytes(m, { extraOutputs: ["input"], fullResolution: true }),
+    );
+    const cat = (xs: Float32Array[]) => {
+      const out = new Float32Array(xs.length * xs[0].length);
+      xs.forEach((x, i) => out.set(x, i * x.length));
+      return out;
+    };
+    const full = await s.run({
+      baselines: new ort.Tensor("float32", cat(c.baselines), [3, 3, 32, 32]),
+      diffs: new ort.Tensor(
+        "float32",
+        cat(c.images.map((im, i) => imageDiff(im, c.baselines[i]))),
+        [3, 3, 32, 32],
+      ),
+      index: new ort.Tensor("int64", BigInt64Array.from(c.index.map(BigInt)), [c.index.length]),
+      masks: new ort.Tensor("float32", cat(c.masks), [c.masks.length, 1, 32, 32]),
+      cls: new ort.Tensor("int64", BigInt64Array.from(c.cls.map(BigInt)), [c.cls.length]),
+    }, ["input", "prob"]);
+    await s.release();
+    assertEquals(full.input.data, viaUpsampling.input.data, `${mode}: composed inputs`);
+    assertEquals(full.prob.data, viaUpsampling.prob.data, `${mode}: probabilities`);
+  }
+});
+
 Deno.test("bad requests are named", () => {
   assertThrows(
     () => wrapModel(tinyGrey(1), { extraOutputs: ["nope"] }, "m.onnx"),
