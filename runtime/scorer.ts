@@ -560,9 +560,11 @@ export class OnnxScorer implements Scorer {
   }
 }
 
-/** Times each candidate batch size on synthetic masks; the smallest within 10% of the best wins
+/**
+ * Times each candidate batch size on synthetic masks; the smallest within 10% of the best wins
  * (smaller batches fill sooner when few callers are waiting, and timings on a busy machine are
- * only good to about that much). */
+ * only good to about that much).
+ */
 async function tuneBatchSize(
   session: RunSession,
   [c, h, w]: [number, number, number],

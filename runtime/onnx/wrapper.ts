@@ -340,18 +340,21 @@ function composition(x: string, P: (s: string) => string): NodeProto[] {
     node("Cast", [P("t_f")], [P("t_r")], { to: DType.DOUBLE }),
     node("MatMul", [P("t_r"), UP_XT], [P("u_d")]), // [N, 1, H, W], one GEMM for the batch
     node("Cast", [P("u_d")], [P("u")], { to: DType.FLOAT }),
-    node("Gather", [DIFFS, INDEX], [P("diff")], { axis: 0 }),
-    node("Gather", [BASELINES, INDEX], [P("base")], { axis: 0 }),
-    node("Mul", [P("diff"), P("u")], [P("delta")]),
-    node("Add", [P("base"), P("delta")], [x]),
+    ...blend(x, P, P("u")),
   ];
 }
 
+/** Masks already at the image's resolution are U(m) themselves. */
 function fullResolutionComposition(x: string, P: (s: string) => string): NodeProto[] {
+  return blend(x, P, MASKS);
+}
+
+/** x = B + D·u, with each mask's B and D gathered by its image index. */
+function blend(x: string, P: (s: string) => string, u: string): NodeProto[] {
   return [
     node("Gather", [DIFFS, INDEX], [P("diff")], { axis: 0 }),
     node("Gather", [BASELINES, INDEX], [P("base")], { axis: 0 }),
-    node("Mul", [P("diff"), MASKS], [P("delta")]),
+    node("Mul", [P("diff"), u], [P("delta")]),
     node("Add", [P("base"), P("delta")], [x]),
   ];
 }
