@@ -10,6 +10,9 @@
  *
  * mse-search runs `--images` images concurrently and cross-test scores `--cross-images` heatmaps in
  * one call, as one unit of those stages does for a chunk (configs/paper.json chunks 50 images).
+ * The streamed figure runs `--chunks` such chunks (the same images again under new indices, with
+ * fresh memos) two at a time on one Scorer, as the mse-search stage runs a model's units
+ * (stages/scorer_pool.ts); the I-GOS pool is computed beforehand, untimed, as in the other phases.
  * The Scorer runs batches of `--batch` masks, the inference benchmark's size for the zoo
  * (runtime/bench_scorer.ts), and the raw figure is taken at the same size.
  *
@@ -40,10 +43,40 @@ const { values } = parseArgs({
     images: { type: "string", default: "50" },
     batch: { type: "string", default: "128" },
     "cross-images": { type: "string", default: "50" },
+    chunks: { type: "string", default: "4" },
   },
 });
 const N = Number(values.images);
 const NC = Number(values["cross-images"]);
+const CHUNKS = Number(values.chunks);
+
+/**
+ * `chunks` runs of `search` over the same images, each under new scorer indices, `streams` at a
+ * time: a model's mse-search units as the stage's shared Scorer serves them.
+ */
+async function streamedChunks<T extends { image: number }>(
+  scorer: OnnxScorer,
+  images: Float32Array[],
+  baselines: Float32Array[],
+  inputs: T[],
+  chunks: number,
+  streams: number,
+  search: (inputs: T[]) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks) {
+      next++;
+      const ids = scorer.addImages(
+        inputs.map((inp) => images[inp.image]),
+        inputs.map((inp) => baselines[inp.image]),
+      );
+      await search(inputs.map((inp, k) => ({ ...inp, image: ids[k] })));
+      scorer.removeImages(ids);
+    }
+  };
+  await Promise.all(Array.from({ length: streams }, worker));
+}
 
 /** A bare-model session timing pre-composed batches of the scorer's size: the raw figure. */
 async function rawTimer(
@@ -166,6 +199,22 @@ for (const id of values.models!.split(",")) {
     1500,
     () => runMseSearch(topq, scorer, { ...mseDefaults }),
   );
+  const msePaperStreamed = await interleaved(
+    raw,
+    scorer,
+    3,
+    1500,
+    () =>
+      streamedChunks(
+        scorer,
+        images,
+        baselines,
+        topq,
+        CHUNKS,
+        2,
+        (chunk) => runMseSearch(chunk, scorer, { ...mseDefaults }),
+      ),
+  );
   const rng = new Rng(5);
   const heatmaps = images.slice(0, NC).map((_, k) => ({
     image: k,
@@ -192,6 +241,13 @@ for (const id of values.models!.split(",")) {
     batchSize: batch,
     mseSearch: { images: N, candidates: "all", ...mse },
     mseSearchPaperPreset: { images: N, candidates: "igos-topq 15", ...msePaper },
+    mseSearchPaperPresetStreamed: {
+      images: N,
+      chunks: CHUNKS,
+      streams: 2,
+      candidates: "igos-topq 15",
+      ...msePaperStreamed,
+    },
     crossTest: { images: NC, ...cross },
     subtreeEvaluationsPerImage: {
       withMemo: Math.round(evals.withMemo),

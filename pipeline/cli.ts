@@ -157,7 +157,9 @@ async function reproduce(values: Record<string, unknown>): Promise<number> {
       from: values.from as string | undefined,
       dryRun: Boolean(values["dry-run"]),
       verify: Boolean(values.verify),
-      jobs: intFlag(values as Record<string, string>, "jobs", 1),
+      jobs: values.jobs === undefined
+        ? undefined
+        : intFlag(values as Record<string, string>, "jobs", 1),
       shard,
     });
     if (values["dry-run"]) {

@@ -24,8 +24,8 @@ export interface RunOptions {
   dryRun: boolean;
   /** Recheck every reused file's sha256 (not only its size). */
   verify: boolean;
-  /** Units computed concurrently within a stage. */
-  jobs: number;
+  /** Units computed concurrently within every stage; unset, each stage's own `streams`. */
+  jobs?: number;
   /** Compute only units whose stable hash falls in shard `index` of `count`. */
   shard?: { index: number; count: number };
   progress: Partial<ProgressOptions>;
@@ -37,7 +37,6 @@ export const defaults: RunOptions = {
   force: [],
   dryRun: false,
   verify: false,
-  jobs: 1,
   progress: {},
   log: (l) => console.error(l),
 };
@@ -396,7 +395,8 @@ export async function runPipeline<C>(
             progress.unitDone(item.unit.id);
           }
         };
-        await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
+        const width = Math.max(1, o.jobs ?? stage.streams ?? 1);
+        await Promise.all(Array.from({ length: width }, worker));
       } finally {
         progress.finish();
         if (stage.close) await stage.close();

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import { calls, syntheticStages } from "../tests/fixtures/synthetic_stages.ts";
 import { buildLock } from "./lockfile.ts";
-import { orderStages, type RunOptions, runPipeline, shardOf } from "./runner.ts";
+import { type AnyStage, orderStages, type RunOptions, runPipeline, shardOf } from "./runner.ts";
 import { formatStatus, pipelineStatus } from "./status.ts";
 import { Store } from "./store.ts";
 import { collectGarbage } from "./gc.ts";
@@ -242,4 +242,35 @@ Deno.test("--force, --from, --only and --dry-run select exactly what they say", 
   resetCalls();
   await runPipeline(spec(root, 4, { side: { label: "z" } }), { ...quiet, only: ["side"] });
   assertEquals(calls, { side: 1 });
+});
+
+Deno.test("a stage's streams set how many of its units run at once; --jobs overrides it", async () => {
+  let inFlight = 0, most = 0;
+  const streamed = {
+    name: "streamed",
+    after: [],
+    module: import.meta.url,
+    params: { parse: () => ({}) },
+    streams: 3,
+    plan: ({ config }: { config: { items: string[] } }) =>
+      config.items.map((it) => ({ id: it, params: { it }, inputs: [] })),
+    async run(_unit: unknown, io: { writeJson(f: string, v: unknown): Promise<void> }) {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      await io.writeJson("done.json", {});
+    },
+  } as unknown as AnyStage;
+  const runWith = async (jobs?: number) => {
+    most = 0;
+    const r = await runPipeline({
+      ...spec(await Deno.makeTempDir(), 7),
+      stages: [streamed],
+    }, { ...quiet, jobs });
+    assert(r.ok);
+    return most;
+  };
+  assertEquals(await runWith(), 3);
+  assertEquals(await runWith(1), 1);
+  assertEquals(await runWith(5), 5);
 });

@@ -70,6 +70,12 @@ export interface Stage<P = unknown, C = unknown> {
   params: Schema<P>;
   plan(ctx: PlanContext<P, C>): UnitPlan[] | Promise<UnitPlan[]>;
   run(unit: UnitPlan, io: UnitIO, ctx: RunContext<P, C>): Promise<void>;
+  /**
+   * Units computed at once unless `--jobs` says otherwise (default 1). Above 1 where units share
+   * what `open` set up: mse-search's units of one model share one Scorer, so the last, sparse
+   * batches of one chunk fill up with the next chunk's masks.
+   */
+  streams?: number;
   /** Optional hook before the first unit runs (e.g. open sessions); shared by its units. */
   open?(ctx: RunContext<P, C>): Promise<void>;
   close?(): Promise<void>;

@@ -144,7 +144,6 @@ export const defaultTolerances: Tolerances = {
     "$.input.table1[*].mse_count.*",
     "$.input.table1[*].tree.**",
     "$.input.table1[*].unique.**",
-    "$.input.provenance.stages[*].model_evals",
     "$.input.accuracy.models[*].top1",
     "$.input.accuracy.models[*].top5",
     "$.input.accuracy.models[*].images",
@@ -153,6 +152,11 @@ export const defaultTolerances: Tolerances = {
     "$.input.figures.mse.grid",
   ],
   rules: [
+    // A cost, not a result: on the same code and inputs a 2-core AVX-512 machine counted 293,210
+    // mse-search evaluations where the machine that wrote the expectation counted 292,563, with
+    // every Table 1 count equal. The kernels onnxruntime picks per CPU round differently, and
+    // data-dependent loops (line searches, r > ph on borderline subsets) take other paths.
+    { path: "$.input.provenance.stages[*].model_evals", abs: 0, rel: 0.01 },
     { path: "$.input.figures.cross_test.heatmaps[*].values[*]", abs: 0.05, rel: 0 },
     { path: "$.input.figures.landscape.**", abs: 0.02, rel: 0.05 },
     { path: "$.input.cross_matrix.**", abs: 0.01, rel: 0.02 },

@@ -110,16 +110,44 @@ interface Batch {
   n: number;
 }
 
+/** What a removed image's entries point to. */
+const REMOVED = new Float32Array(0);
+
+/** Checks images and baselines against the model's C x H x W; returns f32(I − B) and baselines. */
+function checkedImages(
+  source: string,
+  [c, h, w]: readonly [number, number, number],
+  images: readonly Float32Array[],
+  baselines: readonly Float32Array[] | Float32Array,
+): { diffs: Float32Array[]; bases: Float32Array[] } {
+  const chw = c * h * w;
+  const bases = baselines instanceof Float32Array ? images.map(() => baselines) : [...baselines];
+  if (bases.length !== images.length) {
+    throw new Error(`${source}: ${images.length} images but ${bases.length} baselines`);
+  }
+  images.forEach((im, i) => {
+    if (im.length !== chw || bases[i].length !== chw) {
+      throw new Error(
+        `${source}: image ${i} or its baseline has ${im.length}/${
+          bases[i].length
+        } values; the model takes ${c}x${h}x${w} = ${chw}`,
+      );
+    }
+  });
+  return { diffs: images.map((im, i) => imageDiff(im, bases[i])), bases };
+}
+
 /** Largest H x W for which masks of side H = W go through the full-resolution wrapper. */
 const FULL_RESOLUTION_MAX_PIXELS = 64 * 64;
 
 export class OnnxScorer implements Scorer {
-  /** f32(I − B) per image: the wrapper's `diffs` input. */
-  readonly #diffs: readonly Float32Array[];
-  readonly #baselines: readonly Float32Array[];
+  /** f32(I − B) per image: the wrapper's `diffs` input. Empty once an image is removed. */
+  readonly #diffs: Float32Array[];
+  readonly #baselines: Float32Array[];
   readonly #chw: number;
+  readonly #source: string;
   readonly #queues = new Map<number, { segments: Segment[]; head: number; count: number }>();
-  readonly #slot: Int32Array;
+  #slot: Int32Array;
   readonly #used: Int32Array;
   readonly #maxQueued: number;
   #buffers: Buffers;
@@ -158,13 +186,15 @@ export class OnnxScorer implements Scorer {
     readonly inputShape: readonly [number, number, number],
     readonly classes: number,
     readonly mode: UpsampleMode,
-    diffs: readonly Float32Array[],
-    baselines: readonly Float32Array[],
+    diffs: Float32Array[],
+    baselines: Float32Array[],
     batchSize: number,
     maxQueued: number,
+    source: string,
     fullSource?: { proto: ModelProto; session: Partial<SessionOptions>; offThread: boolean },
     onlyFull = false,
   ) {
+    this.#source = source;
     this.#fullSource = fullSource;
     this.#onlyFull = onlyFull;
     if (onlyFull) this.#fullSession = Promise.resolve(session);
@@ -213,21 +243,7 @@ export class OnnxScorer implements Scorer {
     if (classes === undefined) {
       throw new Error(`${source}: output '${io.outputName}' has no fixed class count`);
     }
-    const chw = c * h * w;
-    const bases = baselines instanceof Float32Array ? images.map(() => baselines) : baselines;
-    if (bases.length !== images.length) {
-      throw new Error(`${source}: ${images.length} images but ${bases.length} baselines`);
-    }
-    images.forEach((im, i) => {
-      if (im.length !== chw || bases[i].length !== chw) {
-        throw new Error(
-          `${source}: image ${i} or its baseline has ${im.length}/${
-            bases[i].length
-          } values; the model takes ${c}x${h}x${w} = ${chw}`,
-        );
-      }
-    });
-    const diffs = images.map((im, i) => imageDiff(im, bases[i]));
+    const { diffs, bases } = checkedImages(source, [c, h, w], images, baselines);
     // Masks at full resolution skip the upsampling GEMMs through a second, lazily built session;
     // worth its memory only where the model is small enough for the GEMMs to matter.
     const fullEligible = h === w && h * w <= FULL_RESOLUTION_MAX_PIXELS;
@@ -255,6 +271,7 @@ export class OnnxScorer implements Scorer {
       bases,
       size,
       opts.maxQueued,
+      source,
       fullEligible ? { proto, session: opts.session, offThread: opts.offThread } : undefined,
       onlyFull,
     );
@@ -262,6 +279,37 @@ export class OnnxScorer implements Scorer {
 
   get batchSize(): number {
     return this.#batchSize;
+  }
+
+  /**
+   * Adds images (and their baselines, one each or one shared) for later requests and returns
+   * their indices, so that one scorer serves the chunks of a model that are in flight at once and
+   * the masks of one chunk's last searches share batches with the next chunk's.
+   */
+  addImages(
+    images: readonly Float32Array[],
+    baselines: readonly Float32Array[] | Float32Array,
+  ): number[] {
+    const { diffs, bases } = checkedImages(this.#source, this.inputShape, images, baselines);
+    const first = this.#diffs.length;
+    this.#diffs.push(...diffs);
+    this.#baselines.push(...bases);
+    const slot = new Int32Array(this.#diffs.length).fill(-1);
+    slot.set(this.#slot);
+    this.#slot = slot;
+    return diffs.map((_, k) => first + k);
+  }
+
+  /** Frees images no longer requested; their indices are not reused. */
+  removeImages(indices: readonly number[]): void {
+    for (const i of indices) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.#diffs.length) {
+        throw new RangeError(
+          `removeImages: no image ${i} (the scorer has had ${this.#diffs.length})`,
+        );
+      }
+      this.#diffs[i] = this.#baselines[i] = REMOVED;
+    }
   }
 
   score(requests: readonly ScoreRequest[]): Promise<Float32Array> {
@@ -276,6 +324,9 @@ export class OnnxScorer implements Scorer {
             `score: request ${i} has image ${r.image}; the scorer holds ${this.#diffs.length}`,
           ),
         );
+      }
+      if (this.#diffs[r.image] === REMOVED) {
+        return Promise.reject(new Error(`score: request ${i} has image ${r.image}, removed`));
       }
       const side = Math.round(Math.sqrt(r.mask.length));
       if (side * side !== r.mask.length || side === 0) {
@@ -404,7 +455,7 @@ export class OnnxScorer implements Scorer {
     const bs = this.#batchSize;
     const buf = this.#buffers;
     let masks = buf.masks.get(maskLen);
-    if (!masks) buf.masks.set(maskLen, masks = new Float32Array(bs * maskLen));
+    if (!masks) buf.masks.set(maskLen, masks = new Float32Array(Math.max(bs, 2) * maskLen));
     const index32 = new Int32Array(buf.index.buffer);
     const cls32 = new Int32Array(buf.cls.buffer);
     const chw = this.#chw;
@@ -441,6 +492,17 @@ export class OnnxScorer implements Scorer {
       if (seg.start === seg.end) q.head++;
     }
     for (let i = 0; i < k; i++) this.#slot[this.#used[i]] = -1;
+    // A lone mask runs as two identical rows: for one row onnxruntime's CPU MatMul takes another
+    // kernel whose float32 sums differ in the last bit (seen on the zoo's LayerNorm ViTs), and a
+    // mask's score must not depend on what else shares its batch, or a rerun could flip r > ph.
+    const rows = n === 1 ? 2 : n;
+    if (n === 1) {
+      index32[2] = index32[0];
+      index32[3] = 0;
+      cls32[2] = cls32[0];
+      cls32[3] = 0;
+      masks.copyWithin(maskLen, 0, maskLen);
+    }
     if (q.head === q.segments.length) {
       q.segments.length = 0;
       q.head = 0;
@@ -461,9 +523,9 @@ export class OnnxScorer implements Scorer {
       ...(full ? {} : this.#upsampling(side)),
       baselines: new ort.Tensor("float32", buf.baselines.subarray(0, k * chw), [k, c, h, w]),
       diffs: new ort.Tensor("float32", buf.diffs.subarray(0, k * chw), [k, c, h, w]),
-      index: new ort.Tensor("int64", buf.index.subarray(0, n), [n]),
-      masks: new ort.Tensor("float32", masks.subarray(0, n * maskLen), [n, 1, side, side]),
-      cls: new ort.Tensor("int64", buf.cls.subarray(0, n), [n]),
+      index: new ort.Tensor("int64", buf.index.subarray(0, rows), [rows]),
+      masks: new ort.Tensor("float32", masks.subarray(0, rows * maskLen), [rows, 1, side, side]),
+      cls: new ort.Tensor("int64", buf.cls.subarray(0, rows), [rows]),
     };
     return { full, feeds, pieces, n };
   }
@@ -524,8 +586,8 @@ export class OnnxScorer implements Scorer {
     return {
       diffs: new Float32Array(bs * this.#chw),
       baselines: new Float32Array(bs * this.#chw),
-      index: new BigInt64Array(bs),
-      cls: new BigInt64Array(bs),
+      index: new BigInt64Array(Math.max(bs, 2)),
+      cls: new BigInt64Array(Math.max(bs, 2)),
       masks: new Map(),
     };
   }

@@ -227,3 +227,54 @@ Deno.test("bad requests are rejected with the reason", async () => {
   );
   await scorer.release();
 });
+
+Deno.test("images added later score as if given at creation; removed ones are refused", async () => {
+  const scorer = await OnnxScorer.create(model, images.slice(0, 4), baselines.slice(0, 4), {
+    batchSize: 8,
+  });
+  const added = scorer.addImages(images.slice(4), baselines.slice(4));
+  assertEquals(added, [4, 5, 6, 7, 8, 9]);
+  const reqs = randomRequests(new Rng(31), 40, [7]);
+  const seen = countRuns(scorer);
+  const got = await scorer.score(reqs);
+  const want = await reference(reqs);
+  want.forEach((w, i) => assertAlmostEquals(got[i], w, 1e-5));
+  assertEquals(
+    seen.runs,
+    5,
+    "one call of 40 masks: five full batches, early and late images mixed",
+  );
+
+  scorer.removeImages([0, 5]);
+  const mask = new Float32Array(49).fill(1);
+  await assertRejects(() => scorer.score([{ image: 5, mask, cls: 0 }]), /image 5, removed/);
+  const rest = reqs.filter((r) => r.image !== 0 && r.image !== 5).slice(0, 6);
+  const again = await scorer.score(rest);
+  (await reference(rest)).forEach((w, i) => assertAlmostEquals(again[i], w, 1e-5));
+  assertEquals(scorer.addImages([images[0]], baselines[0]), [10], "indices are never reused");
+  await assertRejects(() => scorer.score([{ image: 11, mask, cls: 0 }]), /image 11.*holds 11/);
+  await scorer.release();
+});
+
+Deno.test("a mask's score does not depend on what shares its batch, a lone mask included", async () => {
+  // zoo/models/vit-ln.onnx: onnxruntime's one-row MatMul differs in the last bit there.
+  const rng = new Rng(7);
+  const ims = Array.from({ length: 4 }, () => Float32Array.from({ length: 784 }, () => rng.next()));
+  const scorer = await OnnxScorer.create("zoo/models/vit-ln.onnx", ims, new Float32Array(784), {
+    batchSize: 32,
+  });
+  const reqs = Array.from({ length: 24 }, (_, i) => ({
+    image: i % 4,
+    cls: i % 10,
+    mask: Float32Array.from({ length: 49 }, () => (rng.next() < 0.5 ? 1 : 0)),
+  }));
+  const together = await scorer.score(reqs);
+  for (let i = 0; i < reqs.length; i++) {
+    assertEquals((await scorer.score([reqs[i]]))[0], together[i], `mask ${i} alone`);
+  }
+  const pairs = await Promise.all([0, 2, 4].map((i) => scorer.score(reqs.slice(i, i + 2))));
+  assertEquals(pairs.flatMap((p) => [...p]), [...together.subarray(0, 6)]);
+  const st = scorer.stats();
+  assertEquals(st.masks, 24 + 24 + 6, "a padded lone mask counts once");
+  await scorer.release();
+});

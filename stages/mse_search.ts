@@ -1,7 +1,9 @@
 /**
  * mse-search (METHODS §1): minimal sufficient explanations by beam search, per (model, chunk of
- * images), all images of a chunk searched concurrently so the Scorer's batches stay full. Stores
- * the memo of every evaluated subset for subtree-count.
+ * images), all images of a chunk searched concurrently so the Scorer's batches stay full; two
+ * chunks of a model are in flight at once on one shared Scorer, so one chunk's last few searches
+ * share batches with the next chunk's. Stores the memo of every evaluated subset for
+ * subtree-count.
  */
 import type { Config } from "../configs/schema.ts";
 import { int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
@@ -12,7 +14,7 @@ import type { MseOptions } from "../explain/beam_search.ts";
 import { igos7 } from "../explain/igos.ts";
 import { modelOf, perModelChunk } from "./common.ts";
 import type { ModelSpec } from "../runtime/registry.ts";
-import { openScorer } from "./open_scorer.ts";
+import { stagePool } from "./scorer_pool.ts";
 import { openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
 import { readPredictions } from "./predictions_io.ts";
@@ -36,11 +38,17 @@ const params = obj({
 
 export type MseSearchParams = ReturnType<typeof params.parse>;
 
+/** Two chunks of a model in flight share one Scorer (see stages/scorer_pool.ts). */
+const scorers = stagePool();
+
 export const mseSearch: Stage<MseSearchParams, Config> = {
   name: "mse-search",
   after: ["preprocess", "infer-baselines"],
   module: import.meta.url,
   params,
+  streams: 2,
+  open: () => scorers.open(),
+  close: () => scorers.close(),
   plan: ({ config, params }) =>
     perModelChunk(config, params.images, () => ({ search: params, upsample: config.upsample })),
   async run(unit, io, { config, params }) {
@@ -76,15 +84,15 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
       maxMses: params.maxMses,
       upsample: config.upsample,
     };
-    const scorer = await openScorer(m, chunk, config, config.upsample);
+    const scorer = await scorers.lease(m, chunk, config, config.upsample);
     try {
       const { results, memos } = await runMseSearch(
-        images.map((im, k) => ({ ...im, igosMask: igosMasks?.[k] })),
+        images.map((im, k) => ({ ...im, image: scorer.images[k], igosMask: igosMasks?.[k] })),
         scorer.scorer,
         options,
       );
       for (const r of results) notes.push(...r.notes);
-      io.count("modelEvals", scorer.stats().masks);
+      io.count("modelEvals", results.reduce((a, r) => a + r.evaluations, 0));
       io.count("memoHits", results.reduce((a, r) => a + r.hits, 0));
       const keys: number[] = [], ratios: number[] = [], offsets = [0];
       for (const memo of memos) {
@@ -105,7 +113,8 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
         },
         notes: [...new Set(notes)],
         memoOffsets: offsets,
-        scorer: scorer.stats(),
+        /** Of the model's shared Scorer so far, all units in flight together. */
+        sharedScorer: scorer.stats(),
         images: results.map((r, k) => ({
           pos: chunk.items[k].pos,
           id: chunk.items[k].id,
@@ -124,7 +133,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
       });
       for (const note of new Set(notes)) io.log(note);
     } finally {
-      await scorer.close();
+      await scorer.release();
     }
   },
 };

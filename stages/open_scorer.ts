@@ -26,16 +26,34 @@ export async function openScorer(
   /** Mask sides the callers will use, when known (see ScorerOptions.maskSides). */
   maskSides?: number[],
 ): Promise<OpenScorer> {
+  const s = await createScorer(m, chunk, config, mode, maskSides);
+  return { scorer: s, stats: () => s.stats(), close: () => s.release() };
+}
+
+/** The chunk's images and baselines, one view each. */
+export function chunkImages(
+  chunk: ChunkTensors,
+): { images: Float32Array[]; baselines: Float32Array[] } {
   const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
   const n = chunk.items.length;
-  const images = Array.from(
-    { length: n },
-    (_, k) => chunk.images.subarray(k * size, (k + 1) * size),
-  );
-  const baselines = Array.from(
-    { length: n },
-    (_, k) => chunk.baselines.subarray(k * size, (k + 1) * size),
-  );
+  return {
+    images: Array.from({ length: n }, (_, k) => chunk.images.subarray(k * size, (k + 1) * size)),
+    baselines: Array.from(
+      { length: n },
+      (_, k) => chunk.baselines.subarray(k * size, (k + 1) * size),
+    ),
+  };
+}
+
+/** The OnnxScorer itself, holding the chunk's images as indices 0..n-1. */
+export async function createScorer(
+  m: ModelSpec,
+  chunk: ChunkTensors,
+  config: Config,
+  mode: UpsampleMode,
+  maskSides?: number[],
+): Promise<OnnxScorer> {
+  const { images, baselines } = chunkImages(chunk);
   const tuneKey = `${m.id} ${maskSides ?? ""}`;
   const batchSize = tunedBatch.get(tuneKey) ?? config.runtime.batchSize;
   const s = await OnnxScorer.create(m.onnx, images, baselines, {
@@ -46,5 +64,5 @@ export async function openScorer(
     maskSides,
   });
   if (batchSize === "auto") tunedBatch.set(tuneKey, s.stats().batchSize);
-  return { scorer: s, stats: () => s.stats(), close: () => s.release() };
+  return s;
 }

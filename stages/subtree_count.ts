@@ -9,7 +9,7 @@ import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount } from "../explain/mse_run.ts";
 import { Memo } from "../explain/memo.ts";
 import { modelOf, models, preprocessRef } from "./common.ts";
-import { openScorer } from "./open_scorer.ts";
+import { stagePool } from "./scorer_pool.ts";
 import { readChunk } from "./tensors.ts";
 
 const params = obj({
@@ -29,11 +29,17 @@ interface StoredMse {
   images: { pos: number; id: string; cls: number; pFull: number; mses: { patches: number[] }[] }[];
 }
 
+/** Two chunks of a model in flight share one Scorer (see stages/scorer_pool.ts). */
+const scorers = stagePool();
+
 export const subtreeCount: Stage<SubtreeParams, Config> = {
   name: "subtree-count",
   after: ["preprocess", "mse-search"],
   module: import.meta.url,
   params,
+  streams: 2,
+  open: () => scorers.open(),
+  close: () => scorers.close(),
   async plan({ config, params, upstream }) {
     const { models: ms } = await models(config);
     return upstream["mse-search"].map((u) => {
@@ -56,12 +62,12 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
     const keys = decodeNpy(await io.readInput(mseRef, "memo_keys.npy")).data as Float64Array;
     const ratios = decodeNpy(await io.readInput(mseRef, "memo_ratios.npy")).data as Float32Array;
     const chunk = await readChunk(io, unit.inputs[1]);
-    const scorer = await openScorer(m, chunk, config, config.upsample);
+    const scorer = await scorers.lease(m, chunk, config, config.upsample);
     try {
       const memos = stored.images.map((im, k) =>
         Memo.from(
           scorer.scorer,
-          { image: k, cls: im.cls, pFull: im.pFull, grid: stored.options.grid },
+          { image: scorer.images[k], cls: im.cls, pFull: im.pFull, grid: stored.options.grid },
           {
             keys: keys.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
             ratios: ratios.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
@@ -70,7 +76,7 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
         )
       );
       const results = await runSubtreeCount(
-        stored.images.map((im, k) => ({ image: k, mses: im.mses })),
+        stored.images.map((im, k) => ({ image: scorer.images[k], mses: im.mses })),
         memos,
         {
           children: params.children,
@@ -80,12 +86,13 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
         },
         params.sampleTrees,
       );
-      io.count("modelEvals", scorer.stats().masks);
+      io.count("modelEvals", results.reduce((a, r) => a + r.subtree.evaluations, 0));
       io.count("memoHits", results.reduce((a, r) => a + r.subtree.hits, 0));
       await io.writeJson("subtree.json", {
         model: m.id,
         thresholds: params.countThresholds,
-        scorer: scorer.stats(),
+        /** Of the model's shared Scorer so far, all units in flight together. */
+        sharedScorer: scorer.stats(),
         images: results.map((r, k) => ({
           pos: stored.images[k].pos,
           id: stored.images[k].id,
@@ -94,7 +101,7 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
         })),
       });
     } finally {
-      await scorer.close();
+      await scorer.release();
     }
   },
 };
