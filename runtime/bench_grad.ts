@@ -6,6 +6,7 @@
  * Without --batch: the batch igos-heatmaps uses for the model's input size.
  * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
  */
+import { parseArgs } from "node:util";
 import { Rng } from "../explain/rng.ts";
 import { createGradientModel, gradientBatchFor, sampleShape } from "./grad_model.ts";
 import { decodeModel } from "./onnx/proto.ts";
@@ -23,7 +24,10 @@ export interface BenchResult {
 /**
  * `rounds` alternations of a forward block and a gradient block of about `blockMs` each; each
  * block starts with one untimed call, so neither side pays for the other's cache and thread-pool
- * state, while slow drift of the machine falls on both. `batch` defaults to the stage's batch.
+ * state, while slow drift of the machine falls on both. One untimed round comes first: a new
+ * session's first gradient runs are about 3x its steady state (seen on convnext-ln: 330-350 ms
+ * per batch in the first block, 100-110 ms after), which inflated the ratio by about 0.5.
+ * `batch` defaults to the stage's batch.
  */
 export async function benchGrad(
   path: string,
@@ -48,6 +52,8 @@ export async function benchGrad(
       } while (performance.now() - t0 < blockMs || calls < 2);
       return { ms: performance.now() - t0, images: calls * b };
     };
+    await block(() => gm.logits(x, b));
+    await block(() => gm.probsAndGrad(x, b, cls));
     let fwdMs = 0, fwdImages = 0, gradMs = 0, gradImages = 0;
     const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -75,17 +81,14 @@ export async function benchGrad(
 }
 
 if (import.meta.main) {
-  const args = [...Deno.args];
-  const opt = (name: string, dflt: number) => {
-    const i = args.indexOf(`--${name}`);
-    if (i < 0) return dflt;
-    const v = Number(args[i + 1]);
-    args.splice(i, 2);
-    return v;
-  };
-  const batch = opt("batch", 0) || undefined;
-  const rounds = opt("rounds", 8);
-  let paths = args;
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: { batch: { type: "string" }, rounds: { type: "string", default: "8" } },
+  });
+  const batch = values.batch ? Number(values.batch) : undefined;
+  const rounds = Number(values.rounds);
+  let paths = positionals;
   if (paths.length === 0) {
     paths = [];
     try {
