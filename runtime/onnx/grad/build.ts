@@ -20,7 +20,7 @@ import {
   type ValueInfoProto,
 } from "../proto.ts";
 import { activationRules } from "./activation.ts";
-import { type Dim, GradContext, type ShapeMap } from "./context.ts";
+import { type Dim, GradContext, type PaddedPiece, type ShapeMap } from "./context.ts";
 import { convRules } from "./conv.ts";
 import { elementwiseRules } from "./elementwise.ts";
 import { matmulRules } from "./matmul.ts";
@@ -248,7 +248,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     const parts = grads.get(name);
     if (!parts || parts.length === 0) return undefined;
     if (parts.length === 1) return parts[0];
-    const s = ctx.op("Sum", parts);
+    const s = tiled(ctx, parts) ?? ctx.op("Sum", parts);
     grads.set(name, [s]);
     return s;
   };
@@ -340,6 +340,27 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     opsetImport,
     graph: newGraph,
   });
+}
+
+/**
+ * The Concat of the pieces when `parts` are zero-padded pieces along one axis that tile it
+ * exactly (each position covered once), else undefined: one copy instead of a Pad per piece and
+ * a Sum over full-size tensors.
+ */
+function tiled(ctx: GradContext, parts: readonly string[]): string | undefined {
+  const pieces = parts.map((p) => ctx.pieces.get(p));
+  if (pieces.some((p) => !p)) return undefined;
+  const ps = (pieces as PaddedPiece[]).slice().sort((p, q) => p.before - q.before);
+  const { axis, total } = ps[0];
+  if (ps.some((p) => p.axis !== axis || p.total !== total)) return undefined;
+  let at = 0;
+  for (const p of ps) {
+    if (p.before !== at) return undefined;
+    at = total - p.after;
+    if (at <= p.before) return undefined;
+  }
+  if (at !== total) return undefined;
+  return ctx.op("Concat", ps.map((p) => p.piece), { axis });
 }
 
 /** Nodes needed for `outputs`, in their original (topological) order. */

@@ -17,9 +17,25 @@ export type Dim = number | string;
 /** Tensor name -> dims. */
 export type ShapeMap = Map<string, Dim[]>;
 
+/** A gradient that is `piece` zero-padded along one axis (see GradContext.pieces). */
+export interface PaddedPiece {
+  piece: string;
+  axis: number;
+  before: number;
+  after: number;
+  /** Extent of the padded tensor along `axis`. */
+  total: number;
+}
+
 export class GradContext {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
+  /**
+   * Gradients emitted as one slice zero-padded to full size (Gather of a constant index, Slice),
+   * by output name: when every contribution to a tensor is such a piece and together they tile
+   * it (q, k, v taken from one qkv tensor), the sum of the padded pieces is their Concat.
+   */
+  readonly pieces = new Map<string, PaddedPiece>();
   private counter = 0;
   private readonly constCache = new Map<string, string>();
   private readonly shapeCache = new Map<string, string>();

@@ -51,8 +51,21 @@ function scatterBack(
 }
 
 /** [begin..., end...] zero-pads placing `g` at `begin` inside a tensor of dims `full`. */
-function padInto(ctx: GradContext, g: string, begin: number[], end: number[]): string {
-  return ctx.op("Pad", [g, ctx.i64([...begin, ...end])], { mode: "constant" });
+function padInto(
+  ctx: GradContext,
+  g: string,
+  begin: number[],
+  end: number[],
+  dims?: readonly (number | string)[],
+): string {
+  const out = ctx.op("Pad", [g, ctx.i64([...begin, ...end])], { mode: "constant" });
+  const padded = begin.flatMap((b, a) => (b !== 0 || end[a] !== 0 ? [a] : []));
+  const total = padded.length === 1 ? dims?.[padded[0]] : undefined;
+  if (typeof total === "number") {
+    const a = padded[0];
+    ctx.pieces.set(out, { piece: g, axis: a, before: begin[a], after: end[a], total });
+  }
+  return out;
 }
 
 /** Clamped [start, end) of a unit-step slice over an axis of extent `dim` (ONNX semantics). */
@@ -129,7 +142,7 @@ export const shapeRules: RuleTable = {
     diff: [0],
     vjp: (ctx, n, [g]) => {
       const pads = slicePads(ctx, n);
-      if (pads) return [padInto(ctx, g!, pads[0], pads[1])];
+      if (pads) return [padInto(ctx, g!, pads[0], pads[1], ctx.dims(n.input![0]))];
       const x = n.input![0];
       const { iota: ix } = iota(ctx, x);
       const sel = ctx.op("Slice", [ix, ...n.input!.slice(1)]);
@@ -152,7 +165,7 @@ export const shapeRules: RuleTable = {
           const end = new Array(xd.length).fill(0);
           begin[a] = i;
           end[a] = dim - i - 1;
-          return [padInto(ctx, ctx.unsqueeze(g!, [a]), begin, end)];
+          return [padInto(ctx, ctx.unsqueeze(g!, [a]), begin, end, xd)];
         }
       }
       const { iota: ix } = iota(ctx, x);

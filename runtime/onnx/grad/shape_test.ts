@@ -1,6 +1,9 @@
 import { Rng } from "../../../explain/rng.ts";
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { buildGradientBytes } from "../../grad_model.ts";
 import { floatTensor, int64Tensor, node } from "../builder.ts";
-import { expectClose, randomTensor } from "./testing.ts";
+import { decodeModel } from "../proto.ts";
+import { caseModel, expectClose, randomTensor } from "./testing.ts";
 
 const rng = new Rng(51);
 const ints = int64Tensor;
@@ -138,4 +141,49 @@ Deno.test("Pad in every mode, Where with a mask, ScatterND", async () => {
       ints("idx", [2, 1], [3, 0]),
     ],
   });
+});
+
+Deno.test("gathers and slices that tile their source get one Concat, not padded pieces summed", async () => {
+  // qkv as in a ViT block: x [B, 3, 4, 5] -> q, k, v = x[:, 0], x[:, 1], x[:, 2].
+  const attention = [
+    node("Gather", ["x", "i0"], ["q"], { axis: 1 }),
+    node("Gather", ["x", "i1"], ["k"], { axis: 1 }),
+    node("Gather", ["x", "i2"], ["v"], { axis: 1 }),
+    node("Mul", ["q", "k"], ["qk"]),
+    node("Add", ["qk", "v"], ["y"]),
+  ];
+  const idx = [ints("i0", [], [0]), ints("i1", [], [1]), ints("i2", [], [-1])];
+  await expectClose("q, k, v gathers", { x: [3, 4, 5], nodes: attention, inits: idx });
+  const ops = async (nodes: typeof attention, inits: typeof idx, x: number[]) => {
+    const m = decodeModel((await buildGradientBytes(await caseModel({ x, nodes, inits }))).bytes);
+    return m.graph!.node!.map((n) => n.opType!);
+  };
+  const tiledOps = await ops(attention, idx, [3, 4, 5]);
+  assertEquals(tiledOps.filter((o) => o === "Pad").length, 0, "no padded pieces");
+  assert(tiledOps.includes("Concat"));
+
+  // Two unit-step slices that cover the axis, [0, 2) and [2, 5).
+  const halves = [
+    node("Slice", ["x", "s0", "e0", "ax"], ["a"]),
+    node("Slice", ["x", "s1", "e1", "ax"], ["b"]),
+    node("Mul", ["a", "a"], ["a2"]),
+    node("ReduceSum", ["b", "ax"], ["bs"], { keepdims: 1 }),
+    node("Mul", ["a2", "bs"], ["y"]),
+  ];
+  const cuts = [
+    ints("s0", [1], [0]),
+    ints("e0", [1], [2]),
+    ints("s1", [1], [2]),
+    ints("e1", [1], [5]),
+    ints("ax", [1], [2]),
+  ];
+  await expectClose("slices that tile", { x: [4, 5], nodes: halves, inits: cuts });
+  assertEquals((await ops(halves, cuts, [4, 5])).filter((o) => o === "Pad").length, 0);
+
+  // q and k only: the pieces do not cover the axis, so they stay padded and summed.
+  const partial = attention.slice(0, 2).concat(node("Mul", ["q", "k"], ["y"]));
+  await expectClose("q, k only", { x: [3, 4, 5], nodes: partial, inits: idx.slice(0, 2) });
+  const partialOps = await ops(partial, idx.slice(0, 2), [3, 4, 5]);
+  assertEquals(partialOps.filter((o) => o === "Pad").length, 2);
+  assert(partialOps.includes("Sum"));
 });
