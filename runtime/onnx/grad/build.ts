@@ -25,6 +25,7 @@ import { convRules } from "./conv.ts";
 import { elementwiseRules } from "./elementwise.ts";
 import { matmulRules } from "./matmul.ts";
 import { normRules } from "./norm.ts";
+import { findGeluPatterns, geluPatternGrad } from "./gelu_pattern.ts";
 import { poolRules } from "./pool.ts";
 import { reduceRules } from "./reduce.ts";
 import { resizeRules } from "./resize.ts";
@@ -273,7 +274,21 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   }
   grads.set(logits, [seed]);
 
+  const gelus = findGeluPatterns(
+    fwd,
+    (name) => ctx.constValue(name),
+    new Set((graph.output ?? []).map((o) => o.name!)),
+  );
   for (const n of todo) {
+    const gelu = gelus.get(n);
+    if (gelu) {
+      // The whole exported GELU at once; its inner nodes then get no gradient and are skipped.
+      const g = accumulate(n.output![0]);
+      if (g && needed.has(gelu.x)) {
+        grads.set(gelu.x, [...(grads.get(gelu.x) ?? []), geluPatternGrad(ctx, g, gelu)]);
+      }
+      continue;
+    }
     const rule = rules[ruleKey(n)]!;
     const outs = rule.outputs === "all" ? n.output!.map((_, i) => i) : rule.outputs ?? [0];
     const gOut = n.output!.map((o, k) => (outs.includes(k) ? accumulate(o) : undefined));
