@@ -15,6 +15,7 @@ import { igos7 } from "../explain/igos.ts";
 import { modelOf, perModelChunk } from "./common.ts";
 import type { ModelSpec } from "../runtime/registry.ts";
 import { stagePool } from "./scorer_pool.ts";
+import { chunkImages } from "./open_scorer.ts";
 import { openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
 import { readPredictions } from "./predictions_io.ts";
@@ -149,11 +150,11 @@ async function igosMasksFor(
 ): Promise<Float32Array[]> {
   const grad = await openGradientModel(m, config);
   try {
-    const size = chunk.shape[0] * chunk.shape[1] * chunk.shape[2];
+    const views = chunkImages(chunk);
     const r = await igos7(
       images.map((im, k) => ({
-        image: chunk.images.subarray(k * size, (k + 1) * size),
-        baseline: chunk.baselines.subarray(k * size, (k + 1) * size),
+        image: views.images[k],
+        baseline: views.baselines[k],
         cls: im.cls,
         id: chunk.items[k].id,
       })),

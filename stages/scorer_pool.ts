@@ -25,8 +25,6 @@ export interface ScorerLease {
 interface Entry {
   scorer: Promise<OnnxScorer>;
   leases: number;
-  /** The images the scorer was created with, not yet claimed by the lease that opened it. */
-  first?: number[];
 }
 
 /** Opens Scorers on demand; an idle one is closed when another model is asked for, or at close. */
@@ -47,37 +45,25 @@ export class ScorerPool {
         await (await e.scorer).release();
       }
     }
-    let entry = this.#entries.get(key);
-    let images: number[];
-    if (!entry) {
-      const created: Entry = {
-        scorer: createScorer(m, chunk, config, mode, maskSides),
-        leases: 1,
-        first: chunk.items.map((_, k) => k),
-      };
-      this.#entries.set(key, entry = created);
-      try {
-        await created.scorer;
-      } catch (e) {
-        if (this.#entries.get(key) === created) this.#entries.delete(key);
-        throw e;
-      }
-      images = created.first!;
-      created.first = undefined;
-    } else {
-      entry.leases++;
-      let s: OnnxScorer;
-      try {
-        s = await entry.scorer;
-      } catch (e) {
-        entry.leases--;
-        throw e;
-      }
-      const { images: ims, baselines } = chunkImages(chunk);
-      images = s.addImages(ims, baselines);
+    const existing = this.#entries.get(key);
+    const e: Entry = existing ??
+      { scorer: createScorer(m, chunk, config, mode, maskSides), leases: 0 };
+    if (!existing) this.#entries.set(key, e);
+    e.leases++;
+    let s: OnnxScorer;
+    try {
+      s = await e.scorer;
+    } catch (err) {
+      e.leases--;
+      if (this.#entries.get(key) === e) this.#entries.delete(key);
+      throw err;
     }
-    const e = entry;
-    const s = await e.scorer;
+    // The lease that opened the Scorer created it with the chunk's images, as 0..n-1.
+    let images = chunk.items.map((_, k) => k);
+    if (existing) {
+      const { images: added, baselines } = chunkImages(chunk);
+      images = s.addImages(added, baselines);
+    }
     let released = false;
     return {
       scorer: s,
