@@ -8,8 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { Rng } from "../explain/rng.ts";
-import { createGradientModel, gradientBatchFor, sampleShape } from "./grad_model.ts";
-import { decodeModel } from "./onnx/proto.ts";
+import { createGradientModel } from "./grad_model.ts";
 
 export interface BenchResult {
   model: string;
@@ -35,8 +34,8 @@ export async function benchGrad(
   rounds = 8,
   blockMs = 300,
 ): Promise<BenchResult> {
-  const b = batch ?? gradientBatchFor(sampleShape(decodeModel(await Deno.readFile(path), path)));
-  const gm = await createGradientModel(path, { target: "prob", maxBatch: b });
+  const gm = await createGradientModel(path, { target: "prob", maxBatch: batch ?? "auto" });
+  const b = gm.maxBatch;
   try {
     const per = gm.inputShape.reduce((a, c) => a * c, 1);
     const rng = new Rng(5);

@@ -12,7 +12,7 @@ import { gradientSaliency, occlusion, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
 import { modelOf, perModelChunk } from "./common.ts";
 import { openScorer } from "./open_scorer.ts";
-import { gradientBatch, openGradientModel } from "./open_gradient.ts";
+import { openGradientModel } from "./open_gradient.ts";
 import { readChunk } from "./tensors.ts";
 import { readPredictions } from "./predictions_io.ts";
 
@@ -78,7 +78,7 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
               maskSize: params.maskSize,
               seed: params.seed,
               // Whole paths of many images per model call; the gradient model splits them.
-              maxRowsPerCall: Math.max(params.steps, 4 * gradientBatch(m)),
+              maxRowsPerCall: Math.max(params.steps, 4 * grad.maxBatch),
             },
           );
           heatmaps = r.heatmaps;
