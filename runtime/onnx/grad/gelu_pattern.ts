@@ -56,7 +56,7 @@ export function findGeluPatterns(
       const add = only(b) ? op(b, "Add") : undefined;
       const e = add && other(add, 1);
       const erf = e !== undefined && only(e) ? op(e, "Erf") : undefined;
-      const a = erf?.input![0];
+      const a = erf ? erf.input![0] : undefined;
       const div = a !== undefined ? op(a, "Div") : undefined;
       if (!div || div.input![0] !== x || !scalar(div.input![1], Math.SQRT2)) continue;
       found.set(last, { x, a: a!, b });
