@@ -2,8 +2,9 @@
  * Gradient-graph cost vs the forward pass, same model, same process, same batch: prints JSON
  * lines {model, batch, forwardMsPerImage, gradMsPerImage, ratio}. Target: ratio ≤ 3.
  *
- * usage: deno run -A runtime/bench_grad.ts [MODEL.onnx ...] [--batch B] [--rounds R]
- * Without --batch: the batch igos-heatmaps uses for the model's input size.
+ * usage: deno run -A runtime/bench_grad.ts [MODEL.onnx ...] [--batch B[,B...]] [--rounds R]
+ * Without --batch: the batch the stages use for the model's input size on this machine's
+ * provider. A list of batches prints one line per batch and model (a sweep).
  * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
  */
 import { parseArgs } from "node:util";
@@ -85,7 +86,10 @@ if (import.meta.main) {
     allowPositionals: true,
     options: { batch: { type: "string" }, rounds: { type: "string", default: "8" } },
   });
-  const batch = values.batch ? Number(values.batch) : undefined;
+  const batches = values.batch ? values.batch.split(",").map(Number) : [undefined];
+  if (batches.some((b) => b !== undefined && !(Number.isInteger(b) && b > 0))) {
+    throw new Error(`--batch: expected positive integers, got "${values.batch}"`);
+  }
   const rounds = Number(values.rounds);
   let paths = positionals;
   if (paths.length === 0) {
@@ -103,10 +107,12 @@ if (import.meta.main) {
     } catch { /* no ../shared */ }
   }
   for (const p of paths) {
-    try {
-      console.log(JSON.stringify(await benchGrad(p, batch, rounds)));
-    } catch (e) {
-      console.log(JSON.stringify({ model: p, error: (e as Error).message }));
+    for (const batch of batches) {
+      try {
+        console.log(JSON.stringify(await benchGrad(p, batch, rounds)));
+      } catch (e) {
+        console.log(JSON.stringify({ model: p, batch, error: (e as Error).message }));
+      }
     }
   }
 }

@@ -14,6 +14,7 @@ import { Rng } from "../explain/rng.ts";
 import { buildGradientBytes, type GradModelOptions } from "./grad_model.ts";
 import { encodeModel } from "./onnx/proto.ts";
 import type { GradTarget } from "./onnx/grad/build.ts";
+import { createSession, type Provider } from "./session.ts";
 
 export interface GradCheckOptions {
   directions: number;
@@ -29,7 +30,8 @@ export interface GradCheckOptions {
   batch: number;
   /** Input values: standard normal times this (the normalised-image scale). */
   inputScale: number;
-  providers: string[];
+  /** Providers in order of preference; CPU is the fallback. */
+  providers: Provider[];
   inputName?: string;
   outputName?: string;
 }
@@ -75,9 +77,9 @@ export async function gradCheck(
     model.graph!.input!.find((v) => !model.graph!.initializer!.some((t) => t.name === v.name))!
       .name!;
   const outName = o.outputName ?? model.graph!.output![0].name!;
-  const so = { executionProviders: o.providers };
-  const gs = await ort.InferenceSession.create(bytes, so);
-  const fs = await ort.InferenceSession.create(encodeModel(model), so);
+  const opened = await createSession(bytes, { providers: o.providers });
+  const gs = opened.session;
+  const fs = (await createSession(encodeModel(model), { providers: [opened.provider] })).session;
   const rng = new Rng(o.seed);
   const per = sample.reduce((a, b) => a * b, 1);
   const n = o.batch;
