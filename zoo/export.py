@@ -55,6 +55,27 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def schedule_text(s):
+    text = f"AdamW, one-cycle to lr {s['lr']} over {s['epochs']} epochs"
+    if not s.get("cooldown_epochs"):
+        return text
+    text += f", then cosine from lr {s['cooldown_lr']} to 0 over {s['cooldown_epochs']} epochs"
+    r = s.get("cooldown_rounds", 1)
+    return text + (f", {r} times (a fresh AdamW each round)" if r > 1 else "")
+
+
+def recipe(c):
+    """(epochs, cooldown epochs, cooldown rounds) of a spec or a card; older cards lack rounds."""
+    n = c.get("cooldown_epochs", 0)
+    return c["epochs"], n, c.get("cooldown_rounds", 1) if n else 0
+
+
+def epochs_text(c):
+    """8, or 8+3 (one cooldown round), or 8+3+3 (two)."""
+    epochs, n, r = recipe(c)
+    return str(epochs) + f"+{n}" * r
+
+
 def write_card(s, net, meta, onnx_path, card_path):
     card = {
         "id": s["id"],
@@ -68,9 +89,8 @@ def write_card(s, net, meta, onnx_path, card_path):
         "train_seconds": round(meta["train_seconds"], 1),
         "epochs": s["epochs"],
         "cooldown_epochs": s.get("cooldown_epochs", 0),
-        "schedule": (f"AdamW, one-cycle to lr {s['lr']} over {s['epochs']} epochs"
-                     + (f", then cosine from lr {s['cooldown_lr']} to 0 over {s['cooldown_epochs']} epochs"
-                        if s.get("cooldown_epochs") else "")),
+        "cooldown_rounds": recipe(s)[2],
+        "schedule": schedule_text(s),
         "augmentation": meta["augmentation"],
         "torch_version": torch.__version__ + " (Debian python3-torch)",
         "distilled_from": s["distilled_from"],
@@ -118,7 +138,7 @@ def card_table():
         with open(p) as f:
             c = json.load(f)
         rows.append(f"| {c['id']} | {c['norm']} | {c['group']} | {c['params']:,} | "
-                    f"{c['test_accuracy']:.2f} | {c['sample_accuracy']:.1f} | {c['epochs']}{'+' + str(c['cooldown_epochs']) if c.get('cooldown_epochs') else ''} | "
+                    f"{c['test_accuracy']:.2f} | {c['sample_accuracy']:.1f} | {epochs_text(c)} | "
                     f"{c['train_seconds']:.0f} |")
     return "\n".join(rows)
 

@@ -183,7 +183,8 @@ CNN = dict(family="cnn", norm="bn", epochs=3, lr=3e-3, wd=5e-4, aug="flip",
            architecture=("ResNet-style CNN: 3x3/s2 stem (24ch, 14x14), BasicBlock 24@14x14, "
                          "BasicBlock 48@7x7 (stride 2, 1x1 projection), BatchNorm, ReLU, GAP, linear"))
 CNX = dict(family="convnext", epochs=5, lr=3e-3, wd=0.05, aug="flip")
-VIT = dict(family="vit", epochs=8, lr=2e-3, wd=0.05, aug="flip", cooldown_epochs=3, cooldown_lr=3e-4)
+VIT = dict(family="vit", epochs=8, lr=2e-3, wd=0.05, aug="flip", cooldown_epochs=3, cooldown_lr=3e-4,
+           cooldown_rounds=2)
 
 
 def _cnx(norm, kernel, **kw):

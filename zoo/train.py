@@ -2,7 +2,9 @@
 
 Usage: /usr/bin/python3 zoo/train.py [model-id ...]
 
-A model whose zoo/models/<id>.onnx and .json both exist is skipped. Training checkpoints every
+A model whose zoo/models/<id>.onnx and .json both exist is skipped when its card's schedule is
+the spec's; when the spec adds cooldown rounds, the committed export's weights are recovered
+(recover.py) and only the new rounds run. Training checkpoints every
 epoch to zoo/.work/ckpt/<id>/ and resumes from the last one; the finished weights are
 zoo/.work/ckpt/<id>/final.pt (used by grad_fixtures.py and as the distillation teacher).
 Each epoch reseeds its own shuffling and augmentation generators, so a resumed run follows the
@@ -12,6 +14,7 @@ import sys
 
 sys.dont_write_bytecode = True  # keep zoo/ free of __pycache__ (not git-ignored)
 
+import json
 import os
 import time
 
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 import data
 import export
 import models
+import recover
 import sample
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,8 +79,12 @@ def accuracy(net, x, y, batch=1000):
 
 
 def load_final(model_id):
+    """The finished network of a zoo model: final.pt, or else its weights recovered from the
+    committed ONNX (recover.py), so a teacher need not be retrained in a new checkout."""
     path = os.path.join(WORK, model_id, "final.pt")
     if not os.path.exists(path):
+        if os.path.exists(export.paths(model_id)[0]):
+            return recover.rebuild(model_id)[0], None
         raise FileNotFoundError(f"{path}: missing; run /usr/bin/python3 zoo/train.py {model_id}")
     ck = torch.load(path)
     net = models.build(models.spec(model_id))
@@ -138,17 +146,41 @@ def run_phase(s, d, prefix, n, seed_offset, net, opt, sched, xtr, ytr, xte, yte,
     return seconds
 
 
-def cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds):
-    """A second, short cosine schedule from `cooldown_lr` to 0 after the one-cycle run: the small
-    ViTs are still underfit after their main schedule and gain most per CPU-minute here."""
-    n = s.get("cooldown_epochs", 0)
-    if n == 0:
-        return seconds
+def cooldown_prefix(r):
+    return "cooldown" if r == 1 else f"cooldown{r}-"
+
+
+def cooldown(s, r, net, xtr, ytr, xte, yte, teacher, d, seconds):
+    """Cooldown round r: a short cosine schedule from `cooldown_lr` to 0 with a fresh AdamW after
+    the one-cycle run (or the previous round): the small ViTs are still underfit after their main
+    schedule and gain most per CPU-minute here."""
+    n = s["cooldown_epochs"]
     steps = n * (len(xtr) // BATCH)
     opt = torch.optim.AdamW(net.parameters(), lr=s["cooldown_lr"], weight_decay=s["wd"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    return run_phase(s, d, "cooldown", n, s["epochs"], net, opt, sched, xtr, ytr, xte, yte,
-                     teacher, seconds)
+    return run_phase(s, d, cooldown_prefix(r), n, s["epochs"] + (r - 1) * n, net, opt, sched,
+                     xtr, ytr, xte, yte, teacher, seconds)
+
+
+def rounds(s):
+    return export.recipe(s)[2]
+
+
+def recovered_start(s, d, net):
+    """(rounds done, seconds) when recover.py rebuilt this model from an export that ran fewer
+    cooldown rounds than its spec now asks for; None when there is nothing to continue."""
+    p = os.path.join(d, "recovered.pt")
+    if not os.path.exists(p):
+        return None
+    ck = torch.load(p)
+    card = ck["card"]
+    epochs, n, done = export.recipe(card)
+    if (epochs, n) != export.recipe(s)[:2] or done >= rounds(s):
+        return None
+    net.load_state_dict(ck["model"])
+    log(f"{s['id']}: continuing the committed export (test {card['test_accuracy']}%) after "
+        f"cooldown round {done}")
+    return done, card["train_seconds"]
 
 
 def train(s, xtr, ytr, xte, yte):
@@ -156,7 +188,10 @@ def train(s, xtr, ytr, xte, yte):
     os.makedirs(d, exist_ok=True)
     final = os.path.join(d, "final.pt")
     if os.path.exists(final):
-        return torch.load(final)
+        meta = torch.load(final)
+        if meta.get("cooldown_rounds", 1 if rounds(s) else 0) == rounds(s):
+            return meta
+        log(f"{s['id']}: {final} ran another number of cooldown rounds; training on")
     torch.manual_seed(s["seed"])
     net = models.build(s)
     steps_per_epoch = len(xtr) // BATCH
@@ -164,15 +199,21 @@ def train(s, xtr, ytr, xte, yte):
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=s["lr"], total_steps=s["epochs"] * steps_per_epoch, pct_start=0.15)
     teacher = load_final(s["distilled_from"])[0] if s["distilled_from"] else None
-    seconds = run_phase(s, d, "epoch", s["epochs"], 0, net, opt, sched, xtr, ytr, xte, yte,
-                        teacher, 0.0)
-    seconds = cooldown(s, net, xtr, ytr, xte, yte, teacher, d, seconds)
+    start = recovered_start(s, d, net)
+    if start is None:
+        done, seconds = 0, run_phase(s, d, "epoch", s["epochs"], 0, net, opt, sched, xtr, ytr,
+                                     xte, yte, teacher, 0.0)
+    else:
+        done, seconds = start
+    for r in range(done + 1, rounds(s) + 1):
+        seconds = cooldown(s, r, net, xtr, ytr, xte, yte, teacher, d, seconds)
     net.eval()
     idx = torch.from_numpy(sample.sample_indices(yte.numpy()))
     meta = {"model": net.state_dict(), "test_accuracy": accuracy(net, xte, yte),
             "sample_accuracy": accuracy(net, xte[idx], yte[idx]), "train_seconds": seconds,
             "augmentation": AUG_TEXT[s["aug"]],
-            "distillation": DISTILL_TEXT if s["distilled_from"] else None}
+            "distillation": DISTILL_TEXT if s["distilled_from"] else None,
+            "cooldown_rounds": rounds(s)}
     torch.save(meta, final)
     return meta
 
@@ -187,8 +228,13 @@ def main(ids):
     for s in specs:
         onnx_path, card_path = export.paths(s["id"])
         if os.path.exists(onnx_path) and os.path.exists(card_path):
-            log(f"{s['id']}: exported already, skipped")
-            continue
+            with open(card_path) as f:
+                card = json.load(f)
+            if export.recipe(card) == export.recipe(s):
+                log(f"{s['id']}: exported already, skipped")
+                continue
+            if not os.path.exists(os.path.join(WORK, s["id"], "recovered.pt")):
+                recover.recover(s["id"])
         meta = train(s, xtr, ytr, xte, yte)
         net = models.build(s)
         net.load_state_dict(meta["model"])
