@@ -25,7 +25,7 @@ import { convRules } from "./conv.ts";
 import { elementwiseRules } from "./elementwise.ts";
 import { matmulRules } from "./matmul.ts";
 import { normRules } from "./norm.ts";
-import { findGeluPatterns, geluPatternGrad } from "./gelu_pattern.ts";
+import { findGeluPatterns, foldGeluHalves, geluPatternGrad } from "./gelu_pattern.ts";
 import { poolRules } from "./pool.ts";
 import { reduceRules } from "./reduce.ts";
 import { resizeRules } from "./resize.ts";
@@ -177,20 +177,31 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     }
   };
   const up = upgradeNodes(graph.node, opset, shapes, freshUpgrade);
-  const fwd = up.nodes;
 
   const consts = new Map<string, ConstValue>();
   for (const t of [...initializers, ...up.initializers]) {
     const numel = (t.dims ?? []).reduce((a: number, d) => a * toNumber(d as number), 1);
     if (numel <= 4096) consts.set(t.name!, readTensor(t));
   }
-  for (const n of fwd) {
+  for (const n of up.nodes) {
     if (n.opType === "Constant" && (!n.domain || n.domain === "ai.onnx")) {
       const v = constantNodeValue(n);
       consts.set(n.output![0], v);
       shapes.set(n.output![0], v.dims);
     }
   }
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name!));
+  const folded = foldGeluHalves(
+    up.nodes,
+    (name) => consts.get(name),
+    new Map([...initializers, ...up.initializers].map((t) => [t.name!, t])),
+    graphOutputs,
+    freshUpgrade,
+  );
+  for (const t of folded.initializers) {
+    shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d as number)));
+  }
+  const fwd = folded.nodes;
 
   // Forward activity: which tensors depend differentiably on the input.
   const active = new Set<string>([inputName]);
@@ -242,7 +253,9 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   }
 
   const outOpset = Math.max(opset, 17);
-  const tensors = new Map([...initializers, ...up.initializers].map((t) => [t.name!, t]));
+  const tensors = new Map(
+    [...initializers, ...up.initializers, ...folded.initializers].map((t) => [t.name!, t]),
+  );
   const ctx = new GradContext(outOpset, shapes, consts, taken, tensors);
   const grads = new Map<string, string[]>();
   const accumulate = (name: string): string | undefined => {
@@ -274,11 +287,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   }
   grads.set(logits, [seed]);
 
-  const gelus = findGeluPatterns(
-    fwd,
-    (name) => ctx.constValue(name),
-    new Set((graph.output ?? []).map((o) => o.name!)),
-  );
+  const gelus = findGeluPatterns(fwd, (name) => ctx.constValue(name), graphOutputs);
   for (const n of todo) {
     const gelu = gelus.get(n);
     if (gelu) {
@@ -331,7 +340,12 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   const kept = prune(allNodes, [io.probs, io.grad]);
   const used = new Set<string>();
   for (const n of kept) for (const x of n.input ?? []) used.add(x);
-  const inits: TensorProto[] = [...initializers, ...up.initializers, ...ctx.initializers].filter(
+  const inits: TensorProto[] = [
+    ...initializers,
+    ...up.initializers,
+    ...folded.initializers,
+    ...ctx.initializers,
+  ].filter(
     (t) => used.has(t.name!),
   );
   const inDims = valueInfoDims(inputInfo).map((d, i) => (i === 0 ? "batch" : d));
