@@ -26,6 +26,7 @@ import { elementwiseRules } from "./elementwise.ts";
 import { matmulRules } from "./matmul.ts";
 import { normRules } from "./norm.ts";
 import { findGeluPatterns, foldGeluHalves, geluPatternGrad } from "./gelu_pattern.ts";
+import { foldNormAffine } from "./norm_fold.ts";
 import { poolRules } from "./pool.ts";
 import { reduceRules } from "./reduce.ts";
 import { resizeRules } from "./resize.ts";
@@ -198,10 +199,18 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     graphOutputs,
     freshUpgrade,
   );
-  for (const t of folded.initializers) {
+  const normFolded = foldNormAffine(
+    folded.nodes,
+    new Map([...initializers, ...up.initializers].map((t) => [t.name!, t])),
+    graphOutputs,
+    freshUpgrade,
+  );
+  const foldInits = [...folded.initializers, ...normFolded.initializers];
+  for (const t of foldInits) {
     shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d as number)));
+    if ((t.dims ?? []).length <= 1) consts.set(t.name!, readTensor(t));
   }
-  const fwd = folded.nodes;
+  const fwd = normFolded.nodes;
 
   // Forward activity: which tensors depend differentiably on the input.
   const active = new Set<string>([inputName]);
@@ -254,7 +263,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
 
   const outOpset = Math.max(opset, 17);
   const tensors = new Map(
-    [...initializers, ...up.initializers, ...folded.initializers].map((t) => [t.name!, t]),
+    [...initializers, ...up.initializers, ...foldInits].map((t) => [t.name!, t]),
   );
   const ctx = new GradContext(outOpset, shapes, consts, taken, tensors);
   const grads = new Map<string, string[]>();
@@ -343,7 +352,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   const inits: TensorProto[] = [
     ...initializers,
     ...up.initializers,
-    ...folded.initializers,
+    ...foldInits,
     ...ctx.initializers,
   ].filter(
     (t) => used.has(t.name!),

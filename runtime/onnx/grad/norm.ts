@@ -1,7 +1,8 @@
 /**
  * VJPs of normalisation layers. Inference-mode BatchNormalization is a per-channel affine map;
  * InstanceNormalization recomputes x̂ and 1/σ (LayerNormalization takes them from one fused
- * LayerNormalization node) and both use the standard
+ * LayerNormalization node, or from the forward node itself when norm_fold.ts moved its affine
+ * into the next layer) and both use the standard
  * dx = (1/σ)·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = g·scale, means over the normalised axes.
  */
 import { getAttr } from "../builder.ts";
@@ -65,17 +66,29 @@ export const normRules: RuleTable = {
       let axis = (getAttr(n, "axis") as number | undefined) ?? -1;
       if (axis >= 0) axis -= ctx.rank(x, n);
       const axes = Array.from({ length: -axis }, (_, i) => axis + i);
-      // x̂ and 1/σ from one LayerNormalization (unit scale, zero bias, its optional InvStdDev
-      // output), which onnxruntime runs as one fused pass, instead of recomputing them in 8 ops.
-      const zeros = ctx.mul(scale, ctx.f32(0));
-      const ones = ctx.add(zeros, ctx.f32(1));
-      const stash = (getAttr(n, "stash_type") as number | undefined) ?? 1;
-      const [xhat, , rstd] = ctx.opN("LayerNormalization", [x, ones, zeros], 3, {
-        axis,
-        epsilon: eps,
-        stash_type: stash,
-      }, { floatKeys: ["epsilon"] });
-      const gs = ctx.mul(g!, scale);
+      const [, , bias] = n.input!;
+      const all = (t: string | undefined, v: number) => {
+        const c = t ? ctx.constValue(t) : undefined;
+        return c !== undefined && c.data.every((d) => d === v);
+      };
+      let xhat: string, rstd: string, gs: string;
+      if (n.output?.[2] && all(scale, 1) && (!bias || all(bias, 0))) {
+        // Affine folded into the next layer (norm_fold.ts): the forward output is x̂ itself and
+        // the node emits 1/σ.
+        [xhat, rstd, gs] = [n.output[0], n.output[2], g!];
+      } else {
+        // x̂ and 1/σ from one LayerNormalization (unit scale, zero bias, its optional InvStdDev
+        // output), which onnxruntime runs as one fused pass, instead of recomputing them in 8 ops.
+        const zeros = ctx.mul(scale, ctx.f32(0));
+        const ones = ctx.add(zeros, ctx.f32(1));
+        const stash = (getAttr(n, "stash_type") as number | undefined) ?? 1;
+        [xhat, , rstd] = ctx.opN("LayerNormalization", [x, ones, zeros], 3, {
+          axis,
+          epsilon: eps,
+          stash_type: stash,
+        }, { floatKeys: ["epsilon"] });
+        gs = ctx.mul(g!, scale);
+      }
       const mean = (t: string) => ctx.reduce("ReduceMean", t, axes, true);
       const inner = ctx.sub(ctx.sub(gs, mean(gs)), ctx.mul(xhat, mean(ctx.mul(gs, xhat))));
       return [ctx.mul(rstd, inner)];
