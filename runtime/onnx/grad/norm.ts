@@ -22,6 +22,18 @@ function normalizedGrad(
   const variance = mean(ctx.mul(d, d));
   const rstd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.add(variance, ctx.f32(eps))])]);
   const xhat = ctx.mul(d, rstd);
+  return normalizedGradFrom(ctx, xhat, rstd, gs, axes);
+}
+
+/** (1/σ)·(gs − mean(gs) − x̂·mean(gs·x̂)) over `axes` (keepdims), given x̂ and 1/σ. */
+function normalizedGradFrom(
+  ctx: GradContext,
+  xhat: string,
+  rstd: string,
+  gs: string,
+  axes: number[],
+): string {
+  const mean = (t: string) => ctx.reduce("ReduceMean", t, axes, true);
   const inner = ctx.sub(ctx.sub(gs, mean(gs)), ctx.mul(xhat, mean(ctx.mul(gs, xhat))));
   return ctx.mul(rstd, inner);
 }
@@ -53,8 +65,27 @@ export const normRules: RuleTable = {
       const eps = (getAttr(n, "epsilon") as number | undefined) ?? 1e-5;
       const flat = ctx.i64([0, 0, -1]);
       const x3 = ctx.op("Reshape", [x, flat]);
-      const gs = ctx.mul(ctx.op("Reshape", [g!, flat]), ctx.unsqueeze(scale, [1]));
-      const gx3 = normalizedGrad(ctx, x3, gs, [2], eps);
+      const g3 = ctx.op("Reshape", [g!, flat]);
+      // torch's GroupNorm export runs InstanceNormalization with unit scale: skip the multiply.
+      const unit = ctx.constValue(scale)?.data.every((v) => v === 1) ?? false;
+      const gs = unit ? g3 : ctx.mul(g3, ctx.unsqueeze(scale, [1]));
+      const spatial = ctx.dims(x)?.slice(2);
+      let gx3: string;
+      if (spatial?.length && spatial.every((d) => typeof d === "number")) {
+        // x̂ and 1/σ from one LayerNormalization over the flattened spatial axis (one fused
+        // pass) instead of recomputing them element-wise.
+        const L = (spatial as number[]).reduce((a, b) => a * b, 1);
+        const [xhat, , rstd] = ctx.opN(
+          "LayerNormalization",
+          [x3, ctx.f32(new Array(L).fill(1)), ctx.f32(new Array(L).fill(0))],
+          3,
+          { axis: -1, epsilon: eps },
+          { floatKeys: ["epsilon"] },
+        );
+        gx3 = normalizedGradFrom(ctx, xhat, rstd, gs, [2]);
+      } else {
+        gx3 = normalizedGrad(ctx, x3, gs, [2], eps);
+      }
       return [ctx.op("Reshape", [gx3, ctx.shapeOf(x)])];
     },
   },
@@ -89,9 +120,7 @@ export const normRules: RuleTable = {
         }, { floatKeys: ["epsilon"] });
         gs = ctx.mul(g!, scale);
       }
-      const mean = (t: string) => ctx.reduce("ReduceMean", t, axes, true);
-      const inner = ctx.sub(ctx.sub(gs, mean(gs)), ctx.mul(xhat, mean(ctx.mul(gs, xhat))));
-      return [ctx.mul(rstd, inner)];
+      return [normalizedGradFrom(ctx, xhat, rstd, gs, axes)];
     },
   },
 };
