@@ -131,6 +131,22 @@ export function valueDims(v: ValueInfoProto): (number | string)[] {
 }
 
 /** Reads an attribute by name as a plain JS value (ints as numbers). */
+/** Whether `n` is a standard ONNX op (the default domain). */
+export const isDefaultDomain = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
+
+/** The nodes reading each tensor, once per input slot (a node using it twice is listed twice). */
+export function consumersOf(nodes: readonly NodeProto[]): Map<string, NodeProto[]> {
+  const users = new Map<string, NodeProto[]>();
+  for (const n of nodes) {
+    for (const i of n.input ?? []) {
+      const u = users.get(i);
+      if (u) u.push(n);
+      else users.set(i, [n]);
+    }
+  }
+  return users;
+}
+
 export function getAttr(n: NodeProto, name: string): AttrValue | undefined {
   const a = (n.attribute ?? []).find((x) => x.name === name);
   if (!a) return undefined;

@@ -5,7 +5,15 @@
  * not one full image per mask.
  */
 import { axisWeights, type UpsampleMode } from "../../explain/upsample.ts";
-import { DType, floatTensor, getAttr, int64Tensor, node, valueInfo } from "./builder.ts";
+import {
+  DType,
+  floatTensor,
+  getAttr,
+  int64Tensor,
+  isDefaultDomain,
+  node,
+  valueInfo,
+} from "./builder.ts";
 import { inspectModel } from "./inspect.ts";
 import {
   decodeModel,
@@ -230,8 +238,6 @@ function renameGraph(g: GraphProto, f: (s: string) => string): GraphProto {
     initializer: (g.initializer ?? []).map((t) => ({ ...t, name: f(t.name!) })),
   };
 }
-
-const isDefaultDomain = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
 
 /**
  * Rewrites the ops whose meaning changes between opset `from` (11 or 12) and 13: Dropout's

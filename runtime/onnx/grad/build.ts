@@ -192,21 +192,19 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     }
   }
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name!));
+  // Every initializer by name; the folds below add theirs.
+  const tensors = new Map([...initializers, ...up.initializers].map((t) => [t.name!, t]));
   const folded = foldGeluHalves(
     up.nodes,
     (name) => consts.get(name),
-    new Map([...initializers, ...up.initializers].map((t) => [t.name!, t])),
+    tensors,
     graphOutputs,
     freshUpgrade,
   );
-  const normFolded = foldNormAffine(
-    folded.nodes,
-    new Map([...initializers, ...up.initializers].map((t) => [t.name!, t])),
-    graphOutputs,
-    freshUpgrade,
-  );
+  const normFolded = foldNormAffine(folded.nodes, tensors, graphOutputs, freshUpgrade);
   const foldInits = [...folded.initializers, ...normFolded.initializers];
   for (const t of foldInits) {
+    tensors.set(t.name!, t);
     shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d as number)));
     if ((t.dims ?? []).length <= 1) consts.set(t.name!, readTensor(t));
   }
@@ -262,9 +260,6 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   }
 
   const outOpset = Math.max(opset, 17);
-  const tensors = new Map(
-    [...initializers, ...up.initializers, ...foldInits].map((t) => [t.name!, t]),
-  );
   const ctx = new GradContext(outOpset, shapes, consts, taken, tensors);
   const grads = new Map<string, string[]>();
   const accumulate = (name: string): string | undefined => {
@@ -349,13 +344,8 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   const kept = prune(allNodes, [io.probs, io.grad]);
   const used = new Set<string>();
   for (const n of kept) for (const x of n.input ?? []) used.add(x);
-  const inits: TensorProto[] = [
-    ...initializers,
-    ...up.initializers,
-    ...foldInits,
-    ...ctx.initializers,
-  ].filter(
-    (t) => used.has(t.name!),
+  const inits: TensorProto[] = [...tensors.values(), ...ctx.initializers].filter((t) =>
+    used.has(t.name!)
   );
   const inDims = valueInfoDims(inputInfo).map((d, i) => (i === 0 ? "batch" : d));
   const inType = inputInfo.type?.tensorType?.elemType ?? DType.FLOAT;

@@ -7,7 +7,7 @@
  * m = x · (erf(x/√2) + 1) with d m/d x = (erf(x/√2) + 1) + x·√(2/π)·exp(−x²/2): one op fewer in
  * the forward and one in the backward.
  */
-import { floatTensor } from "../builder.ts";
+import { consumersOf, floatTensor, isDefaultDomain } from "../builder.ts";
 import type { NodeProto, TensorProto } from "../proto.ts";
 import type { GradContext } from "./context.ts";
 import { type ConstValue, readTensor } from "./tensor.ts";
@@ -36,19 +36,16 @@ export function findGeluPatterns(
   graphOutputs: ReadonlySet<string>,
 ): Map<NodeProto, GeluPattern> {
   const producer = new Map<string, NodeProto>();
-  const uses = new Map<string, number>();
-  for (const n of nodes) {
-    for (const o of n.output ?? []) producer.set(o, n);
-    for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
-  }
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const consumers = consumersOf(nodes);
   const scalar = (name: string, v: number) => {
     const c = constValue(name);
     return c !== undefined && c.data.length === 1 && Math.abs(c.data[0] - v) <= 1e-6 * Math.abs(v);
   };
-  const only = (t: string) => uses.get(t) === 1 && !graphOutputs.has(t);
+  const only = (t: string) => consumers.get(t)?.length === 1 && !graphOutputs.has(t);
   const op = (t: string, type: string) => {
     const n = producer.get(t);
-    return n && n.opType === type && (!n.domain || n.domain === "ai.onnx") ? n : undefined;
+    return n && n.opType === type && isDefaultDomain(n) ? n : undefined;
   };
   /** The operand of a binary node other than the scalar constant `v`, if one is that constant. */
   const other = (n: NodeProto, v: number) => {
@@ -67,19 +64,14 @@ export function findGeluPatterns(
     }
     return undefined;
   };
-  const consumers = new Map<string, NodeProto[]>();
-  for (const n of nodes) {
-    for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
   const found = new Map<NodeProto, GeluPattern>();
   for (const mul of nodes) {
-    if (mul.opType !== "Mul" || (mul.domain && mul.domain !== "ai.onnx")) continue;
+    if (mul.opType !== "Mul" || !isDefaultDomain(mul)) continue;
     const c = core(mul);
     if (!c) continue;
     const m = mul.output![0];
     const next = only(m) ? consumers.get(m)![0] : undefined;
-    const halves = next && next.opType === "Mul" && (!next.domain || next.domain === "ai.onnx") &&
-      other(next, 0.5) === m;
+    const halves = next && next.opType === "Mul" && isDefaultDomain(next) && other(next, 0.5) === m;
     if (halves) found.set(next, { ...c, half: true });
     else found.set(mul, { ...c, half: false });
   }
@@ -99,10 +91,7 @@ export function foldGeluHalves(
   graphOutputs: ReadonlySet<string>,
   fresh: (hint: string) => string,
 ): { nodes: NodeProto[]; initializers: TensorProto[] } {
-  const consumers = new Map<string, NodeProto[]>();
-  for (const n of nodes) {
-    for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  const consumers = consumersOf(nodes);
   const drop = new Set<NodeProto>();
   const rewired = new Map<NodeProto, NodeProto>();
   const initializers: TensorProto[] = [];
@@ -116,7 +105,7 @@ export function foldGeluHalves(
     const weight = w !== undefined ? tensors.get(w) : undefined;
     if (
       !["Conv", "MatMul", "Gemm"].includes(user.opType!) ||
-      (user.domain && user.domain !== "ai.onnx") || user.input![0] !== y ||
+      !isDefaultDomain(user) || user.input![0] !== y ||
       user.input!.indexOf(y, 1) !== -1 || !weight || weight.dataType !== 1
     ) continue;
     const v = readTensor(weight);

@@ -6,7 +6,7 @@
  * by γ: one full-size LayerNormalization and one Mul fewer per block. Unlike the GELU fold this
  * is not bit-exact: γ's products move into the layer's sums (last-bit differences forward).
  */
-import { floatTensor, getAttr } from "../builder.ts";
+import { consumersOf, floatTensor, getAttr, isDefaultDomain } from "../builder.ts";
 import type { NodeProto, TensorProto } from "../proto.ts";
 import { readTensor } from "./tensor.ts";
 
@@ -21,26 +21,23 @@ function floatInit(
   return t && t.dataType === 1 ? readTensor(t) : undefined;
 }
 
-const isOnnx = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
-
 export function foldNormAffine(
   nodes: readonly NodeProto[],
   tensors: ReadonlyMap<string, TensorProto>,
   graphOutputs: ReadonlySet<string>,
   fresh: (hint: string) => string,
 ): { nodes: NodeProto[]; initializers: TensorProto[] } {
-  const users = new Map<string, NodeProto[]>();
+  const users = consumersOf(nodes);
   const alias = new Map<string, string>();
   for (const n of nodes) {
-    for (const i of n.input ?? []) users.set(i, [...(users.get(i) ?? []), n]);
     // torch exports shared parameters through Identity nodes.
-    if (n.opType === "Identity" && isOnnx(n)) alias.set(n.output![0], n.input![0]);
+    if (n.opType === "Identity" && isDefaultDomain(n)) alias.set(n.output![0], n.input![0]);
   }
   const init = (name: string | undefined) => floatInit(tensors, alias, name);
   /** The one node reading `t`'s values (Shape nodes read only its shape, which stays). */
   const soleUser = (t: string) => {
-    const u = (users.get(t) ?? []).filter((n) => !(n.opType === "Shape" && isOnnx(n)));
-    return u.length === 1 && !graphOutputs.has(t) && isOnnx(u[0]) ? u[0] : undefined;
+    const u = (users.get(t) ?? []).filter((n) => !(n.opType === "Shape" && isDefaultDomain(n)));
+    return u.length === 1 && !graphOutputs.has(t) && isDefaultDomain(u[0]) ? u[0] : undefined;
   };
   const replaced = new Map<NodeProto, NodeProto>();
   const initializers: TensorProto[] = [];
@@ -51,7 +48,7 @@ export function foldNormAffine(
   };
 
   for (const ln of nodes) {
-    if (ln.opType !== "LayerNormalization" || !isOnnx(ln)) continue;
+    if (ln.opType !== "LayerNormalization" || !isDefaultDomain(ln)) continue;
     if (((getAttr(ln, "axis") as number | undefined) ?? -1) !== -1) continue;
     if ((ln.output ?? []).slice(1).some((o) => o !== "")) continue;
     const [x, scaleName, biasName] = ln.input!;
