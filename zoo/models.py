@@ -173,6 +173,16 @@ def forward_logits(model, x):
     return model(x)[0]
 
 
+@torch.no_grad()
+def accuracy(net, x, y, batch=1000):
+    """Top-1 accuracy in % of `net` (put in eval mode) on normalised images x with labels y."""
+    net.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        correct += (forward_logits(net, x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return 100.0 * correct / len(x)
+
+
 def count_params(model):
     return sum(p.numel() for p in model.parameters())
 

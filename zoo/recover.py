@@ -139,19 +139,11 @@ def rebuild(model_id):
     return net, card
 
 
-@torch.no_grad()
-def test_accuracy(net):
-    x, y = data.load("t10k")
-    x = data.normalise(x)
-    correct = sum((models.forward_logits(net, x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item()
-                  for i in range(0, len(x), 1000))
-    return 100.0 * correct / len(x)
-
-
 def recover(model_id):
     """Writes zoo/.work/ckpt/<id>/recovered.pt after checking the rebuilt accuracy against the card."""
     net, card = rebuild(model_id)
-    acc = test_accuracy(net)
+    x, y = data.load("t10k")
+    acc = models.accuracy(net, data.normalise(x), y)
     if round(acc, 2) != card["test_accuracy"]:
         raise ValueError(f"{model_id}: rebuilt network scores {acc:.2f}%, card says "
                          f"{card['test_accuracy']}%")

@@ -69,15 +69,6 @@ def loss_fn(logits, target):
     return F.cross_entropy(logits, target)
 
 
-@torch.no_grad()
-def accuracy(net, x, y, batch=1000):
-    net.eval()
-    correct = 0
-    for i in range(0, len(x), batch):
-        correct += (models.forward_logits(net, x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
-    return 100.0 * correct / len(x)
-
-
 def load_final(model_id):
     """The finished network of a zoo model: final.pt, or else its weights recovered from the
     committed ONNX (recover.py), so a teacher need not be retrained in a new checkout."""
@@ -139,7 +130,7 @@ def run_phase(s, d, prefix, n, seed_offset, net, opt, sched, xtr, ytr, xte, yte,
         t0 = time.time()
         loss = run_epoch(s, net, opt, sched, xtr, ytr, teacher, seed_offset + e)
         seconds += time.time() - t0
-        log(f"{s['id']}: {prefix} {e + 1}/{n} loss {loss:.4f} test {accuracy(net, xte, yte):.2f}% "
+        log(f"{s['id']}: {prefix} {e + 1}/{n} loss {loss:.4f} test {models.accuracy(net, xte, yte):.2f}% "
             f"({seconds:.0f}s)")
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "seconds": seconds}, os.path.join(d, f"{prefix}{e + 1}.pt"))
@@ -209,8 +200,8 @@ def train(s, xtr, ytr, xte, yte):
         seconds = cooldown(s, r, net, xtr, ytr, xte, yte, teacher, d, seconds)
     net.eval()
     idx = torch.from_numpy(sample.sample_indices(yte.numpy()))
-    meta = {"model": net.state_dict(), "test_accuracy": accuracy(net, xte, yte),
-            "sample_accuracy": accuracy(net, xte[idx], yte[idx]), "train_seconds": seconds,
+    meta = {"model": net.state_dict(), "test_accuracy": models.accuracy(net, xte, yte),
+            "sample_accuracy": models.accuracy(net, xte[idx], yte[idx]), "train_seconds": seconds,
             "augmentation": AUG_TEXT[s["aug"]],
             "distillation": DISTILL_TEXT if s["distilled_from"] else None,
             "cooldown_rounds": rounds(s)}

@@ -9,6 +9,12 @@ import { getAttr } from "../builder.ts";
 import type { GradContext } from "./context.ts";
 import type { RuleTable } from "./rule.ts";
 
+/** Whether `name` is a known constant whose every value is `v`. */
+function allEqual(ctx: GradContext, name: string | undefined, v: number): boolean {
+  const c = name ? ctx.constValue(name) : undefined;
+  return c !== undefined && c.data.every((d) => d === v);
+}
+
 /** (1/σ)·(gs − mean(gs) − x̂·mean(gs·x̂)) over `axes` (keepdims), recomputing x̂ from x. */
 function normalizedGrad(
   ctx: GradContext,
@@ -67,8 +73,7 @@ export const normRules: RuleTable = {
       const x3 = ctx.op("Reshape", [x, flat]);
       const g3 = ctx.op("Reshape", [g!, flat]);
       // torch's GroupNorm export runs InstanceNormalization with unit scale: skip the multiply.
-      const unit = ctx.constValue(scale)?.data.every((v) => v === 1) ?? false;
-      const gs = unit ? g3 : ctx.mul(g3, ctx.unsqueeze(scale, [1]));
+      const gs = allEqual(ctx, scale, 1) ? g3 : ctx.mul(g3, ctx.unsqueeze(scale, [1]));
       const spatial = ctx.dims(x)?.slice(2);
       let gx3: string;
       if (spatial?.length && spatial.every((d) => typeof d === "number")) {
@@ -98,12 +103,8 @@ export const normRules: RuleTable = {
       if (axis >= 0) axis -= ctx.rank(x, n);
       const axes = Array.from({ length: -axis }, (_, i) => axis + i);
       const [, , bias] = n.input!;
-      const all = (t: string | undefined, v: number) => {
-        const c = t ? ctx.constValue(t) : undefined;
-        return c !== undefined && c.data.every((d) => d === v);
-      };
       let xhat: string, rstd: string, gs: string;
-      if (n.output?.[2] && all(scale, 1) && (!bias || all(bias, 0))) {
+      if (n.output?.[2] && allEqual(ctx, scale, 1) && (!bias || allEqual(ctx, bias, 0))) {
         // Affine folded into the next layer (norm_fold.ts): the forward output is x̂ itself and
         // the node emits 1/σ.
         [xhat, rstd, gs] = [n.output[0], n.output[2], g!];
