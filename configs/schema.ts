@@ -16,7 +16,7 @@ import {
   record,
   str,
   union,
-} from "../pipeline/schema.ts";
+} from "../lib/schema.ts";
 
 export type Provider = "cuda" | "tensorrt" | "cpu";
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { Memo } from "./memo.ts";
 import { beamSearch, defaults, minimise, type MseOptions } from "./beam_search.ts";
-import { oracleMses } from "./oracle.ts";
+import { oracleMses } from "./testing/oracle.ts";
 import {
   additive,
   andParts,
@@ -11,9 +11,9 @@ import {
   randomTable,
   type ToyModel,
   ToyScorer,
-} from "./toy_scorers.ts";
+} from "./testing/toy_scorers.ts";
 import { fromIndices, size } from "./patchset.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 /** Wide enough to hold every state of a 3x3 grid: the beam is then exhaustive. */
 const wide: MseOptions = {

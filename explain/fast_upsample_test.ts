@@ -1,6 +1,6 @@
 import { assertAlmostEquals } from "../tests/assert.ts";
 import { SparseUpsampler } from "./fast_upsample.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { Upsampler } from "./upsample.ts";
 
 Deno.test("SparseUpsampler equals Upsampler, forward and adjoint, both modes", () => {

@@ -8,7 +8,7 @@
  * of many images, so a GPU sees full batches. Every image draws its noise from its own seeded
  * stream, so its heatmap does not depend on which other images share the batch.
  */
-import { deriveSeed, Rng } from "./rng.ts";
+import { deriveSeed, Rng } from "../lib/rng.ts";
 import type { GradientModel } from "./scorer.ts";
 import { BilateralTv, bilateralWeights, tvNorm } from "./tv.ts";
 import { SparseUpsampler } from "./fast_upsample.ts";

@@ -7,8 +7,8 @@ import {
   type IgosOptions,
   resolveOptions,
 } from "./igos.ts";
-import { Rng } from "./rng.ts";
-import { regionModel, TanhMlpModel } from "./toy_models.ts";
+import { Rng } from "../lib/rng.ts";
+import { regionModel, TanhMlpModel } from "./testing/toy_models.ts";
 
 const SHAPE = [3, 16, 16] as const;
 const REGION = { y0: 2, y1: 8, x0: 2, x1: 8 };

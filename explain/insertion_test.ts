@@ -7,9 +7,9 @@ import {
   stepMask,
   trapezoidAuc,
 } from "./insertion.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import type { Scorer, ScoreRequest } from "./scorer.ts";
-import { ComposingScorer, regionModel } from "./toy_models.ts";
+import { ComposingScorer, regionModel } from "./testing/toy_models.ts";
 
 /** p = Σ_i mask_i · v_i: each cell adds a known amount. */
 class LinearScorer implements Scorer {

@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../tests/assert.ts";
 import { centreKernel, kernelPca, symmetricEigen } from "./kpca.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 const gram = (x: number[][]) => x.map((a) => x.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
 import { Memo } from "./memo.ts";
-import { additive, fnScorer, ToyScorer } from "./toy_scorers.ts";
+import { additive, fnScorer, ToyScorer } from "./testing/toy_scorers.ts";
 import { fromIndices } from "./patchset.ts";
 import type { Scorer, ScoreRequest } from "./scorer.ts";
 

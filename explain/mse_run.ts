@@ -23,7 +23,7 @@ import {
   validateSubtreeOptions,
 } from "./subtree.ts";
 import { bootstrapMeanCI, type BootstrapOptions, type Interval } from "./stats.ts";
-import { deriveSeed } from "./rng.ts";
+import { deriveSeed } from "../lib/rng.ts";
 import { fromIndices } from "./patchset.ts";
 
 /** One image to explain under the model the scorer wraps. */

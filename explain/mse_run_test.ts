@@ -10,8 +10,15 @@ import {
   thresholdKey,
 } from "./mse_run.ts";
 import { Memo } from "./memo.ts";
-import { additive, andParts, Coalescer, orParts, type ToyModel, ToyScorer } from "./toy_scorers.ts";
-import { Rng } from "./rng.ts";
+import {
+  additive,
+  andParts,
+  Coalescer,
+  orParts,
+  type ToyModel,
+  ToyScorer,
+} from "./testing/toy_scorers.ts";
+import { Rng } from "../lib/rng.ts";
 import { mean } from "./stats.ts";
 
 const rng = new Rng(21);

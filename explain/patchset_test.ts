@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import {
   add,
   EMPTY,

@@ -4,7 +4,7 @@
  * (forward passes through the composition graph). Each returns a maskSize x maskSize heatmap,
  * high = salient, so it can go straight into insertion/deletion.
  */
-import { deriveSeed, Rng } from "./rng.ts";
+import { deriveSeed, Rng } from "../lib/rng.ts";
 import type { GradientModel, Scorer, ScoreRequest } from "./scorer.ts";
 
 export interface SaliencyRequest {

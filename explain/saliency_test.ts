@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "../tests/assert.ts";
 import { gradientSaliency, occlusion, poolToGrid, rise, riseMasks } from "./saliency.ts";
-import { ComposingScorer, regionModel } from "./toy_models.ts";
+import { ComposingScorer, regionModel } from "./testing/toy_models.ts";
 
 const SHAPE = [3, 16, 16] as const;
 const REGION = { y0: 8, y1: 14, x0: 2, x1: 8 };

@@ -2,7 +2,7 @@
  * Seeded percentile bootstrap over images, so that every table number carries a 95% interval
  * (METHODS.md §6) and the same inputs and seed give the same interval byte for byte.
  */
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 export interface BootstrapOptions {
   /** Resamples. */

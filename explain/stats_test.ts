@@ -6,7 +6,7 @@ import {
   assertThrows,
 } from "../tests/assert.ts";
 import { bootstrapMeanCI, bootstrapRatioCI, mean, quantile } from "./stats.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 Deno.test("mean and numpy-style quantiles", () => {
   assertEquals(mean([1, 2, 3, 6]), 3);

@@ -1,9 +1,9 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { Memo } from "./memo.ts";
 import { childrenOf, defaults, sampleTrees, subtreeCount, type SubtreeOptions } from "./subtree.ts";
-import { additive, fnScorer, ToyScorer } from "./toy_scorers.ts";
+import { additive, fnScorer, ToyScorer } from "./testing/toy_scorers.ts";
 import { fromIndices, toIndices } from "./patchset.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 Deno.test("children delete the first three patches (row-major) or every patch; none below two", () => {
   const s = fromIndices([2, 5, 7, 40]);

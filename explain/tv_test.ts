@@ -1,5 +1,5 @@
 import { assert, assertAlmostEquals, assertThrows } from "../tests/assert.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { BilateralTv, bilateralWeights, tvNorm, weightedTv } from "./tv.ts";
 import { Upsampler } from "./upsample.ts";
 

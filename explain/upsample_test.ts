@@ -1,5 +1,5 @@
 import { assert, assertAlmostEquals, assertEquals } from "../tests/assert.ts";
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { axisWeights, compose, Upsampler } from "./upsample.ts";
 
 Deno.test("bilinear align_corners hits grid values at the corners and is a partition of unity", () => {

@@ -4,7 +4,7 @@
  * a lockfile naming every key used. Also answers `status` (fresh or stale, and why).
  */
 import { join } from "node:path";
-import { codeClosure, hashJson, sha256File } from "./hash.ts";
+import { codeClosure, hashJson, sha256File } from "../lib/hash.ts";
 import { StageProgress } from "./progress.ts";
 import type { KeyComponents, Manifest } from "./store.ts";
 import { Store } from "./store.ts";

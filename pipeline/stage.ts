@@ -2,7 +2,7 @@
  * The declarative Stage: what it reads, its validated params, the units of work it splits into,
  * and how one unit is computed. The runner owns caching, ordering, resumption and progress.
  */
-import type { Schema } from "./schema.ts";
+import type { Schema } from "../lib/schema.ts";
 
 /** A reference to one unit of an upstream stage. */
 export interface UnitRef {

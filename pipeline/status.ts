@@ -2,7 +2,7 @@
  * `status`: for every stage, whether each unit is fresh (its key is in the store) or stale, and
  * why: which code file, param, input or runtime differs from the last run of the same config.
  */
-import { codeClosure, hashJson } from "./hash.ts";
+import { codeClosure, hashJson } from "../lib/hash.ts";
 import type { LockFile } from "./lockfile.ts";
 import { FileHashes, keyComponents, planAll } from "./runner.ts";
 import type { RuntimeIdentity } from "./stage.ts";

@@ -4,7 +4,7 @@
  * leaves no half-written entry and two concurrent runs cannot corrupt one.
  */
 import { join } from "node:path";
-import { sha256, sha256File } from "./hash.ts";
+import { sha256, sha256File } from "../lib/hash.ts";
 
 export interface FileRecord {
   size: number;

@@ -10,7 +10,7 @@
  * eps keeps the difference from straddling many of them.
  */
 import * as ort from "onnxruntime-node";
-import { Rng } from "../explain/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { buildGradientBytes, type GradModelOptions } from "./grad_model.ts";
 import { encodeModel } from "./onnx/proto.ts";
 import type { GradTarget } from "./onnx/grad/build.ts";

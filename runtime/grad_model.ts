@@ -5,7 +5,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { GradientModel } from "../explain/scorer.ts";
-import { Rng } from "../explain/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import {
   buildGradientModel,
   type Dim,

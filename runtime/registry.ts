@@ -2,7 +2,7 @@
  * The model registry: a config's model entries merged with the card JSON beside each ONNX file,
  * checked against the model's own input/output shapes before any work starts.
  */
-import { hashJson } from "../pipeline/hash.ts";
+import { hashJson } from "../lib/hash.ts";
 import { defaults as imageDefaults, optionsFromCard, type PreprocessOptions } from "./images.ts";
 import { checkModel, classCount, inspectModel, type ModelIO } from "./onnx/inspect.ts";
 import { decodeModel } from "./onnx/proto.ts";

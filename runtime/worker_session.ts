@@ -87,7 +87,7 @@ export class WorkerSession implements RunSession {
     options: Partial<SessionOptions> = {},
     source = "<model bytes>",
   ): Promise<WorkerSession> {
-    const worker = new Worker(new URL("./session_worker.ts", import.meta.url).href, {
+    const worker = new Worker(new URL("./worker_session_main.ts", import.meta.url).href, {
       type: "module",
     });
     const ws = new WorkerSession(worker, source);

@@ -1,9 +1,9 @@
 import * as ort from "onnxruntime-node";
-import { Rng } from "../explain/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { assertEquals, assertRejects } from "../tests/assert.ts";
 import { randomImages, tinyRgb } from "../tests/fixtures/tiny_models.ts";
 import { encodeModel } from "./onnx/proto.ts";
-import { OnnxScorer } from "./scorer.ts";
+import { OnnxScorer } from "./onnx_scorer.ts";
 import { WorkerSession } from "./worker_session.ts";
 
 const model = encodeModel(tinyRgb(11));

@@ -4,17 +4,17 @@
  * each model call carries the integration steps and line-search trials of all of them.
  */
 import type { Config } from "../configs/schema.ts";
-import { int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import { int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
 import { igosBatch } from "../explain/igos.ts";
 import { gradientSaliency, occlusion, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
-import { modelOf, perModelChunk } from "./common.ts";
-import { openScorer } from "./open_scorer.ts";
-import { openGradientModel } from "./open_gradient.ts";
-import { readChunk } from "./tensors.ts";
-import { readPredictions } from "./predictions_io.ts";
+import { modelOf, perModelChunk } from "./support/common.ts";
+import { openScorer } from "./support/open_scorer.ts";
+import { openGradientModel } from "./support/open_gradient.ts";
+import { readChunk } from "./support/tensors.ts";
+import { readPredictions } from "./support/predictions_io.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */

@@ -5,7 +5,7 @@ import { inferBaselines } from "./infer_baselines.ts";
 import { mseSearch } from "./mse_search.ts";
 import { subtreeCount } from "./subtree_count.ts";
 import { igosHeatmaps } from "./igos_heatmaps.ts";
-import { crossTest } from "./cross_test.ts";
+import { crossTest } from "./cross_testing.ts";
 import { kpca } from "./kpca.ts";
 import { report } from "./report.ts";
 

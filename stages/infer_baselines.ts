@@ -4,12 +4,19 @@
  * normalisation), accuracy, softmax outputs (for ensembles) and channel activations (Fig. 5).
  */
 import type { Config } from "../configs/schema.ts";
-import { int, obj, optional } from "../pipeline/schema.ts";
+import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
-import { chunksOf, dataset, modelOf, modelParams, models, preprocessRef } from "./common.ts";
-import { forwardAll } from "./open_forward.ts";
-import { concatChunks, readChunk } from "./tensors.ts";
+import {
+  chunksOf,
+  dataset,
+  modelOf,
+  modelParams,
+  models,
+  preprocessRef,
+} from "./support/common.ts";
+import { forwardAll } from "./support/open_forward.ts";
+import { concatChunks, readChunk } from "./support/tensors.ts";
 import { summarisePredictions } from "../explain/predictions.ts";
 
 const params = obj({ topk: optional(int({ min: 1 }), 5) });

@@ -3,7 +3,7 @@
  * analog, the group matrix (Fig. 8, not symmetric) and the 2-D Kernel PCA landscape (Fig. 6).
  */
 import type { Config } from "../configs/schema.ts";
-import { bool, obj, oneOf, optional } from "../pipeline/schema.ts";
+import { bool, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import {
   type Calibration,
@@ -12,8 +12,8 @@ import {
   groupMatrix,
 } from "../explain/cross_matrix.ts";
 import { kernelPca } from "../explain/kpca.ts";
-import { baselinesRef, models } from "./common.ts";
-import { readPredictionsFile } from "./predictions_io.ts";
+import { baselinesRef, models } from "./support/common.ts";
+import { readPredictionsFile } from "./support/predictions_io.ts";
 
 /**
  * `b` of the normalisation `(s - b) / (t - b)`: `top1` (METHODS §5: the mean top-1 confidence on

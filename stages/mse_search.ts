@@ -6,19 +6,19 @@
  * subtree-count.
  */
 import type { Config } from "../configs/schema.ts";
-import { int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import { int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
 import { runMseSearch } from "../explain/mse_run.ts";
 import type { MseOptions } from "../explain/beam_search.ts";
 import { igos7 } from "../explain/igos.ts";
-import { modelOf, perModelChunk } from "./common.ts";
+import { modelOf, perModelChunk } from "./support/common.ts";
 import type { ModelSpec } from "../runtime/registry.ts";
-import { stagePool } from "./scorer_pool.ts";
-import { chunkImages } from "./open_scorer.ts";
-import { openGradientModel } from "./open_gradient.ts";
-import { readChunk } from "./tensors.ts";
-import { readPredictions } from "./predictions_io.ts";
+import { stagePool } from "./support/scorer_pool.ts";
+import { chunkImages } from "./support/open_scorer.ts";
+import { openGradientModel } from "./support/open_gradient.ts";
+import { readChunk } from "./support/tensors.ts";
+import { readPredictions } from "./support/predictions_io.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */

@@ -4,11 +4,11 @@
  * errors.jsonl and the others go on.
  */
 import type { Config } from "../configs/schema.ts";
-import { int, obj, optional } from "../pipeline/schema.ts";
+import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { loadImages, type PreprocessOptions } from "../runtime/images.ts";
 import { encodeNpy } from "../runtime/npy.ts";
-import { chunkId, chunksOf, dataset, models } from "./common.ts";
+import { chunkId, chunksOf, dataset, models } from "./support/common.ts";
 
 export interface PreprocessItem {
   /** Position in the dataset order. */

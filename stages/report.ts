@@ -4,7 +4,7 @@
  * units computed and reused), which is not part of any cached result.
  */
 import type { Config } from "../configs/schema.ts";
-import { int, obj, optional } from "../pipeline/schema.ts";
+import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage, UnitIO, UnitRef } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { table1Row } from "../explain/mse_run.ts";
@@ -17,8 +17,8 @@ import type {
   ReportInput,
   Table1Row,
 } from "../report/input.ts";
-import { baselinesRef, dataset, models } from "./common.ts";
-import type { StoredPredictions } from "./predictions_io.ts";
+import { baselinesRef, dataset, models } from "./support/common.ts";
+import type { StoredPredictions } from "./support/predictions_io.ts";
 
 const params = obj({
   /** Bootstrap resamples for the 95% intervals. */

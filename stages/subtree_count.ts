@@ -3,14 +3,14 @@
  * paper's) and `unique`, reusing every subset mse-search already scored through its stored memo.
  */
 import type { Config } from "../configs/schema.ts";
-import { arr, bool, int, num, obj, oneOf, optional } from "../pipeline/schema.ts";
+import { arr, bool, int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount } from "../explain/mse_run.ts";
 import { Memo } from "../explain/memo.ts";
-import { modelOf, models, preprocessRef } from "./common.ts";
-import { stagePool } from "./scorer_pool.ts";
-import { readChunk } from "./tensors.ts";
+import { modelOf, models, preprocessRef } from "./support/common.ts";
+import { stagePool } from "./support/scorer_pool.ts";
+import { readChunk } from "./support/tensors.ts";
 
 const params = obj({
   children: optional(oneOf("first3", "all"), "first3"),

@@ -8,11 +8,11 @@ import { assert } from "./assert.ts";
 import { igosBatch } from "../explain/igos.ts";
 import { insertionCurves } from "../explain/insertion.ts";
 import { gradientSaliency } from "../explain/saliency.ts";
-import { Rng } from "../explain/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { createGradientModel } from "../runtime/grad_model.ts";
 import { loadImages, optionsFromCard } from "../runtime/images.ts";
 import { listFolderWithLabels } from "../runtime/datasets.ts";
-import { OnnxScorer } from "../runtime/scorer.ts";
+import { OnnxScorer } from "../runtime/onnx_scorer.ts";
 import { decodeModel, encodeModel } from "../runtime/onnx/proto.ts";
 
 const MODEL = "zoo/models/cnn-bn.onnx";

@@ -46,7 +46,7 @@ async function cli(dir: string, args: string[]) {
       "--allow-ffi",
       "--allow-env",
       "--allow-sys",
-      "pipeline/cli.ts",
+      "cli/main.ts",
       ...args,
     ],
     env: {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { planAll, runPipeline, type UnitRecord } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
-import { planWaves } from "../stages/cluster.ts";
+import { planWaves } from "../pipeline/cluster.ts";
 import { stages } from "../stages/index.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -22,7 +22,7 @@ Deno.test({
     const cwd = Deno.cwd();
     Deno.chdir(ROOT);
     try {
-      const { loadPipeline } = await import("../pipeline/cli.ts");
+      const { loadPipeline } = await import("../cli/main.ts");
       const { spec } = await loadPipeline(TINY);
       spec.store = new Store(dir);
       const plans = await planAll(spec);

@@ -69,7 +69,7 @@ Deno.test({
     try {
       // The single-machine reference, concurrently with the cluster run.
       const ref = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "pipeline/cli.ts", "reproduce", "--config", TINY, "--run-id", "ref"],
+        args: ["run", "-A", "cli/main.ts", "reproduce", "--config", TINY, "--run-id", "ref"],
         cwd: ROOT,
         env: { XCOMPARE_ARTIFACTS: dirs.refStore, XCOMPARE_REPORTS: dirs.refReports },
         stdout: "piped",

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { Rng } from "../../explain/rng.ts";
+import { Rng } from "../../lib/rng.ts";
 import { compose, type UpsampleMode, Upsampler } from "../../explain/upsample.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
 import {

@@ -5,7 +5,7 @@
 import { runPipeline } from "../../pipeline/runner.ts";
 import { RunLock } from "../../pipeline/runlock.ts";
 import { Store } from "../../pipeline/store.ts";
-import { shardFlag } from "../../pipeline/args.ts";
+import { shardFlag } from "../../cli/args.ts";
 import { syntheticStages } from "../fixtures/synthetic_stages.ts";
 
 const [root, n, shardArg] = Deno.args;

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { sha256File } from "../../pipeline/hash.ts";
+import { sha256File } from "../../lib/hash.ts";
 import { readNpy } from "../../runtime/npy.ts";
 import { decodeModel } from "../../runtime/onnx/proto.ts";
 import { resolveModels } from "../../runtime/registry.ts";

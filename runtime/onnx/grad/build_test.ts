@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { buildGradientBytes, probeShapes } from "../../grad_model.ts";
 import { DType, floatTensor, makeGraph, makeModel, node, valueInfo } from "../builder.ts";

@@ -1,4 +1,4 @@
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { floatTensor, int64Tensor, node } from "../builder.ts";
 import { expectClose, randomTensor } from "./testing.ts";
 

@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { assert, assertEquals } from "../../../tests/assert.ts";
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { buildGradientBytes } from "../../grad_model.ts";
 import { DType, floatTensor, makeGraph, makeModel, node, valueInfo } from "../builder.ts";
 import { decodeModel, encodeModel, type NodeProto, onnxNs, type TensorProto } from "../proto.ts";

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../tests/assert.ts";
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { buildGradientBytes } from "../../grad_model.ts";
 import { node } from "../builder.ts";
 import { decodeModel } from "../proto.ts";

@@ -1,4 +1,4 @@
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { buildGradientBytes } from "../../grad_model.ts";
 import { floatTensor, int64Tensor, node } from "../builder.ts";

@@ -5,7 +5,7 @@
  * directions v. Used by the *_test.ts files beside the rules.
  */
 import * as ort from "onnxruntime-node";
-import { Rng } from "../../../explain/rng.ts";
+import { Rng } from "../../../lib/rng.ts";
 import { buildGradientBytes } from "../../grad_model.ts";
 import { DType, floatTensor, makeGraph, makeModel, node, valueInfo } from "../builder.ts";
 import {

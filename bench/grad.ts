@@ -1,0 +1,118 @@
+/**
+ * Gradient-graph cost vs the forward pass, same model, same process, same batch: prints JSON
+ * lines {model, batch, forwardMsPerImage, gradMsPerImage, ratio}. Target: ratio ≤ 3.
+ *
+ * usage: deno run -A bench/grad.ts [MODEL.onnx ...] [--batch B[,B...]] [--rounds R]
+ * Without --batch: the batch the stages use for the model's input size on this machine's
+ * provider. A list of batches prints one line per batch and model (a sweep).
+ * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
+ */
+import { parseArgs } from "node:util";
+import { Rng } from "../lib/rng.ts";
+import { createGradientModel } from "../runtime/grad_model.ts";
+
+export interface BenchResult {
+  model: string;
+  batch: number;
+  forwardMsPerImage: number;
+  gradMsPerImage: number;
+  ratio: number;
+  /** Median over rounds of (gradient block ms/image) / (adjacent forward block ms/image). */
+  medianRoundRatio: number;
+}
+
+/**
+ * `rounds` alternations of a forward block and a gradient block of about `blockMs` each; each
+ * block starts with one untimed call, so neither side pays for the other's cache and thread-pool
+ * state, while slow drift of the machine falls on both. One untimed round comes first: a new
+ * session's first gradient runs are about 3x its steady state (seen on convnext-ln: 330-350 ms
+ * per batch in the first block, 100-110 ms after), which inflated the ratio by about 0.5.
+ * `batch` defaults to the stage's batch.
+ */
+export async function benchGrad(
+  path: string,
+  batch?: number,
+  rounds = 8,
+  blockMs = 300,
+): Promise<BenchResult> {
+  const gm = await createGradientModel(path, { target: "prob", maxBatch: batch ?? "auto" });
+  const b = gm.maxBatch;
+  try {
+    const per = gm.inputShape.reduce((a, c) => a * c, 1);
+    const rng = new Rng(5);
+    const x = Float32Array.from({ length: b * per }, () => rng.normal());
+    const cls = Int32Array.from({ length: b }, (_, i) => i % 3);
+    const block = async (f: () => Promise<unknown>) => {
+      await f();
+      let calls = 0;
+      const t0 = performance.now();
+      do {
+        await f();
+        calls++;
+      } while (performance.now() - t0 < blockMs || calls < 2);
+      return { ms: performance.now() - t0, images: calls * b };
+    };
+    await block(() => gm.logits(x, b));
+    await block(() => gm.probsAndGrad(x, b, cls));
+    let fwdMs = 0, fwdImages = 0, gradMs = 0, gradImages = 0;
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const f = await block(() => gm.logits(x, b));
+      fwdMs += f.ms;
+      fwdImages += f.images;
+      const g = await block(() => gm.probsAndGrad(x, b, cls));
+      gradMs += g.ms;
+      gradImages += g.images;
+      ratios.push((g.ms / g.images) / (f.ms / f.images));
+    }
+    ratios.sort((p, q) => p - q);
+    const forwardMsPerImage = fwdMs / fwdImages, gradMsPerImage = gradMs / gradImages;
+    return {
+      model: path,
+      batch: b,
+      forwardMsPerImage,
+      gradMsPerImage,
+      ratio: gradMsPerImage / forwardMsPerImage,
+      medianRoundRatio: ratios[Math.floor(rounds / 2)],
+    };
+  } finally {
+    await gm.release();
+  }
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: { batch: { type: "string" }, rounds: { type: "string", default: "8" } },
+  });
+  const batches = values.batch ? values.batch.split(",").map(Number) : [undefined];
+  if (batches.some((b) => b !== undefined && !(Number.isInteger(b) && b > 0))) {
+    throw new Error(`--batch: expected positive integers, got "${values.batch}"`);
+  }
+  const rounds = Number(values.rounds);
+  let paths = positionals;
+  if (paths.length === 0) {
+    paths = [];
+    try {
+      for (const e of Deno.readDirSync("zoo/models")) {
+        if (e.name.endsWith(".onnx")) paths.push(`zoo/models/${e.name}`);
+      }
+    } catch { /* no zoo models yet */ }
+    paths.sort();
+    const shared = "../shared/models/mobilenetv2-12-int8.onnx";
+    try {
+      Deno.statSync(shared);
+      paths.push(shared);
+    } catch { /* no ../shared */ }
+  }
+  for (const p of paths) {
+    for (const batch of batches) {
+      try {
+        console.log(JSON.stringify(await benchGrad(p, batch, rounds)));
+      } catch (e) {
+        console.log(JSON.stringify({ model: p, batch, error: (e as Error).message }));
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/** `xcompare evaluate`: prints a model's accuracy on a labelled folder as JSON. */
+import { UsageError } from "./args.ts";
+import { evaluate } from "../runtime/evaluate.ts";
+import type { Provider } from "../runtime/session.ts";
+
+export async function evaluateVerb(v: Record<string, unknown>): Promise<number> {
+  for (const k of ["model", "images", "labels"]) {
+    if (!v[k]) throw new UsageError(`xcompare evaluate: --${k} is required`);
+  }
+  const r = await evaluate(v.model as string, v.images as string, v.labels as string, {
+    card: v.card as string | undefined,
+    limit: v.limit ? Number(v.limit) : undefined,
+    providers: v.provider ? [v.provider as Provider] : ["cpu"],
+  });
+  console.log(JSON.stringify(
+    {
+      ...r,
+      top1: Math.round(r.top1 * 100) / 100,
+      top5: Math.round(r.top5 * 100) / 100,
+      seconds: Math.round(r.seconds * 10) / 10,
+    },
+    null,
+    1,
+  ));
+  return 0;
+}

@@ -1,0 +1,114 @@
+/**
+ * cross-test (METHODS §4-5): heatmaps of model A scored by insertion and deletion on model B, for
+ * every ordered pair, cached per (A, B, chunk) so adding a model computes only its row and column.
+ */
+import type { Config } from "../configs/schema.ts";
+import { bool, int, obj, optional } from "../lib/schema.ts";
+import type { Stage } from "../pipeline/stage.ts";
+import { decodeNpy, encodeNpy } from "../runtime/npy.ts";
+import { insertionCurves } from "../explain/insertion.ts";
+import {
+  baselinesRef,
+  chunkId,
+  chunksOf,
+  dataset,
+  modelOf,
+  modelParams,
+  models,
+  preprocessRef,
+} from "./support/common.ts";
+import { openScorer } from "./support/open_scorer.ts";
+import { readChunk } from "./support/tensors.ts";
+import { readPredictions } from "./support/predictions_io.ts";
+
+const params = obj({
+  /** Images cross-tested (the first N that igos-heatmaps explained); 0 = all of them. */
+  images: optional(int({ min: 0 }), 0),
+  cellsPerStep: optional(int({ min: 1 }), 16),
+  deletion: optional(bool(), true),
+});
+
+export type CrossTestParams = ReturnType<typeof params.parse>;
+
+export const crossTest: Stage<CrossTestParams, Config> = {
+  name: "cross-test",
+  after: ["preprocess", "infer-baselines", "igos-heatmaps"],
+  module: import.meta.url,
+  params,
+  async plan({ config, params, upstream }) {
+    const ds = await dataset(config);
+    const { models: ms } = await models(config);
+    const heatUnits = new Set(upstream["igos-heatmaps"].map((u) => u.id));
+    const chunks = chunksOf(ds.items.length, config.dataset.chunk, params.images)
+      .filter((c) => ms.every((m) => heatUnits.has(`${m.id}/${chunkId(c.index)}`)));
+    return ms.flatMap((a) =>
+      ms.flatMap((b) =>
+        chunks.map((c) => ({
+          id: `${a.id}/${b.id}/${chunkId(c.index)}`,
+          params: {
+            tested: modelParams(b),
+            insertion: params,
+            upsample: config.upsample,
+            count: c.end - c.start,
+          },
+          inputs: [
+            { stage: "igos-heatmaps", unit: `${a.id}/${chunkId(c.index)}` },
+            preprocessRef(b, c.index),
+            baselinesRef(b),
+          ],
+          files: [b.onnx],
+          runtime: true,
+        }))
+      )
+    );
+  },
+  async run(unit, io, { config, params }) {
+    const b = await modelOf(config, unit.id.split("/")[1]);
+    const count = (unit.params as { count: number }).count;
+    const [heatRef, chunkRef, predRef] = unit.inputs;
+    const meta = await io.readInputJson<
+      { items: { pos: number; id: string; label: number | null }[]; maskSize: number }
+    >(heatRef, "meta.json");
+    const heat = decodeNpy(await io.readInput(heatRef, "heatmaps.npy")).data as Float32Array;
+    const chunk = await readChunk(io, chunkRef);
+    const preds = await readPredictions(io, predRef);
+    const indexOf = new Map(chunk.items.map((it, k) => [it.pos, k]));
+    const s2 = meta.maskSize * meta.maskSize;
+    const requests = meta.items.slice(0, count).flatMap((it, k) => {
+      const image = indexOf.get(it.pos);
+      if (image === undefined) return [];
+      const cls = it.label ?? preds.get(it.pos)!.pred;
+      return [{ image, cls, heatmap: heat.subarray(k * s2, (k + 1) * s2), pos: it.pos, id: it.id }];
+    });
+    const scorer = await openScorer(b, chunk, config, config.upsample, [meta.maskSize]);
+    try {
+      const curves = await insertionCurves(requests, scorer.scorer, {
+        cellsPerStep: params.cellsPerStep,
+        deletion: params.deletion,
+      });
+      io.count("modelEvals", scorer.stats().masks);
+      const points = curves[0]?.insertion.length ?? 0;
+      const flat = new Float32Array(curves.length * 2 * points);
+      curves.forEach((c, k) => {
+        flat.set(c.insertion, k * 2 * points);
+        if (c.deletion) flat.set(c.deletion, k * 2 * points + points);
+      });
+      await io.write("curves.npy", encodeNpy(flat, [curves.length, 2, points]));
+      await io.writeJson("auc.json", {
+        source: unit.id.split("/")[0],
+        tested: b.id,
+        fractions: curves[0] ? Array.from(curves[0].fractions) : [],
+        scorer: scorer.stats(),
+        images: requests.map((r, k) => ({
+          pos: r.pos,
+          id: r.id,
+          cls: r.cls,
+          insertionAuc: curves[k].insertionAuc,
+          deletionAuc: curves[k].deletionAuc ?? null,
+        })),
+      });
+    } finally {
+      await scorer.close();
+    }
+  },
+};

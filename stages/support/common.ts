@@ -1,0 +1,111 @@
+/**
+ * What every stage needs from the config: the dataset's items in order, chunks of them (the unit
+ * of caching for per-image work), and the resolved models. Memoised per process.
+ */
+import type { Config } from "../../configs/schema.ts";
+import { type Dataset, listFolderWithLabels, listImagenetVal } from "../../runtime/datasets.ts";
+import { type ModelSpec, resolveModels } from "../../runtime/registry.ts";
+import type { UnitPlan, UnitRef } from "../../pipeline/stage.ts";
+
+const datasetCache = new Map<string, Promise<Dataset>>();
+const modelCache = new Map<
+  string,
+  Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }>
+>();
+
+export function dataset(config: Config): Promise<Dataset> {
+  const d = config.dataset;
+  const key = JSON.stringify(d);
+  let p = datasetCache.get(key);
+  if (!p) {
+    p = (async () => {
+      if (d.kind === "folder") {
+        if (!d.labels) throw new Error(`config.dataset.labels: required for kind "folder"`);
+        const ds = await listFolderWithLabels(d.dir, d.labels);
+        return d.first ? { ...ds, items: ds.items.slice(0, d.first) } : ds;
+      }
+      return await listImagenetVal(d.dir, { labels: d.labels, first: d.first, classes: d.classes });
+    })();
+    datasetCache.set(key, p);
+  }
+  return p;
+}
+
+export function models(
+  config: Config,
+): Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }> {
+  const key = JSON.stringify([config.models, config.baseline]);
+  let p = modelCache.get(key);
+  if (!p) {
+    p = resolveModels(config.models, config.baseline);
+    modelCache.set(key, p);
+  }
+  return p;
+}
+
+export interface Chunk {
+  index: number;
+  /** Dataset positions [start, end). */
+  start: number;
+  end: number;
+}
+
+/** Chunks of `size` covering the first `limit` items (all when limit is 0 or absent). */
+export function chunksOf(total: number, size: number, limit?: number): Chunk[] {
+  const n = limit ? Math.min(limit, total) : total;
+  const out: Chunk[] = [];
+  for (let s = 0, i = 0; s < n; s += size, i++) {
+    out.push({ index: i, start: s, end: Math.min(n, s + size) });
+  }
+  return out;
+}
+
+export const chunkId = (c: number) => `c${String(c).padStart(4, "0")}`;
+
+export const preprocessRef = (m: ModelSpec, c: number): UnitRef => ({
+  stage: "preprocess",
+  unit: `${m.preprocessKey}/${chunkId(c)}`,
+});
+
+export const baselinesRef = (m: ModelSpec): UnitRef => ({ stage: "infer-baselines", unit: m.id });
+
+/** Params every model-dependent unit carries: what identifies the model's numbers. */
+export function modelParams(m: ModelSpec) {
+  return {
+    id: m.id,
+    onnx: m.onnx,
+    preprocess: m.preprocess,
+    classes: m.classes,
+  };
+}
+
+/** The resolved model a unit id starts with (`<model>/...`), or a clear error. */
+export async function modelOf(config: Config, unitId: string): Promise<ModelSpec> {
+  const id = unitId.split("/")[0];
+  const m = (await models(config)).models.find((x) => x.id === id);
+  if (!m) throw new Error(`unit ${unitId}: no model "${id}" in the config`);
+  return m;
+}
+
+/**
+ * One unit per (model, chunk of the first `images` dataset images), reading the chunk's tensors
+ * and the model's predictions: the shape of every per-image explanation stage.
+ */
+export async function perModelChunk(
+  config: Config,
+  images: number,
+  params: (m: ModelSpec, chunk: Chunk) => Record<string, unknown>,
+): Promise<UnitPlan[]> {
+  const ds = await dataset(config);
+  const { models: ms } = await models(config);
+  const chunks = chunksOf(ds.items.length, config.dataset.chunk, images);
+  return ms.flatMap((m) =>
+    chunks.map((c) => ({
+      id: `${m.id}/${chunkId(c.index)}`,
+      params: { model: modelParams(m), count: c.end - c.start, ...params(m, c) },
+      inputs: [preprocessRef(m, c.index), baselinesRef(m)],
+      files: [m.onnx],
+      runtime: true,
+    }))
+  );
+}
