@@ -80,3 +80,7 @@ export interface Stage<P = unknown, C = unknown> {
   open?(ctx: RunContext<P, C>): Promise<void>;
   close?(): Promise<void>;
 }
+
+/** A stage of any params and config: what lists of stages hold. */
+// deno-lint-ignore no-explicit-any
+export type AnyStage = Stage<any, any>;
