@@ -3,7 +3,7 @@
  * its external files' contents and, where results depend on it, the runtime. The runner keys units
  * to reuse them; `status` keys them to say why one is stale.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { codeClosure, hashJson, sha256File } from "../lib/hash.ts";
 import type { AnyStage, RuntimeIdentity, UnitPlan, UnitRef } from "./stage.ts";
 import type { KeyComponents, Manifest, Store } from "./store.ts";
@@ -41,6 +41,8 @@ export class FileHashes {
   }
   async save(): Promise<void> {
     if (!this.#dirty) return;
+    // `status` on a fresh checkout hashes inputs before any run has created the store.
+    await Deno.mkdir(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.${Deno.pid}.tmp`;
     await Deno.writeTextFile(tmp, JSON.stringify(this.#cache));
     await Deno.rename(tmp, this.path);
