@@ -93,9 +93,12 @@ export const verbs = {
 
 export type Verb = keyof typeof verbs;
 
+/** A verb's flags as parsed: strings, booleans, and lists for repeatable flags. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
 export interface Parsed {
   verb: Verb;
-  values: Record<string, string | boolean | string[] | undefined>;
+  values: Values;
 }
 
 export class UsageError extends Error {
@@ -138,7 +141,7 @@ export function parse(argv: string[]): Parsed {
 }
 
 /** A positive integer flag, with a clear error naming it. */
-export function intFlag(values: Parsed["values"], name: string, fallback: number): number {
+export function intFlag(values: Values, name: string, fallback: number): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -2,136 +2,24 @@
  * `xcompare plan --config F [--throughput T.json] [--json] [--no-measure]`: model evaluations and
  * hours per stage before committing a GPU to a run. Works without the ONNX files (a paper config
  * on a laptop): absent models take their rate from the throughput file or the default, and the
- * output says which numbers are measured and which assumed.
+ * output says which numbers are measured and which assumed. What each stage costs is its own
+ * `estimate`; this verb counts images and models, finds rates and adds up hours.
  */
-import { join } from "node:path";
-import { loadConfig } from "./config.ts";
-import { UsageError } from "./args.ts";
-import { type Config, configSchema } from "../configs/schema.ts";
-import { stages } from "../stages/index.ts";
-import { dataset } from "../stages/support/common.ts";
+import { UsageError, type Values } from "./args.ts";
+import { loadPipeline } from "./app.ts";
+import { measureRate, readThroughput, type ThroughputFile } from "./throughput.ts";
+import type { Config } from "../configs/schema.ts";
+import { estimateStages, stageHours, totalForward, totalGradient } from "../pipeline/estimate.ts";
 import { resolveModels } from "../runtime/registry.ts";
-import { OnnxScorer } from "../runtime/onnx_scorer.ts";
-import { Rng } from "../lib/rng.ts";
-import { sessionOptions } from "../stages/support/session_options.ts";
-import {
-  averagesFrom,
-  defaults,
-  estimateEvaluations,
-  fmtHours,
-  fmtInt,
-  type ManifestSample,
-  parseThroughput,
-  type PlanParams,
-  stageHours,
-  type ThroughputFile,
-  totalForward,
-  totalGradient,
-} from "../stages/support/cost.ts";
+import { dataset } from "../stages/support/common.ts";
+
+/**
+ * Assumed where nothing says otherwise: a gradient row (forward + backward, backward ~2x forward)
+ * costs 3 forward rows; a model neither measured nor in a throughput file runs 50 rows/s.
+ */
+export const defaults = { gradientCost: 3, masksPerSecond: 50 };
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-
-/** Per-unit samples from the store's manifests of the stages whose averages the plan uses. */
-async function storeSamples(root: string): Promise<ManifestSample[]> {
-  const read = async (stage: string) => {
-    const out: {
-      unit: string;
-      outputHash: string;
-      counters: Record<string, number>;
-      // deno-lint-ignore no-explicit-any
-      p: any;
-      inputs: Record<string, string>;
-    }[] = [];
-    try {
-      for await (const e of Deno.readDir(join(root, stage))) {
-        if (!e.isDirectory || e.name.startsWith(".")) continue;
-        try {
-          const m = JSON.parse(await Deno.readTextFile(join(root, stage, e.name, "manifest.json")));
-          out.push({
-            unit: m.unit,
-            outputHash: m.outputHash,
-            counters: m.counters ?? {},
-            p: m.components?.params ?? {},
-            inputs: m.components?.inputs ?? {},
-          });
-        } catch { /* unfinished entry */ }
-      }
-    } catch { /* stage never ran */ }
-    return out;
-  };
-  const samples: ManifestSample[] = [];
-  const mse = await read("mse-search");
-  const mseByHash = new Map(mse.map((m) => [m.outputHash, m]));
-  for (const m of mse) {
-    samples.push({
-      stage: "mse-search",
-      model: m.unit.split("/")[0],
-      images: m.p.count ?? 0,
-      counters: m.counters,
-      params: m.p.search ?? {},
-    });
-  }
-  for (const s of await read("subtree-count")) {
-    // Image count of a subtree unit: that of the mse-search output it read.
-    const input = Object.values((s.inputs ?? {}) as Record<string, string>);
-    const src = input.map((h) => mseByHash.get(h)).find((m) => m !== undefined);
-    samples.push({
-      stage: "subtree-count",
-      model: s.unit.split("/")[0],
-      images: src?.p.count ?? 0,
-      counters: s.counters,
-      params: src?.p.search ?? {},
-    });
-  }
-  for (const s of await read("igos-heatmaps")) {
-    samples.push({
-      stage: "igos-heatmaps",
-      model: s.unit.split("/")[0],
-      images: s.p.count ?? 0,
-      counters: s.counters,
-      params: s.p.heatmaps ?? {},
-    });
-  }
-  return samples;
-}
-
-/** Forward masks/s of the Scorer on one model: 7x7 masks from many concurrent callers. */
-async function measureRate(
-  onnx: string,
-  dims: number[],
-  config: Config,
-  seconds: number,
-): Promise<number> {
-  const [c, h, w] = dims;
-  const rng = new Rng(1);
-  const img = () => Float32Array.from({ length: c * h * w }, () => rng.normal());
-  const images = [img(), img(), img(), img()];
-  const scorer = await OnnxScorer.create(onnx, images, images.map((x) => x.map((v) => v * 0.1)), {
-    batchSize: 32,
-    mode: config.upsample,
-    session: sessionOptions(config),
-  });
-  try {
-    const reqs = Array.from({ length: 8 }, (_, i) =>
-      Array.from({ length: 8 }, () => ({
-        image: i % 4,
-        mask: Float32Array.from({ length: 49 }, () => rng.next()),
-        cls: 0,
-      })));
-    await Promise.all(reqs.map((r) => scorer.score(r))); // warm-up
-    const t0 = performance.now();
-    let masks = 0;
-    await Promise.all(reqs.map(async (r) => {
-      while (performance.now() - t0 < seconds * 1000) {
-        const p = await scorer.score(r);
-        masks += p.length;
-      }
-    }));
-    return masks / ((performance.now() - t0) / 1000);
-  } finally {
-    await scorer.release();
-  }
-}
 
 interface RateInfo {
   here: number | null;
@@ -140,122 +28,28 @@ interface RateInfo {
   fileSource: "file" | "file default" | "none";
 }
 
-export async function planVerb(values: Record<string, unknown>): Promise<number> {
+export async function planVerb(values: Values): Promise<number> {
   const configPath = values.config as string | undefined;
   if (!configPath) throw new UsageError("xcompare plan: --config is required");
-  const { config } = await loadConfig(configPath, configSchema);
+  const { spec, config } = await loadPipeline(configPath);
   const notes: string[] = [];
-
-  // Stage params through each stage's own schema (defaults filled, errors name the key).
-  const parsed: Record<string, Record<string, unknown>> = {};
-  for (const s of stages) {
-    parsed[s.name] = s.params.parse(
-      config.stages[s.name] ?? {},
-      `${configPath}: config.stages.${s.name}`,
-    ) as Record<string, unknown>;
-  }
-
-  // Images: the listed dataset when it is there, else `first` (said so).
-  let images: number, imagesBasis: string;
-  try {
-    images = (await dataset(config)).items.length;
-    imagesBasis = `listed from ${config.dataset.dir}`;
-  } catch (e) {
-    if (!config.dataset.first) {
-      throw new Error(
-        `${configPath}: config.dataset: ${config.dataset.dir} cannot be listed (${
-          (e as Error).message
-        }) and dataset.first is not set, so the image count is unknown`,
-      );
-    }
-    images = config.dataset.first;
-    imagesBasis = `config dataset.first; ${config.dataset.dir} ${
-      (await exists(config.dataset.dir)) ? "could not be listed" : "not found"
-    }, not checked`;
-  }
-
-  // Models: absent optional ones are skipped (as reproduce does); absent required ones are
-  // planned from the throughput file and flagged.
-  const present: typeof config.models = [];
-  const absent: string[] = [];
-  const planned: string[] = [];
-  for (const m of config.models) {
-    if (await exists(m.onnx)) {
-      present.push(m);
-      planned.push(m.id);
-    } else if (m.optional) {
-      notes.push(`${m.id}: optional and ${m.onnx} absent: not planned (as reproduce skips it)`);
-    } else {
-      absent.push(m.id);
-      planned.push(m.id);
-    }
-  }
-  if (absent.length) {
-    notes.push(
-      `${absent.length} required model(s) absent (${absent.join(", ")}): planned from the ` +
-        `throughput file or the default rate; export them before reproducing`,
-    );
-  }
-
-  const samples = await storeSamples(Deno.env.get("XCOMPARE_ARTIFACTS") ?? "artifacts");
-  const params = parsed as unknown as PlanParams;
-  const measured = averagesFrom(samples, params);
-  const est = estimateEvaluations(
-    { models: planned, images, chunk: config.dataset.chunk, params, measured },
-    {},
-  );
+  const { images, imagesBasis } = await countImages(config, configPath);
+  const { present, absent, planned } = await modelsToPlan(config, notes);
+  const est = await estimateStages(spec, { models: planned, images });
+  for (const s of est.unestimated) notes.push(`${s}: declares no estimate; not counted`);
 
   // Throughput: measured here for present models, from the file for all.
-  let file: ThroughputFile | null = null;
-  if (values.throughput) {
-    const path = values.throughput as string;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await Deno.readTextFile(path));
-    } catch (e) {
-      throw new Error(`${path}: cannot read throughput file (${(e as Error).message})`);
-    }
-    file = parseThroughput(raw, path);
-  }
+  const file = values.throughput ? await readThroughput(values.throughput as string) : null;
   const gradientCost = file?.gradientCost ?? defaults.gradientCost;
-  const rates = new Map<string, RateInfo>();
-  const measuredRates = new Map<string, number>();
-  if (!values["no-measure"] && present.length) {
-    const { models: specs } = await resolveModels(present, config.baseline, configPath);
-    for (const m of specs) {
-      try {
-        const dims = m.io.inputDims.slice(1) as number[];
-        measuredRates.set(m.id, await measureRate(m.onnx, dims, config, 1));
-      } catch (e) {
-        notes.push(`${m.id}: throughput not measured (${(e as Error).message})`);
-      }
-    }
-  }
-  // Unmeasured models here: the median of the measured ones (same machine), else the default.
-  const sorted = [...measuredRates.values()].sort((a, b) => a - b);
-  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
-  if (median !== null && measuredRates.size < planned.length && !file) {
-    notes.push(`models without a measured rate here are assumed at the median measured rate`);
-  }
-  for (const id of planned) {
-    const here = measuredRates.get(id);
-    const f = file?.rates[id] ?? file?.default;
-    rates.set(id, {
-      here: here ?? (file ? null : median ?? defaults.masksPerSecond),
-      hereSource: here !== undefined ? "measured" : file ? "none" : "assumed",
-      file: f ?? null,
-      fileSource: file?.rates[id] !== undefined
-        ? "file"
-        : f !== undefined
-        ? "file default"
-        : "none",
-    });
-  }
+  const measuredRates = values["no-measure"]
+    ? new Map<string, number>()
+    : await measureRates(present, config, configPath, notes);
+  const rates = rateInfo(planned, measuredRates, file, notes);
   const hereRate = (id: string) => rates.get(id)!.here ?? NaN;
   const fileRate = (id: string) => rates.get(id)!.file ?? defaults.masksPerSecond;
   const hereComplete = planned.every((id) => rates.get(id)!.here !== null);
 
-  const rows = est.map((s) => ({
+  const rows = est.stages.map((s) => ({
     stage: s.stage,
     units: s.units,
     images: s.images,
@@ -281,7 +75,7 @@ export async function planVerb(values: Record<string, unknown>): Promise<number>
       hoursHere: total("hoursHere"),
       hoursFile: total("hoursFile"),
     },
-    measured,
+    measured: est.measured,
     notes,
   };
   if (values.json) {
@@ -290,6 +84,115 @@ export async function planVerb(values: Record<string, unknown>): Promise<number>
   }
   console.log(formatPlanTable(result));
   return 0;
+}
+
+/** Images: the listed dataset when it is there, else `first` (said so). */
+async function countImages(
+  config: Config,
+  configPath: string,
+): Promise<{ images: number; imagesBasis: string }> {
+  try {
+    return {
+      images: (await dataset(config)).items.length,
+      imagesBasis: `listed from ${config.dataset.dir}`,
+    };
+  } catch (e) {
+    if (!config.dataset.first) {
+      throw new Error(
+        `${configPath}: config.dataset: ${config.dataset.dir} cannot be listed (${
+          (e as Error).message
+        }) and dataset.first is not set, so the image count is unknown`,
+      );
+    }
+    return {
+      images: config.dataset.first,
+      imagesBasis: `config dataset.first; ${config.dataset.dir} ${
+        (await exists(config.dataset.dir)) ? "could not be listed" : "not found"
+      }, not checked`,
+    };
+  }
+}
+
+/**
+ * Models: absent optional ones are skipped (as reproduce does); absent required ones are planned
+ * from the throughput file and flagged.
+ */
+async function modelsToPlan(config: Config, notes: string[]) {
+  const present: Config["models"] = [];
+  const absent: string[] = [];
+  const planned: string[] = [];
+  for (const m of config.models) {
+    if (await exists(m.onnx)) {
+      present.push(m);
+      planned.push(m.id);
+    } else if (m.optional) {
+      notes.push(`${m.id}: optional and ${m.onnx} absent: not planned (as reproduce skips it)`);
+    } else {
+      absent.push(m.id);
+      planned.push(m.id);
+    }
+  }
+  if (absent.length) {
+    notes.push(
+      `${absent.length} required model(s) absent (${absent.join(", ")}): planned from the ` +
+        `throughput file or the default rate; export them before reproducing`,
+    );
+  }
+  return { present, absent, planned };
+}
+
+/** Each present model's rate, measured here for a second. */
+async function measureRates(
+  present: Config["models"],
+  config: Config,
+  configPath: string,
+  notes: string[],
+): Promise<Map<string, number>> {
+  const rates = new Map<string, number>();
+  if (!present.length) return rates;
+  const { models: specs } = await resolveModels(present, config.baseline, configPath);
+  for (const m of specs) {
+    try {
+      const dims = m.io.inputDims.slice(1) as number[];
+      rates.set(m.id, await measureRate(m.onnx, dims, config, 1));
+    } catch (e) {
+      notes.push(`${m.id}: throughput not measured (${(e as Error).message})`);
+    }
+  }
+  return rates;
+}
+
+/**
+ * Each planned model's rate here (measured; unmeasured ones at the median measured rate, same
+ * machine, else the default) and in the throughput file, with where each came from.
+ */
+function rateInfo(
+  planned: string[],
+  measured: Map<string, number>,
+  file: ThroughputFile | null,
+  notes: string[],
+): Map<string, RateInfo> {
+  const sorted = [...measured.values()].sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
+  if (median !== null && measured.size < planned.length && !file) {
+    notes.push(`models without a measured rate here are assumed at the median measured rate`);
+  }
+  const rates = new Map<string, RateInfo>();
+  for (const id of planned) {
+    const here = measured.get(id);
+    const f = file?.rates[id] ?? file?.default;
+    rates.set(id, {
+      here: here ?? (file ? null : median ?? defaults.masksPerSecond),
+      hereSource: here !== undefined ? "measured" : file ? "none" : "assumed",
+      file: f ?? null,
+      fileSource: file?.rates[id] !== undefined
+        ? "file"
+        : f !== undefined
+        ? "file default"
+        : "none",
+    });
+  }
+  return rates;
 }
 
 type PlanResult = {
@@ -362,4 +265,15 @@ export function formatPlanTable(r: PlanResult): string {
   }
   if (r.notes.length) out.push("", "notes:", ...r.notes.map((n) => `  ${n}`));
   return out.join("\n");
+}
+
+/** `1234567` → `1,234,567`. */
+export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Hours with sensible precision; `—` where unknown. */
+export function fmtHours(h: number | null): string {
+  if (h === null) return "—";
+  if (h === 0) return "0";
+  if (h < 0.01) return "<0.01";
+  return h < 10 ? h.toFixed(2) : h < 1000 ? h.toFixed(1) : fmtInt(h);
 }

@@ -11,11 +11,7 @@
  * stages (kpca, report) are left to the final plain `reproduce`, which reuses everything and
  * completes the DAG.
  */
-
-export interface StageShape {
-  name: string;
-  after: readonly string[];
-}
+import { stageDepths, type StageNode } from "./dag.ts";
 
 export interface Wave {
   /** 1-based wave number. */
@@ -30,26 +26,14 @@ export interface Wave {
  * waves and sizes each array; without it every wave gets `shards` tasks.
  */
 export function planWaves(
-  stages: readonly StageShape[],
+  stages: readonly StageNode[],
   shards: number,
   units?: Record<string, number> | null,
 ): Wave[] {
   if (!Number.isInteger(shards) || shards < 1) {
     throw new Error(`shards: expected a positive integer, got ${shards}`);
   }
-  const byName = new Map(stages.map((s) => [s.name, s]));
-  const depth = new Map<string, number>();
-  const visit = (name: string, trail: string[]): number => {
-    const known = depth.get(name);
-    if (known !== undefined) return known;
-    if (trail.includes(name)) throw new Error(`stage cycle: ${[...trail, name].join(" → ")}`);
-    const s = byName.get(name);
-    if (!s) throw new Error(`unknown stage "${name}" (after of ${trail.at(-1)})`);
-    const d = s.after.length ? 1 + Math.max(...s.after.map((a) => visit(a, [...trail, name]))) : 0;
-    depth.set(name, d);
-    return d;
-  };
-  for (const s of stages) visit(s.name, []);
+  const depth = stageDepths(stages);
   const levels: string[][] = [];
   for (const s of stages) (levels[depth.get(s.name)!] ??= []).push(s.name);
   const waves = levels.map((names, i) => {

@@ -9,7 +9,29 @@ import {
   sh,
   slurmScripts,
 } from "./cluster.ts";
-import { stages } from "../stages/index.ts";
+
+/** A DAG of xcompare's shape (tests/shard_test.ts plans the real stages). */
+const stages = [
+  { name: "preprocess", after: [] },
+  { name: "infer-baselines", after: ["preprocess"] },
+  { name: "mse-search", after: ["preprocess", "infer-baselines"] },
+  { name: "subtree-count", after: ["preprocess", "mse-search"] },
+  { name: "igos-heatmaps", after: ["preprocess", "infer-baselines"] },
+  { name: "cross-test", after: ["preprocess", "infer-baselines", "igos-heatmaps"] },
+  { name: "kpca", after: ["infer-baselines", "cross-test"] },
+  {
+    name: "report",
+    after: [
+      "preprocess",
+      "infer-baselines",
+      "mse-search",
+      "subtree-count",
+      "igos-heatmaps",
+      "cross-test",
+      "kpca",
+    ],
+  },
+];
 
 const units = {
   preprocess: 4,

@@ -61,6 +61,56 @@ export interface RuntimeIdentity {
   provider: string;
 }
 
+/** A per-unit average that earlier runs measured, and where it came from (said in `plan`). */
+export interface Measured {
+  value: number;
+  source: string;
+}
+
+/**
+ * A finished unit in the store as an estimate sees it: what it was computed from and what it
+ * counted. Not the store's Manifest type, so that the store's code stays out of every stage's key.
+ */
+export interface FinishedUnit {
+  unit: string;
+  /** The unit's params (its plan's `params`). */
+  params: unknown;
+  /** `stage/unit` → output hash of each input it read. */
+  inputs: Record<string, string>;
+  outputHash: string;
+  counters: Record<string, number>;
+}
+
+/** What `xcompare plan` knows before anything runs, for a stage's `estimate`. */
+export interface EstimateContext<P, C> {
+  config: C;
+  params: P;
+  /** Every stage's validated params, by name: a stage's cost may follow an upstream's settings. */
+  stageParams: Record<string, unknown>;
+  /** Estimates of the stages before this one in DAG order, by name. */
+  upstream: Record<string, StageEstimate>;
+  /** The models the units will run (ids): those present, and absent required ones. */
+  models: string[];
+  /** Images the pipeline will read (the listed dataset, or what the config says it holds). */
+  images: number;
+  /** A stage's finished units in the store, to average what earlier runs counted. */
+  finished(stage: string): Promise<FinishedUnit[]>;
+}
+
+/** What a stage's units will cost: rows through each model, so hours follow from its rate. */
+export interface StageEstimate {
+  units: number;
+  images: number;
+  /** Forward rows per model (the model that runs them). */
+  forward: Record<string, number>;
+  /** Gradient rows (forward and backward) per model. */
+  gradient: Record<string, number>;
+  /** How the counts were derived. */
+  basis: string;
+  /** Averages measured in the store, by name, whether or not this estimate used them. */
+  measured?: Record<string, Measured>;
+}
+
 export interface Stage<P = unknown, C = unknown> {
   name: string;
   /** Upstream stages; the DAG order is derived from these. */
@@ -79,4 +129,14 @@ export interface Stage<P = unknown, C = unknown> {
   /** Optional hook before the first unit runs (e.g. open sessions); shared by its units. */
   open?(ctx: RunContext<P, C>): Promise<void>;
   close?(): Promise<void>;
+  /**
+   * Optional: what the stage's units will cost, for `xcompare plan` before any input exists. The
+   * runner never calls it; the estimate lives here so that a stage's cost model sits beside the
+   * work it describes.
+   */
+  estimate?(ctx: EstimateContext<P, C>): StageEstimate | Promise<StageEstimate>;
 }
+
+/** A stage of any params and config: what lists of stages hold. */
+// deno-lint-ignore no-explicit-any
+export type AnyStage = Stage<any, any>;

@@ -3,12 +3,10 @@
  * why: which code file, param, input or runtime differs from the last run of the same config.
  */
 import { codeClosure, hashJson } from "../lib/hash.ts";
+import { FileHashes, keyComponents, LazyRuntime } from "./keys.ts";
 import type { LockFile } from "./lockfile.ts";
-import { FileHashes, keyComponents, planAll } from "./runner.ts";
-import type { RuntimeIdentity } from "./stage.ts";
-import type { PipelineSpec } from "./runner.ts";
+import { type PipelineSpec, planAll } from "./plan.ts";
 import type { KeyComponents, Manifest } from "./store.ts";
-import { join } from "node:path";
 
 export interface UnitStatus {
   unit: string;
@@ -70,12 +68,11 @@ export async function pipelineStatus<C>(
   previous: LockFile | null,
 ): Promise<StageStatus[]> {
   const plans = await planAll(spec);
-  const files = new FileHashes(join(spec.store.root, ".file-hashes.json"));
+  const files = FileHashes.of(spec.store);
   const outputs = new Map<string, Manifest>();
   const stale = new Set<string>();
   const out: StageStatus[] = [];
-  let runtimeValue: RuntimeIdentity | undefined;
-  const runtime = async () => runtimeValue ??= await spec.runtime();
+  const runtime = new LazyRuntime(spec.runtime);
   for (const { stage, units } of plans) {
     const st: StageStatus = { stage: stage.name, fresh: 0, stale: 0, units: [] };
     const code = await codeClosure(stage.module);
@@ -99,7 +96,7 @@ export async function pipelineStatus<C>(
         st.stale++;
         continue;
       }
-      const kc = await keyComponents(stage, unit, outputs, files, runtime, "missing");
+      const kc = await keyComponents(stage, unit, outputs, files, runtime.get, "missing");
       if ("missing" in kc) throw new Error(`status: ${id}: input ${kc.missing} has no output`);
       const { key, components } = kc;
       const check = await spec.store.check(stage.name, key, false);

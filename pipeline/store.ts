@@ -67,6 +67,26 @@ export class Store {
     }
   }
 
+  /**
+   * Manifests of a stage's complete entries, in directory order: what earlier runs counted, for
+   * `plan`. Leftovers of killed runs and unreadable manifests are skipped.
+   */
+  async manifests(stage: string): Promise<Manifest[]> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(join(this.root, stage)));
+    } catch {
+      return [];
+    }
+    const out: Manifest[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory || e.name.startsWith(".")) continue;
+      const m = await this.readManifest(stage, e.name).catch(() => null);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
   /** Reuse check: sizes always, digests too when `verify` is set. */
   async check(stage: string, key: string, verify: boolean): Promise<CheckResult> {
     const dir = this.entryDir(stage, key);

@@ -20,6 +20,7 @@ import {
 import { openScorer } from "./support/open_scorer.ts";
 import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
+import { chunks, curvePoints, limit, perModel } from "./support/cost.ts";
 
 const params = obj({
   /** Images cross-tested (the first N that igos-heatmaps explained); 0 = all of them. */
@@ -61,6 +62,27 @@ export const crossTest: Stage<CrossTestParams, Config> = {
         }))
       )
     );
+  },
+  /** Model B evaluates the heatmaps of all m models: models² x images x curves x points. */
+  estimate({ config, params, models, images, upstream, stageParams }) {
+    const chunk = config.dataset.chunk;
+    // Only images whose heatmaps exist: igos-heatmaps' chunks.
+    const n = Math.min(
+      limit(params.images, images),
+      chunks(upstream["igos-heatmaps"].images, chunk) * chunk,
+      images,
+    );
+    const { maskSize } = stageParams["igos-heatmaps"] as { maskSize: number };
+    const points = curvePoints(maskSize, params.cellsPerStep);
+    const curves = params.deletion ? 2 : 1;
+    const m = models.length;
+    return {
+      units: m * m * chunks(n, chunk),
+      images: n,
+      forward: perModel(models, m * n * curves * points),
+      gradient: perModel(models, 0),
+      basis: `models² x images x ${curves} curves x ${points} points`,
+    };
   },
   async run(unit, io, { config, params }) {
     const b = await modelOf(config, unit.id.split("/")[1]);

@@ -8,13 +8,14 @@ import { int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
 import { igosBatch } from "../explain/igos.ts";
-import { gradientSaliency, occlusion, rise } from "../explain/saliency.ts";
+import { gradientSaliency, occlusion, occlusionDefaults, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
 import { modelOf, perModelChunk } from "./support/common.ts";
 import { openScorer } from "./support/open_scorer.ts";
 import { openGradientModel } from "./support/open_gradient.ts";
 import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
+import { chunks, igosRows, limit, lineSearchTrials, perModel } from "./support/cost.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */
@@ -44,6 +45,43 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
       heatmaps: params,
       overlays: c.index === 0 ? params.overlays : 0,
     })),
+  async estimate({ config, params, models, images, finished }) {
+    const n = limit(params.images, images);
+    // Measured here whatever the method: mse-search's I-GOS 7x7 uses the same trials.
+    const trials = await lineSearchTrials(finished);
+    let rows: { forward: number; gradient: number }, basis: string;
+    switch (params.method) {
+      case "igos++":
+        rows = igosRows(params.iterations, params.steps, 4, trials.value);
+        basis = `iGOS++ ${params.iterations} iterations x (4 terms x ${params.steps} steps) ` +
+          `gradient rows + (1 + trials) x 4 x ${params.steps} forward rows per iteration, ` +
+          trials.basis;
+        break;
+      case "rise":
+        rows = { forward: params.riseMasks, gradient: 0 };
+        basis = `RISE: ${params.riseMasks} masks/image`;
+        break;
+      case "occlusion": {
+        const { window, stride } = occlusionDefaults;
+        const k = Math.floor((params.maskSize - window) / stride) + 1 +
+          ((params.maskSize - window) % stride ? 1 : 0);
+        rows = { forward: k * k + 1, gradient: 0 };
+        basis = `occlusion: ${k}² windows (${window} cells, stride ${stride}) + 1 rows/image`;
+        break;
+      }
+      default:
+        rows = { forward: 0, gradient: 1 };
+        basis = "plain gradient: 1 gradient row/image";
+    }
+    return {
+      units: models.length * chunks(n, config.dataset.chunk),
+      images: n,
+      forward: perModel(models, rows.forward * n),
+      gradient: perModel(models, rows.gradient * n),
+      basis,
+      measured: trials.measured ? { lineSearchTrials: trials.measured } : undefined,
+    };
+  },
   async run(unit, io, { config, params }) {
     const m = await modelOf(config, unit.id);
     const { count, overlays } = unit.params as { count: number; overlays: number };

@@ -1,5 +1,5 @@
 /** The xcompare DAG: preprocess → infer-baselines → mse-search → subtree-count → igos-heatmaps → cross-test → kpca → report. */
-import type { AnyStage } from "../pipeline/runner.ts";
+import type { AnyStage } from "../pipeline/stage.ts";
 import { preprocess } from "./preprocess.ts";
 import { inferBaselines } from "./infer_baselines.ts";
 import { mseSearch } from "./mse_search.ts";

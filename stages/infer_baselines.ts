@@ -16,6 +16,7 @@ import {
   preprocessRef,
 } from "./support/common.ts";
 import { forwardAll } from "./support/open_forward.ts";
+import { perModel } from "./support/cost.ts";
 import { concatChunks, readChunk } from "./support/tensors.ts";
 import { summarisePredictions } from "../explain/predictions.ts";
 
@@ -38,6 +39,13 @@ export const inferBaselines: Stage<{ topk: number }, Config> = {
       runtime: true,
     }));
   },
+  estimate: ({ models, images }) => ({
+    units: models.length,
+    images,
+    forward: perModel(models, 2 * images),
+    gradient: perModel(models, 0),
+    basis: "2 rows per image and model (full image, blurred image)",
+  }),
   async run(unit, io, { config }) {
     const m = await modelOf(config, unit.id);
     const p = unit.params as { topk: number; lastBlock: string | null };

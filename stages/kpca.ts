@@ -14,6 +14,7 @@ import {
 import { kernelPca } from "../explain/kpca.ts";
 import { baselinesRef, models } from "./support/common.ts";
 import { readPredictionsFile } from "./support/predictions_io.ts";
+import { noModelRows } from "./support/cost.ts";
 
 /**
  * `b` of the normalisation `(s - b) / (t - b)`: `top1` (METHODS §5: the mean top-1 confidence on
@@ -47,6 +48,7 @@ export const kpca: Stage<KpcaParams, Config> = {
       ],
     }];
   },
+  estimate: ({ models }) => noModelRows(models, 1, 0, "matrix algebra only"),
   async run(unit, io, { params }) {
     const p = unit.params as { models: { id: string; group: string }[] };
     const calibration: Record<string, Calibration> = {};

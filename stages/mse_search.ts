@@ -19,6 +19,16 @@ import { chunkImages } from "./support/open_scorer.ts";
 import { openGradientModel } from "./support/open_gradient.ts";
 import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
+import {
+  chunks,
+  chunkSamples,
+  igosRows,
+  limit,
+  lineSearchTrials,
+  perImage,
+  perModel,
+  sameSearch,
+} from "./support/cost.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */
@@ -42,6 +52,12 @@ export type MseSearchParams = ReturnType<typeof params.parse>;
 /** Two chunks of a model in flight share one Scorer (see stages/scorer_pool.ts). */
 const scorers = stagePool();
 
+/**
+ * Beam-search rows per image and model when nothing is measured: 5 beam states x 15 candidates
+ * per level over ~8 levels, plus minimisation.
+ */
+const assumedRowsPerImage = 800;
+
 export const mseSearch: Stage<MseSearchParams, Config> = {
   name: "mse-search",
   after: ["preprocess", "infer-baselines"],
@@ -52,6 +68,44 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
   close: () => scorers.close(),
   plan: ({ config, params }) =>
     perModelChunk(config, params.images, () => ({ search: params, upsample: config.upsample })),
+  async estimate({ config, params, models, images, finished }) {
+    const n = limit(params.images, images);
+    const same = chunkSamples(await finished("mse-search"), "search")
+      .filter((s) => s.images > 0 && sameSearch(s.params, params));
+    const measured = same.length
+      ? {
+        mseEvalsPerImage: perImage(same, "modelEvals"),
+        mseGradientsPerImage: perImage(same, "gradientEvals"),
+      }
+      : undefined;
+    let forward: number, gradient = 0, basis: string;
+    if (measured) {
+      forward = measured.mseEvalsPerImage.value;
+      gradient = measured.mseGradientsPerImage.value;
+      basis = `${forward.toFixed(0)} forward + ${
+        gradient.toFixed(0)
+      } gradient rows/image (${measured.mseEvalsPerImage.source})`;
+    } else {
+      forward = assumedRowsPerImage;
+      basis = `${forward} beam-search rows/image (assumed)`;
+      if (params.candidates === "igos-topq") {
+        const trials = await lineSearchTrials(finished);
+        const r = igosRows(params.igosIterations, params.igosSteps, 1, trials.value);
+        forward += r.forward;
+        gradient = r.gradient;
+        basis +=
+          ` + I-GOS 7x7 ${r.forward} forward, ${r.gradient} gradient rows/image (${params.igosIterations} iterations x ${params.igosSteps} steps, ${trials.basis})`;
+      }
+    }
+    return {
+      units: models.length * chunks(n, config.dataset.chunk),
+      images: n,
+      forward: perModel(models, forward * n),
+      gradient: perModel(models, gradient * n),
+      basis,
+      measured,
+    };
+  },
   async run(unit, io, { config, params }) {
     const m = await modelOf(config, unit.id);
     const count = (unit.params as { count: number }).count;

@@ -9,6 +9,7 @@ import type { Stage } from "../pipeline/stage.ts";
 import { loadImages, type PreprocessOptions } from "../runtime/images.ts";
 import { encodeNpy } from "../runtime/npy.ts";
 import { chunkId, chunksOf, dataset, models } from "./support/common.ts";
+import { chunks, noModelRows } from "./support/cost.ts";
 
 export interface PreprocessItem {
   /** Position in the dataset order. */
@@ -52,6 +53,13 @@ export const preprocess: Stage<{ concurrency: number }, Config> = {
     }
     return units;
   },
+  estimate: ({ models, images, config }) =>
+    noModelRows(
+      models,
+      chunks(images, config.dataset.chunk),
+      images,
+      "image decoding only (CPU), per preprocessing group; no model evaluations",
+    ),
   async run(unit, io, { config, params }) {
     const p = unit.params as {
       preprocess: PreprocessOptions;

@@ -19,6 +19,7 @@ import type {
 } from "../report/input.ts";
 import { baselinesRef, dataset, models } from "./support/common.ts";
 import type { StoredPredictions } from "./support/predictions_io.ts";
+import { noModelRows } from "./support/cost.ts";
 
 const params = obj({
   /** Bootstrap resamples for the 95% intervals. */
@@ -44,6 +45,7 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
   ],
   module: import.meta.url,
   params,
+  estimate: ({ models }) => noModelRows(models, 1, 0, "bootstrap and rendering only"),
   async plan({ config, params, upstream }) {
     const { models: ms, skipped } = await models(config);
     const all = (s: string) => (upstream[s] ?? []).map((u) => ({ stage: s, unit: u.id }));

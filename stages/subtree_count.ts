@@ -11,6 +11,13 @@ import { Memo } from "../explain/memo.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
+import {
+  perImage,
+  perModel,
+  sameSearch,
+  type Sample,
+  type SearchSettings,
+} from "./support/cost.ts";
 
 const params = obj({
   children: optional(oneOf("first3", "all"), "first3"),
@@ -31,6 +38,13 @@ interface StoredMse {
 
 /** Two chunks of a model in flight share one Scorer (see stages/scorer_pool.ts). */
 const scorers = stagePool();
+
+/**
+ * Tree rows per image and model not already in the beam's memo, when nothing is measured: Table
+ * 1's trees hold ~250-7,300 nodes with r >= 0.5 per image (about 3,000 on average), each expanded
+ * node scores up to 3 children, shared subsets once.
+ */
+const assumedRowsPerImage = 2000;
 
 export const subtreeCount: Stage<SubtreeParams, Config> = {
   name: "subtree-count",
@@ -54,6 +68,37 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
         runtime: true,
       };
     });
+  },
+  /** One unit per mse-search unit, over its images; measured units count what the memo lacked. */
+  async estimate({ models, upstream, stageParams, finished }) {
+    const mse = upstream["mse-search"];
+    const search = stageParams["mse-search"] as SearchSettings;
+    // A unit covers the images, and ran with the settings, of the mse-search output it read.
+    const searches = new Map((await finished("mse-search")).map((u) => [u.outputHash, u]));
+    const same = (await finished("subtree-count")).map((u): Sample => {
+      const src = Object.values(u.inputs).map((h) => searches.get(h)).find((m) => m !== undefined);
+      const p = src?.params as { count?: number; search?: Record<string, unknown> } | undefined;
+      return {
+        model: u.unit.split("/")[0],
+        images: p?.count ?? 0,
+        counters: u.counters,
+        params: p?.search ?? {},
+      };
+    }).filter((s) => s.images > 0 && sameSearch(s.params, search));
+    const measured = same.length
+      ? { subtreeEvalsPerImage: perImage(same, "modelEvals") }
+      : undefined;
+    const rows = measured?.subtreeEvalsPerImage.value ?? assumedRowsPerImage;
+    return {
+      units: mse.units,
+      images: mse.images,
+      forward: perModel(models, rows * mse.images),
+      gradient: perModel(models, 0),
+      basis: `${rows.toFixed(0)} rows/image not already in the beam's memo (${
+        measured?.subtreeEvalsPerImage.source ?? "assumed"
+      })`,
+      measured,
+    };
   },
   async run(unit, io, { config, params }) {
     const m = await modelOf(config, unit.id);

@@ -1,11 +1,12 @@
 /**
- * Sharded runs: the cluster waves (stages/cluster.ts) split every unit of a real config's plan
+ * Sharded runs: the cluster waves (pipeline/cluster.ts) split every unit of a real config's plan
  * exactly once across shards, a final plain run then only reuses; and a shard killed with
  * SIGKILL mid-stage completes when rerun, with the same end result as an uninterrupted run.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { planAll, runPipeline, type UnitRecord } from "../pipeline/runner.ts";
+import { planAll } from "../pipeline/plan.ts";
+import { runPipeline, type UnitRecord } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
 import { planWaves } from "../pipeline/cluster.ts";
 import { stages } from "../stages/index.ts";
@@ -22,7 +23,7 @@ Deno.test({
     const cwd = Deno.cwd();
     Deno.chdir(ROOT);
     try {
-      const { loadPipeline } = await import("../cli/main.ts");
+      const { loadPipeline } = await import("../cli/app.ts");
       const { spec } = await loadPipeline(TINY);
       spec.store = new Store(dir);
       const plans = await planAll(spec);

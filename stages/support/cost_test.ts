@@ -1,52 +1,66 @@
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { join } from "node:path";
+import { assert, assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
+import { curvePoints, igosRows } from "./cost.ts";
+import { stages } from "../index.ts";
+import type { Config } from "../../configs/schema.ts";
 import {
-  averagesFrom,
-  curvePoints,
-  estimateEvaluations,
-  igosRows,
-  type ManifestSample,
-  parseThroughput,
-  type PlanInput,
-  type PlanParams,
+  type Estimates,
+  estimateStages,
   stageHours,
   totalForward,
   totalGradient,
-} from "./cost.ts";
+} from "../../pipeline/estimate.ts";
+import { Store } from "../../pipeline/store.ts";
 
-const params: PlanParams = {
-  "mse-search": {
-    images: 0,
-    grid: 7,
-    beamWidth: 5,
-    candidates: "igos-topq",
-    igosIterations: 2,
-    igosSteps: 20,
-  },
-  "igos-heatmaps": {
-    images: 0,
-    method: "igos++",
-    maskSize: 28,
-    iterations: 20,
-    steps: 20,
-    riseMasks: 2000,
-  },
-  "cross-test": { images: 0, cellsPerStep: 16, deletion: true },
-};
+/** A finished unit, written to the store as its manifest. */
+interface Finished {
+  stage: string;
+  unit: string;
+  params?: Record<string, unknown>;
+  inputs?: Record<string, string>;
+  outputHash?: string;
+  counters: Record<string, number>;
+}
 
-const input = (over: Partial<PlanInput> = {}): PlanInput => ({
-  models: ["a", "b", "c"],
-  images: 120,
-  chunk: 50,
-  params,
-  measured: {},
-  ...over,
-});
+/** The stages' estimates for 3 models on 120 images in chunks of 50, over a store of `finished`. */
+async function estimate(
+  over: { stages?: Record<string, unknown>; finished?: Finished[] } = {},
+): Promise<Estimates> {
+  const dir = await Deno.makeTempDir({ prefix: "xcompare-cost-" });
+  try {
+    for (const [i, f] of (over.finished ?? []).entries()) {
+      const entry = join(dir, f.stage, `key${i}`);
+      await Deno.mkdir(entry, { recursive: true });
+      await Deno.writeTextFile(
+        join(entry, "manifest.json"),
+        JSON.stringify({
+          stage: f.stage,
+          unit: f.unit,
+          key: `key${i}`,
+          components: { params: f.params ?? {}, inputs: f.inputs ?? {} },
+          files: {},
+          outputHash: f.outputHash ?? `out${i}`,
+          counters: f.counters,
+        }),
+      );
+    }
+    const config = { dataset: { chunk: 50 }, stages: over.stages ?? {} } as unknown as Config;
+    return await estimateStages({
+      stages,
+      config,
+      stageParams: (s) => config.stages[s],
+      store: new Store(dir),
+      runtime: () => Promise.reject(new Error("plan never probes the runtime")),
+    }, { models: ["a", "b", "c"], images: 120 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
-const byStage = (xs: ReturnType<typeof estimateEvaluations>) =>
-  Object.fromEntries(xs.map((s) => [s.stage, s]));
+const byStage = (e: Estimates) => Object.fromEntries(e.stages.map((s) => [s.stage, s]));
 
-Deno.test("baselines and cross-test follow their closed forms", () => {
-  const s = byStage(estimateEvaluations(input()));
+Deno.test("baselines and cross-test follow their closed forms", async () => {
+  const s = byStage(await estimate());
   assertEquals(totalForward(s["infer-baselines"]), 2 * 120 * 3);
   assertEquals(curvePoints(28, 16), 50);
   // models² × images × 2 curves × 50 points.
@@ -57,9 +71,16 @@ Deno.test("baselines and cross-test follow their closed forms", () => {
   assertEquals(totalForward(s.kpca) + totalForward(s.report), 0);
 });
 
-Deno.test("iGOS++ rows: iterations × 4 terms × steps gradients, (1 + trials) × 4 × steps forward", () => {
+Deno.test("iGOS++ rows: iterations × 4 terms × steps gradients, (1 + trials) × 4 × steps forward", async () => {
   assertEquals(igosRows(20, 20, 4, 8), { gradient: 1600, forward: 20 * 9 * 80 });
-  const s = byStage(estimateEvaluations(input(), { lineSearchTrials: 3 }));
+  // One finished iGOS++ unit measures 3 line-search trials: 16 rows = 1 × (1 + 3) × 4 × 1.
+  const trials3: Finished = {
+    stage: "igos-heatmaps",
+    unit: "z/c0000",
+    params: { count: 1, heatmaps: { method: "igos++", iterations: 1, steps: 1 } },
+    counters: { modelEvals: 16 },
+  };
+  const s = byStage(await estimate({ finished: [trials3] }));
   assertEquals(totalGradient(s["igos-heatmaps"]), 3 * 120 * 20 * 4 * 20);
   assertEquals(totalForward(s["igos-heatmaps"]), 3 * 120 * 20 * 4 * 4 * 20);
   // Unmeasured igos-topq MSE search adds I-GOS 7x7 (1 term) to the beam's own rows.
@@ -67,12 +88,16 @@ Deno.test("iGOS++ rows: iterations × 4 terms × steps gradients, (1 + trials) �
   assertEquals(totalForward(s["mse-search"]), 3 * 120 * (800 + 2 * 4 * 20));
 });
 
-Deno.test("image limits: stage images cap, cross-test only where heatmaps exist", () => {
-  const p = structuredClone(params);
-  p["mse-search"].images = 30;
-  p["igos-heatmaps"].images = 60;
-  p["cross-test"].images = 0;
-  const s = byStage(estimateEvaluations(input({ params: p })));
+Deno.test("image limits: stage images cap, cross-test only where heatmaps exist", async () => {
+  const s = byStage(
+    await estimate({
+      stages: {
+        "mse-search": { images: 30 },
+        "igos-heatmaps": { images: 60 },
+        "cross-test": { images: 0 },
+      },
+    }),
+  );
   assertEquals(s["mse-search"].images, 30);
   assertEquals(s["subtree-count"].images, 30);
   assertEquals(s["igos-heatmaps"].images, 60);
@@ -81,47 +106,57 @@ Deno.test("image limits: stage images cap, cross-test only where heatmaps exist"
   assertEquals(s["cross-test"].units, 3 * 3 * 2);
 });
 
-Deno.test("measured averages replace defaults, only from matching search settings", () => {
-  const sample = (
-    stage: string,
-    images: number,
-    counters: Record<string, number>,
-    p: Record<string, unknown>,
-  ): ManifestSample => ({ stage, model: "m", images, counters, params: p });
+Deno.test("measured averages replace defaults, only from matching search settings", async () => {
   const search = { candidates: "igos-topq", grid: 7, beamWidth: 5 };
-  const samples = [
-    sample("mse-search", 10, { modelEvals: 9000, gradientEvals: 400 }, search),
-    sample("mse-search", 10, { modelEvals: 1e9 }, { ...search, beamWidth: 2 }),
-    sample("subtree-count", 10, { modelEvals: 5000 }, search),
+  const finished: Finished[] = [
+    {
+      stage: "mse-search",
+      unit: "m/c0000",
+      params: { count: 10, search },
+      outputHash: "mse0",
+      counters: { modelEvals: 9000, gradientEvals: 400 },
+    },
+    {
+      stage: "mse-search",
+      unit: "m/c0001",
+      params: { count: 10, search: { ...search, beamWidth: 2 } },
+      counters: { modelEvals: 1e9 },
+    },
+    // A subtree unit covers the images of the search it read.
+    {
+      stage: "subtree-count",
+      unit: "m/c0000",
+      inputs: { "mse-search/m/c0000": "mse0" },
+      counters: { modelEvals: 5000 },
+    },
     // 5 trials per iteration: forward = it × 6 × 4 × steps per image.
-    sample("igos-heatmaps", 4, { modelEvals: 4 * 3 * 6 * 4 * 10 }, {
-      method: "igos++",
-      iterations: 3,
-      steps: 10,
-    }),
+    {
+      stage: "igos-heatmaps",
+      unit: "m/c0000",
+      params: { count: 4, heatmaps: { method: "igos++", iterations: 3, steps: 10 } },
+      counters: { modelEvals: 4 * 3 * 6 * 4 * 10 },
+    },
   ];
-  const m = averagesFrom(samples, params);
+  const e = await estimate({ finished });
+  const m = e.measured;
   assertEquals(m.mseEvalsPerImage?.value, 900);
   assertEquals(m.mseGradientsPerImage?.value, 40);
   assertEquals(m.subtreeEvalsPerImage?.value, 500);
   assertAlmostEquals(m.lineSearchTrials!.value, 5, 1e-9);
   assert(m.mseEvalsPerImage!.source.includes("measured"));
-  const s = byStage(estimateEvaluations(input({ measured: m })));
+  const s = byStage(e);
   assertEquals(totalForward(s["mse-search"]), 3 * 120 * 900);
   assertEquals(totalForward(s["subtree-count"]), 3 * 120 * 500);
   assertEquals(totalForward(s["igos-heatmaps"]), 3 * 120 * 20 * 6 * 4 * 20);
   assert(s["igos-heatmaps"].basis.includes("measured"));
   // Nothing matching: defaults, said to be assumed.
-  const none = averagesFrom([samples[1]], params);
-  assertEquals(none.mseEvalsPerImage, undefined);
-  assert(
-    byStage(estimateEvaluations(input({ measured: none })))["mse-search"].basis
-      .includes("assumed"),
-  );
+  const none = await estimate({ finished: [finished[1]] });
+  assertEquals(none.measured.mseEvalsPerImage, undefined);
+  assert(byStage(none)["mse-search"].basis.includes("assumed"));
 });
 
-Deno.test("hours: each model's rows at its own rate, gradients weighted", () => {
-  const s = byStage(estimateEvaluations(input()));
+Deno.test("hours: each model's rows at its own rate, gradients weighted", async () => {
+  const s = byStage(await estimate());
   const rate = (m: string) => (m === "a" ? 100 : 200);
   const h = stageHours(s["cross-test"], rate, 3);
   const per = 3 * 120 * 2 * 50;
@@ -129,48 +164,4 @@ Deno.test("hours: each model's rows at its own rate, gradients weighted", () => 
   const g = stageHours(s["igos-heatmaps"], () => 1000, 3);
   const rows = totalForward(s["igos-heatmaps"]) + 3 * totalGradient(s["igos-heatmaps"]);
   assertAlmostEquals(g, rows / 1000 / 3600, 1e-9);
-});
-
-Deno.test("throughput files: rates, default, device; errors name the file and key", () => {
-  const t = parseThroughput(
-    { device: "1x H100", a: 10, default: 5, gradientCost: 2.5, "//": "comment" },
-    "t.json",
-  );
-  assertEquals(t, { device: "1x H100", rates: { a: 10 }, default: 5, gradientCost: 2.5 });
-  assertThrows(() => parseThroughput({ a: "fast" }, "t.json"), /t\.json: a: expected a positive/);
-  assertThrows(() => parseThroughput([1], "t.json"), /t\.json/);
-});
-
-Deno.test("xcompare plan on configs/paper.json works without any ONNX file", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "cli/main.ts",
-      "plan",
-      "--config",
-      "configs/paper.json",
-      "--throughput",
-      "tools/export/throughput.h100.example.json",
-      "--json",
-      "--no-measure",
-    ],
-    cwd: new URL("../..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(r.success, new TextDecoder().decode(r.stderr));
-  const plan = JSON.parse(new TextDecoder().decode(r.stdout));
-  assertEquals(plan.images, 5000);
-  // The 13 Table 1 models; the optional Table 2 variants are skipped while absent.
-  const present = plan.models.filter((m: { present: boolean }) => m.present).length;
-  if (present === 0) {
-    assertEquals(plan.models.length, 13);
-    assert(plan.models.every((m: { fileSource: string }) => m.fileSource === "file"));
-    assertEquals(plan.total.hoursHere, null);
-  }
-  const cross = plan.stages.find((s: { stage: string }) => s.stage === "cross-test");
-  const m = plan.models.length;
-  assertEquals(cross.forwardRows, m * m * 5000 * 2 * 50);
-  assert(plan.total.hoursFile > 0);
 });

@@ -1,0 +1,35 @@
+import { assert, assertEquals } from "../tests/assert.ts";
+
+Deno.test("xcompare plan on configs/paper.json works without any ONNX file", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "cli/main.ts",
+      "plan",
+      "--config",
+      "configs/paper.json",
+      "--throughput",
+      "tools/export/throughput.h100.example.json",
+      "--json",
+      "--no-measure",
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(r.success, new TextDecoder().decode(r.stderr));
+  const plan = JSON.parse(new TextDecoder().decode(r.stdout));
+  assertEquals(plan.images, 5000);
+  // The 13 Table 1 models; the optional Table 2 variants are skipped while absent.
+  const present = plan.models.filter((m: { present: boolean }) => m.present).length;
+  if (present === 0) {
+    assertEquals(plan.models.length, 13);
+    assert(plan.models.every((m: { fileSource: string }) => m.fileSource === "file"));
+    assertEquals(plan.total.hoursHere, null);
+  }
+  const cross = plan.stages.find((s: { stage: string }) => s.stage === "cross-test");
+  const m = plan.models.length;
+  assertEquals(cross.forwardRows, m * m * 5000 * 2 * 50);
+  assert(plan.total.hoursFile > 0);
+});

@@ -1,0 +1,88 @@
+/**
+ * `xcompare reproduce`: runs the pipeline under the store's run lock, writes the run's lockfile
+ * and run.json into reports/<run-id>/, and renders the report (a shard run writes only the
+ * lockfile; its final plain run renders).
+ */
+import { join } from "node:path";
+import { intFlag, shardFlag, type Values } from "./args.ts";
+import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } from "./app.ts";
+import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
+import { formatDuration } from "../pipeline/progress.ts";
+import { RunLock } from "../pipeline/runlock.ts";
+import { runPipeline, type RunResult } from "../pipeline/runner.ts";
+
+export async function reproduceVerb(values: Values): Promise<number> {
+  const configPath = configPathOf(values);
+  const { spec, config, configHash } = await loadPipeline(configPath);
+  const shard = shardFlag(values.shard);
+  const lock = await RunLock.acquire(
+    ARTIFACTS,
+    shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
+    { wait: !values["no-wait"] },
+  );
+  try {
+    const runId = (values["run-id"] as string) ?? newRunId(config.name);
+    const result = await runPipeline(spec, {
+      only: (values.only as string[]) ?? [],
+      force: (values.force as string[]) ?? [],
+      from: values.from as string | undefined,
+      dryRun: Boolean(values["dry-run"]),
+      verify: Boolean(values.verify),
+      jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
+      shard,
+    });
+    if (values["dry-run"]) {
+      console.log(dryRunTable(result));
+      return 0;
+    }
+    const runDir = join(REPORTS, shard ? `${runId}-shard-${shard.index}-of-${shard.count}` : runId);
+    await Deno.mkdir(runDir, { recursive: true });
+    await writeAtomic(
+      join(runDir, LOCK_NAME),
+      JSON.stringify(buildLock(runId, configPath, configHash, result.records), null, 1),
+    );
+    await writeAtomic(
+      join(runDir, "run.json"),
+      JSON.stringify(
+        { runId, config: configPath, runtime: result.runtime, shard, summaries: result.summaries },
+        null,
+        1,
+      ),
+    );
+    const published = !shard && await publish(result, spec, runId, runDir);
+    console.log(summaryTable(result));
+    for (const r of result.records.filter((r) => r.outcome === "failed")) {
+      console.log(`FAILED ${r.stage}/${r.unit}: ${r.detail}`);
+    }
+    console.log(
+      published
+        ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
+        : `lockfile: ${runDir}/${LOCK_NAME}`,
+    );
+    return result.ok ? 0 : 1;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** `--dry-run`: per stage, what would be computed and what is cached. */
+function dryRunTable(result: RunResult): string {
+  return result.summaries.map((s) => {
+    const planned = result.records.filter((r) => r.stage === s.stage && r.outcome === "planned");
+    return `${s.stage}: ${planned.length} to compute, ${s.reused} cached${
+      s.blocked ? `, ${s.blocked} waiting on upstream` : ""
+    }`;
+  }).join("\n");
+}
+
+function summaryTable(result: RunResult): string {
+  const rows = result.summaries.map((s) => {
+    const evals = s.counters.modelEvals ? `  model evals ${s.counters.modelEvals}` : "";
+    return `  ${s.stage.padEnd(16)} computed ${String(s.computed).padStart(4)}  reused ${
+      String(s.reused).padStart(4)
+    }${s.failed ? `  FAILED ${s.failed}` : ""}${s.blocked ? `  blocked ${s.blocked}` : ""}${
+      s.skipped ? `  other shards ${s.skipped}` : ""
+    }  ${formatDuration(s.wallSeconds).padStart(7)}${evals}`;
+  });
+  return ["summary:", ...rows].join("\n");
+}

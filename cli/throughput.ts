@@ -1,0 +1,89 @@
+/**
+ * Model throughput for `plan`: forward masks/s of the Scorer, measured here on a present model or
+ * read from a `--throughput` file written for another device.
+ */
+import type { Config } from "../configs/schema.ts";
+import { Rng } from "../lib/rng.ts";
+import { OnnxScorer } from "../runtime/onnx_scorer.ts";
+import { sessionOptions } from "../stages/support/session_options.ts";
+
+/** A `--throughput` file: forward masks/s per model id, a default, and the device it is for. */
+export interface ThroughputFile {
+  device: string;
+  rates: Record<string, number>;
+  default?: number;
+  gradientCost?: number;
+}
+
+/** Parses a throughput JSON file's contents; errors name the file and key. */
+export function parseThroughput(raw: unknown, path: string): ThroughputFile {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new Error(`${path}: expected an object of masks/s per model id`);
+  }
+  const out: ThroughputFile = { device: "unnamed device", rates: {} };
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (k.startsWith("//") || k === "$comment" || k === "notes") continue;
+    if (k === "device") {
+      if (typeof v !== "string") throw new Error(`${path}: device: expected a string`);
+      out.device = v;
+      continue;
+    }
+    if (typeof v !== "number" || !(v > 0)) {
+      throw new Error(
+        `${path}: ${k}: expected a positive number (masks/s), got ${JSON.stringify(v)}`,
+      );
+    }
+    if (k === "default") out.default = v;
+    else if (k === "gradientCost") out.gradientCost = v;
+    else out.rates[k] = v;
+  }
+  return out;
+}
+
+export async function readThroughput(path: string): Promise<ThroughputFile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new Error(`${path}: cannot read throughput file (${(e as Error).message})`);
+  }
+  return parseThroughput(raw, path);
+}
+
+/** Forward masks/s of the Scorer on one model: 7x7 masks from many concurrent callers. */
+export async function measureRate(
+  onnx: string,
+  dims: number[],
+  config: Config,
+  seconds: number,
+): Promise<number> {
+  const [c, h, w] = dims;
+  const rng = new Rng(1);
+  const img = () => Float32Array.from({ length: c * h * w }, () => rng.normal());
+  const images = [img(), img(), img(), img()];
+  const scorer = await OnnxScorer.create(onnx, images, images.map((x) => x.map((v) => v * 0.1)), {
+    batchSize: 32,
+    mode: config.upsample,
+    session: sessionOptions(config),
+  });
+  try {
+    const reqs = Array.from({ length: 8 }, (_, i) =>
+      Array.from({ length: 8 }, () => ({
+        image: i % 4,
+        mask: Float32Array.from({ length: 49 }, () => rng.next()),
+        cls: 0,
+      })));
+    await Promise.all(reqs.map((r) => scorer.score(r))); // warm-up
+    const t0 = performance.now();
+    let masks = 0;
+    await Promise.all(reqs.map(async (r) => {
+      while (performance.now() - t0 < seconds * 1000) {
+        const p = await scorer.score(r);
+        masks += p.length;
+      }
+    }));
+    return masks / ((performance.now() - t0) / 1000);
+  } finally {
+    await scorer.release();
+  }
+}
