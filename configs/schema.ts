@@ -17,8 +17,7 @@ import {
   str,
   union,
 } from "../lib/schema.ts";
-
-export type Provider = "cuda" | "tensorrt" | "cpu";
+import { type Provider, providers } from "../lib/runtime_identity.ts";
 
 export const preprocessSchema = obj({
   channels: maybe(oneOf(1, 3)),
@@ -64,7 +63,7 @@ export const configSchema = obj({
   runtime: optional(
     obj({
       providers: optional(
-        arr(oneOf<Provider>("cuda", "tensorrt", "cpu"), { min: 1 }),
+        arr(oneOf(...providers), { min: 1 }),
         ["cpu"] as Provider[],
       ),
       threads: optional(int({ min: 0 }), 0),

@@ -2,10 +2,11 @@
  * Plain batched forward passes of full images (no masks): predicted classes, probabilities and
  * optional intermediate tensors, for infer-baselines and evaluation.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import * as ort from "onnxruntime-node";
 import { classCount, inspectModel } from "./onnx/inspect.ts";
 import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
-import { createSession, type Provider, type SessionOptions } from "./session.ts";
+import { createSession, type SessionOptions } from "./session.ts";
 
 export interface ForwardOptions {
   batchSize: number;

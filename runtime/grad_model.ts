@@ -3,6 +3,7 @@
  * so batch-dependent dims are told apart from static ones), builds the gradient graph with
  * runtime/onnx/grad/build.ts and serves it through the `GradientModel` interface.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import * as ort from "onnxruntime-node";
 import type { GradientModel } from "../explain/scorer.ts";
 import { Rng } from "../lib/rng.ts";
@@ -16,7 +17,7 @@ import {
 } from "./onnx/grad/build.ts";
 import { dequantizeModel, isQuantized } from "./onnx/dequantize.ts";
 import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
-import { createSession, type Provider } from "./session.ts";
+import { createSession } from "./session.ts";
 
 export interface GradModelOptions {
   target: GradTarget;

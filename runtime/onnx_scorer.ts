@@ -4,6 +4,7 @@
  * accelerator side), one run at a time, with a bounded queue so memory stays flat however many
  * callers there are.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import { setImmediate } from "node:timers";
 import * as ort from "onnxruntime-node";
 import type { Scorer, ScoreRequest } from "../explain/scorer.ts";
@@ -11,7 +12,7 @@ import type { UpsampleMode } from "../explain/upsample.ts";
 import { classCount, inspectModel } from "./onnx/inspect.ts";
 import { decodeModel, type ModelProto } from "./onnx/proto.ts";
 import { imageDiff, upsampleMatrices, wrapModelBytes } from "./onnx/wrapper.ts";
-import { createSession, type Provider, type SessionOptions } from "./session.ts";
+import { createSession, type SessionOptions } from "./session.ts";
 import { type RunSession, WorkerSession } from "./worker_session.ts";
 
 export interface ScorerOptions {

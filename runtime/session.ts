@@ -4,8 +4,7 @@
  * for provenance and cache keys.
  */
 import * as ort from "onnxruntime-node";
-
-export type Provider = "cuda" | "tensorrt" | "cpu";
+import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
 
 export interface SessionOptions {
   /** Providers in order of preference; CPU is always the last resort. */
@@ -27,11 +26,6 @@ export interface CreatedSession {
   /** The provider the session was created with. */
   provider: Provider;
   ortVersion: string;
-}
-
-export interface RuntimeIdentity {
-  ortVersion: string;
-  provider: Provider;
 }
 
 /** Providers that failed to load in this process: later sessions skip them without retrying. */

@@ -5,8 +5,8 @@
  * and `release` as ort.InferenceSession; feeds are copied once and transferred, never shared.
  */
 import * as ort from "onnxruntime-node";
+import type { Provider } from "../lib/runtime_identity.ts";
 import {
-  type Provider,
   type ProviderFailure,
   recordProviders,
   type SessionOptions,
