@@ -16,7 +16,8 @@ import {
   valueInfoDims,
 } from "./onnx/grad/build.ts";
 import { dequantizeModel, isQuantized } from "./onnx/dequantize.ts";
-import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
+import { decodeModelSource, type ModelSource } from "./onnx/load.ts";
+import { encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
 import { createSession } from "./session.ts";
 
 export interface GradModelOptions {
@@ -139,16 +140,10 @@ export function floatModel(model: ModelProto): ModelProto {
  * differentiated through their float rewrite; `model` in the result is the forward model used.
  */
 export async function buildGradientBytes(
-  model: string | Uint8Array | ModelProto,
+  model: ModelSource,
   opts: Partial<GradModelOptions> = {},
 ): Promise<{ bytes: Uint8Array; model: ModelProto; sample: number[]; nodes: number }> {
-  const proto = floatModel(
-    typeof model === "string"
-      ? decodeModel(await Deno.readFile(model), model)
-      : model instanceof Uint8Array
-      ? decodeModel(model)
-      : model,
-  );
+  const proto = floatModel(await decodeModelSource(model));
   const shapes = await probeShapes(proto, { inputName: opts.inputName });
   const built = buildGradientModel(proto, {
     target: opts.target ?? defaults.target,
@@ -176,7 +171,7 @@ export interface OrtGradientModel extends GradientModel {
 
 /** An ORT-backed GradientModel over the built gradient graph (and a forward-only session). */
 export async function createGradientModel(
-  model: string | Uint8Array | ModelProto,
+  model: ModelSource,
   options: Partial<GradModelOptions> = {},
 ): Promise<OrtGradientModel> {
   const opts = { ...defaults, ...options };

@@ -9,8 +9,8 @@ import { setImmediate } from "node:timers";
 import * as ort from "onnxruntime-node";
 import type { Scorer, ScoreRequest } from "../explain/scorer.ts";
 import type { UpsampleMode } from "../explain/upsample.ts";
-import { classCount, inspectModel } from "./onnx/inspect.ts";
-import { decodeModel, type ModelProto } from "./onnx/proto.ts";
+import { loadModel, type ModelSource } from "./onnx/load.ts";
+import type { ModelProto } from "./onnx/proto.ts";
 import { imageDiff, upsampleMatrices, wrapModelBytes } from "./onnx/wrapper.ts";
 import { createSession, type SessionOptions } from "./session.ts";
 import { type RunSession, WorkerSession } from "./worker_session.ts";
@@ -214,36 +214,13 @@ export class OnnxScorer implements Scorer {
    * model's normalised space) and their `baselines` (one per image, or one shared by all).
    */
   static async create(
-    model: Uint8Array | string | ModelProto,
+    model: ModelSource,
     images: readonly Float32Array[],
     baselines: readonly Float32Array[] | Float32Array,
     options: Partial<ScorerOptions> = {},
   ): Promise<OnnxScorer> {
     const opts = { ...defaults, ...options };
-    const source = typeof model === "string" ? model : "<model>";
-    let proto: ModelProto;
-    if (typeof model === "string") {
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(model);
-      } catch (e) {
-        throw new Error(`${model}: cannot read model (${(e as Error).message})`);
-      }
-      proto = decodeModel(bytes, model);
-    } else {
-      proto = model instanceof Uint8Array ? decodeModel(model, source) : model;
-    }
-    const io = inspectModel(proto, source);
-    const [, c, h, w] = io.inputDims;
-    if (typeof c !== "number" || typeof h !== "number" || typeof w !== "number") {
-      throw new Error(
-        `${source}: input '${io.inputName}' needs fixed C, H, W, got [${io.inputDims}]`,
-      );
-    }
-    const classes = classCount(io);
-    if (classes === undefined) {
-      throw new Error(`${source}: output '${io.outputName}' has no fixed class count`);
-    }
+    const { source, proto, inputShape: [c, h, w], classes } = await loadModel(model);
     const { diffs, bases } = checkedImages(source, [c, h, w], images, baselines);
     // Masks at full resolution skip the upsampling GEMMs through a second, lazily built session;
     // worth its memory only where the model is small enough for the GEMMs to matter.
