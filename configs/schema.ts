@@ -8,7 +8,6 @@ import {
   bool,
   int,
   maybe,
-  num,
   obj,
   type ObjOf,
   oneOf,
@@ -18,15 +17,7 @@ import {
   union,
 } from "../lib/schema.ts";
 import { type Provider, providers } from "../lib/runtime_identity.ts";
-
-export const preprocessSchema = obj({
-  channels: maybe(oneOf(1, 3)),
-  resize_short_side: maybe(int({ min: 1 })),
-  center_crop: maybe(int({ min: 1 })),
-  interpolation: maybe(oneOf("bilinear", "bicubic", "nearest")),
-  mean: maybe(arr(num())),
-  std: maybe(arr(num({ min: 1e-9 }))),
-});
+import { preprocessBlockSchema } from "../runtime/preprocess_options.ts";
 
 export const modelSchema = obj({
   id: str({ nonEmpty: true }),
@@ -36,7 +27,8 @@ export const modelSchema = obj({
   /** Card JSON; defaults to the ONNX path with `.json`. */
   card: maybe(str()),
   group: maybe(str()),
-  preprocess: optional(preprocessSchema, {} as ObjOf<typeof preprocessSchema.shape>),
+  /** Overrides of the card's preprocess block, key by key. */
+  preprocess: optional(preprocessBlockSchema, {} as ObjOf<typeof preprocessBlockSchema.shape>),
   /** Optional models are skipped with a notice when their ONNX file is absent. */
   optional: optional(bool(), false),
   notes: maybe(str()),

@@ -4,7 +4,8 @@
  */
 import type { Provider } from "../lib/runtime_identity.ts";
 import { Forward } from "./forward.ts";
-import { loadImages, optionsFromCard, type PreprocessOptions } from "./images.ts";
+import { loadImages } from "./images.ts";
+import { optionsFromCard, type PreprocessOptions } from "./preprocess_options.ts";
 import { listFolderWithLabels } from "./datasets.ts";
 
 export interface EvaluateOptions {

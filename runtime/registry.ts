@@ -3,7 +3,11 @@
  * checked against the model's own input/output shapes before any work starts.
  */
 import { hashJson } from "../lib/hash.ts";
-import { defaults as imageDefaults, optionsFromCard, type PreprocessOptions } from "./images.ts";
+import {
+  defaults as imageDefaults,
+  optionsFromCard,
+  type PreprocessOptions,
+} from "./preprocess_options.ts";
 import type { Expected, ModelIO } from "./onnx/inspect.ts";
 import { type LoadedModel, loadModel } from "./onnx/load.ts";
 
