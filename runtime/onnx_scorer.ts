@@ -16,8 +16,8 @@ import { Coalescer } from "./request_coalescer.ts";
 import { tuneBatchSize } from "./scorer_batch_tuning.ts";
 import { BatchFeeds, type Feeds, type UpsampleFeeds, upsampleFeeds } from "./scorer_feeds.ts";
 import { ScorerImages } from "./scorer_images.ts";
-import { createSession, type SessionOptions } from "./session.ts";
-import { type RunSession, WorkerSession } from "./worker_session.ts";
+import { createSession, type RunSession, type SessionOptions } from "./session.ts";
+import { WorkerSession } from "./worker_session.ts";
 
 export interface ScorerOptions {
   /** Masks per ORT run, or "auto": time `autoCandidates` on startup and keep the fastest. */

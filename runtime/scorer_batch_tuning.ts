@@ -4,7 +4,7 @@
  */
 import type { UpsampleMode } from "../explain/upsample.ts";
 import { timingFeeds, upsampleFeeds } from "./scorer_feeds.ts";
-import type { RunSession } from "./worker_session.ts";
+import type { RunSession } from "./session.ts";
 
 export interface TuningOptions {
   /** Batch sizes to try. */

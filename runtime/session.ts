@@ -22,6 +22,17 @@ export const defaults: SessionOptions = {
   graphOptimization: "all",
 };
 
+/** What the Scorer needs of a session: an `ort.InferenceSession` or a `WorkerSession`. */
+export interface RunSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(
+    feeds: ort.InferenceSession.FeedsType,
+    fetches: string[],
+  ): Promise<ort.InferenceSession.ReturnType>;
+  release(): Promise<void>;
+}
+
 export interface CreatedSession {
   session: ort.InferenceSession;
   /** The provider the session was created with. */

@@ -9,20 +9,10 @@ import type { Provider } from "../lib/runtime_identity.ts";
 import {
   type ProviderFailure,
   recordProviders,
+  type RunSession,
   type SessionOptions,
   unavailableProviders,
 } from "./session.ts";
-
-/** What the Scorer needs of a session, in-thread or on a worker. */
-export interface RunSession {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  run(
-    feeds: ort.InferenceSession.FeedsType,
-    fetches: string[],
-  ): Promise<ort.InferenceSession.ReturnType>;
-  release(): Promise<void>;
-}
 
 type WireData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
