@@ -63,15 +63,18 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Checked models by file and expectation, without their protos (the weights are not kept). */
-const checkedCache = new Map<string, Omit<LoadedModel, "proto">>();
+const loadedCache = new Map<string, Omit<LoadedModel, "proto">>();
 
 /** `loadModel` of a file, once per file and expectation in this process. */
-async function checkedModel(path: string, expected: Expected): Promise<Omit<LoadedModel, "proto">> {
+async function loadModelOnce(
+  path: string,
+  expected: Expected,
+): Promise<Omit<LoadedModel, "proto">> {
   const key = JSON.stringify([path, expected]);
-  let checked = checkedCache.get(key);
+  let checked = loadedCache.get(key);
   if (!checked) {
     const { proto: _, ...rest } = await loadModel(path, expected);
-    checkedCache.set(key, checked = rest);
+    loadedCache.set(key, checked = rest);
   }
   return checked;
 }
@@ -105,7 +108,7 @@ export async function resolveModels(
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
     const preprocess = { ...optionsFromCard(merged, at, imageDefaults), baseline };
-    const { io, classes } = await checkedModel(m.onnx, {
+    const { io, classes } = await loadModelOnce(m.onnx, {
       channels: preprocess.channels,
       height: preprocess.center_crop ?? undefined,
       width: preprocess.center_crop ?? undefined,
