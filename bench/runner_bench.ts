@@ -13,7 +13,7 @@ const spec = {
   config: { items: Array.from({ length: 99 }, (_, i) => `item${i}`) },
   stageParams: () => ({}),
   store: new Store(root),
-  runtime: () => Promise.resolve({ ortVersion: "bench", provider: "cpu" }),
+  runtime: () => Promise.resolve({ ortVersion: "bench", provider: "cpu" as const }),
 };
 const quiet = { progress: { live: false, write: () => {} }, log: () => {} };
 await runPipeline(spec, quiet);

@@ -32,7 +32,8 @@ import { compose, Upsampler } from "../explain/upsample.ts";
 import { benchGrad } from "./grad.ts";
 import { listFolderWithLabels } from "../runtime/datasets.ts";
 import { createGradientModel } from "../runtime/grad_model.ts";
-import { loadImages, optionsFromCard } from "../runtime/images.ts";
+import { loadImages } from "../runtime/images.ts";
+import { optionsFromCard } from "../runtime/preprocess_options.ts";
 import { OnnxScorer } from "../runtime/onnx_scorer.ts";
 import { createSession } from "../runtime/session.ts";
 

@@ -1,7 +1,7 @@
 /** `xcompare evaluate`: prints a model's accuracy on a labelled folder as JSON. */
 import { UsageError } from "./args.ts";
 import { evaluate } from "../runtime/evaluate.ts";
-import type { Provider } from "../runtime/session.ts";
+import type { Provider } from "../lib/runtime_identity.ts";
 
 export async function evaluateVerb(v: Record<string, unknown>): Promise<number> {
   for (const k of ["model", "images", "labels"]) {

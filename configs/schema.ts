@@ -8,7 +8,6 @@ import {
   bool,
   int,
   maybe,
-  num,
   obj,
   type ObjOf,
   oneOf,
@@ -17,17 +16,8 @@ import {
   str,
   union,
 } from "../lib/schema.ts";
-
-export type Provider = "cuda" | "tensorrt" | "cpu";
-
-export const preprocessSchema = obj({
-  channels: maybe(oneOf(1, 3)),
-  resize_short_side: maybe(int({ min: 1 })),
-  center_crop: maybe(int({ min: 1 })),
-  interpolation: maybe(oneOf("bilinear", "bicubic", "nearest")),
-  mean: maybe(arr(num())),
-  std: maybe(arr(num({ min: 1e-9 }))),
-});
+import { type Provider, providers } from "../lib/runtime_identity.ts";
+import { preprocessBlockSchema } from "../runtime/preprocess_options.ts";
 
 export const modelSchema = obj({
   id: str({ nonEmpty: true }),
@@ -37,7 +27,8 @@ export const modelSchema = obj({
   /** Card JSON; defaults to the ONNX path with `.json`. */
   card: maybe(str()),
   group: maybe(str()),
-  preprocess: optional(preprocessSchema, {} as ObjOf<typeof preprocessSchema.shape>),
+  /** Overrides of the card's preprocess block, key by key. */
+  preprocess: optional(preprocessBlockSchema, {} as ObjOf<typeof preprocessBlockSchema.shape>),
   /** Optional models are skipped with a notice when their ONNX file is absent. */
   optional: optional(bool(), false),
   notes: maybe(str()),
@@ -64,7 +55,7 @@ export const configSchema = obj({
   runtime: optional(
     obj({
       providers: optional(
-        arr(oneOf<Provider>("cuda", "tensorrt", "cpu"), { min: 1 }),
+        arr(oneOf(...providers), { min: 1 }),
         ["cpu"] as Provider[],
       ),
       threads: optional(int({ min: 0 }), 0),

@@ -143,6 +143,18 @@ export function maybe<T>(inner: Schema<T>): Schema<T | undefined> {
   };
 }
 
+/** `inner`, or null where null means "none" (e.g. no crop). */
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  const none: Schema<null> = {
+    describe: "null",
+    parse(v, path) {
+      if (v !== null) throw new ConfigError(path, `expected null, got ${typeName(v)}`);
+      return null;
+    },
+  };
+  return union<T | null>(inner, none);
+}
+
 /** Any JSON value, unchecked (for pass-through blocks such as free-form notes). */
 export function any(): Schema<unknown> {
   return { describe: "any JSON value", parse: (v) => v };

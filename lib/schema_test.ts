@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
-import { arr, editDistance, int, num, obj, oneOf, optional, str } from "./schema.ts";
+import { arr, editDistance, int, nullable, num, obj, oneOf, optional, str } from "./schema.ts";
 
 const model = obj({
   id: str(),
@@ -47,6 +47,16 @@ Deno.test("unknown keys suggest the nearest valid key", () => {
   assertThrows(
     () => config.parse({ models: [{ id: "a", mode: "bilnear" }] }, "config"),
     /did you mean "bilinear"/,
+  );
+});
+
+Deno.test("nullable takes null or the inner value, and says both when neither", () => {
+  const crop = nullable(int({ min: 1 }));
+  assertEquals(crop.parse(null, "crop"), null);
+  assertEquals(crop.parse(224, "crop"), 224);
+  assertThrows(
+    () => crop.parse(0, "m.crop"),
+    /^m\.crop: expected an integer in \[1, inf\] or null, got number 0$/,
   );
 });
 

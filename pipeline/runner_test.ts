@@ -19,7 +19,7 @@ function spec(root: string, n: number, params: Record<string, unknown> = {}) {
     config: { items: items(n) },
     stageParams: (s: string) => params[s],
     store: new Store(root),
-    runtime: () => Promise.resolve({ ortVersion: "test", provider: "cpu" }),
+    runtime: () => Promise.resolve({ ortVersion: "test", provider: "cpu" as const }),
   };
 }
 

@@ -2,7 +2,10 @@
  * The declarative Stage: what it reads, its validated params, the units of work it splits into,
  * and how one unit is computed. The runner owns caching, ordering, resumption and progress.
  */
+import type { RuntimeIdentity } from "../lib/runtime_identity.ts";
 import type { Schema } from "../lib/schema.ts";
+
+export type { RuntimeIdentity };
 
 /** A reference to one unit of an upstream stage. */
 export interface UnitRef {
@@ -53,12 +56,6 @@ export interface PlanContext<P, C> {
 
 export interface RunContext<P, C> extends PlanContext<P, C> {
   runtime: RuntimeIdentity;
-}
-
-/** What can change a model's numbers without any code or input changing. */
-export interface RuntimeIdentity {
-  ortVersion: string;
-  provider: string;
 }
 
 /** A per-unit average that earlier runs measured, and where it came from (said in `plan`). */

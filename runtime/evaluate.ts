@@ -2,10 +2,11 @@
  * Top-1/top-5 accuracy of an ONNX model on a labelled image folder: how a user checks an export
  * and its preprocessing before a long run. Images that fail to decode are listed, not fatal.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import { Forward } from "./forward.ts";
-import { loadImages, optionsFromCard, type PreprocessOptions } from "./images.ts";
+import { loadImages } from "./images.ts";
+import { optionsFromCard, type PreprocessOptions } from "./preprocess_options.ts";
 import { listFolderWithLabels } from "./datasets.ts";
-import { type Provider } from "./session.ts";
 
 export interface EvaluateOptions {
   card?: string;

@@ -2,10 +2,11 @@
  * Plain batched forward passes of full images (no masks): predicted classes, probabilities and
  * optional intermediate tensors, for infer-baselines and evaluation.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import * as ort from "onnxruntime-node";
-import { classCount, inspectModel } from "./onnx/inspect.ts";
-import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
-import { createSession, type Provider, type SessionOptions } from "./session.ts";
+import { loadModel, type ModelSource } from "./onnx/load.ts";
+import { encodeModel, onnxNs } from "./onnx/proto.ts";
+import { createSession, type SessionOptions } from "./session.ts";
 
 export interface ForwardOptions {
   batchSize: number;
@@ -53,29 +54,11 @@ export class Forward {
   ) {}
 
   static async create(
-    model: Uint8Array | string | ModelProto,
+    model: ModelSource,
     options: Partial<ForwardOptions> = {},
   ): Promise<Forward> {
     const opts = { ...defaults, ...options };
-    const source = typeof model === "string" ? model : "<model>";
-    let proto: ModelProto;
-    if (typeof model === "string") {
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(model);
-      } catch (e) {
-        throw new Error(`${model}: cannot read model (${(e as Error).message})`);
-      }
-      proto = decodeModel(bytes, model);
-    } else proto = model instanceof Uint8Array ? decodeModel(model, source) : model;
-    const io = inspectModel(proto, source);
-    const [, c, h, w] = io.inputDims;
-    const classes = classCount(io);
-    if (typeof c !== "number" || typeof h !== "number" || typeof w !== "number" || !classes) {
-      throw new Error(
-        `${source}: need fixed input [C, H, W] and class count, got [${io.inputDims}] -> [${io.outputDims}]`,
-      );
-    }
+    const { source, proto, io, inputShape, classes } = await loadModel(model);
     const g = proto.graph!;
     const produced = new Set((g.node ?? []).flatMap((n) => n.output ?? []));
     const extra = opts.extraOutputs.filter((e) => !(g.output ?? []).some((o) => o.name === e));
@@ -98,7 +81,7 @@ export class Forward {
       }),
     });
     const { session, provider } = await createSession(encodeModel(exposed), opts.session);
-    return new Forward(session, provider, io.inputName, io.outputName, [c, h, w], classes, opts);
+    return new Forward(session, provider, io.inputName, io.outputName, inputShape, classes, opts);
   }
 
   /** Runs `n` images given as one [n, C, H, W] array or a list of CHW arrays. */

@@ -9,12 +9,13 @@
  * Sums run in float64. Piecewise-linear nets (ReLU, max-pool) are exact between kinks, so a small
  * eps keeps the difference from straddling many of them.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import * as ort from "onnxruntime-node";
 import { Rng } from "../lib/rng.ts";
 import { buildGradientBytes, type GradModelOptions } from "./grad_model.ts";
 import { encodeModel } from "./onnx/proto.ts";
 import type { GradTarget } from "./onnx/grad/build.ts";
-import { createSession, type Provider } from "./session.ts";
+import { createSession } from "./session.ts";
 
 export interface GradCheckOptions {
   directions: number;

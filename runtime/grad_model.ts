@@ -3,6 +3,7 @@
  * so batch-dependent dims are told apart from static ones), builds the gradient graph with
  * runtime/onnx/grad/build.ts and serves it through the `GradientModel` interface.
  */
+import type { Provider } from "../lib/runtime_identity.ts";
 import * as ort from "onnxruntime-node";
 import type { GradientModel } from "../explain/scorer.ts";
 import { Rng } from "../lib/rng.ts";
@@ -15,8 +16,9 @@ import {
   valueInfoDims,
 } from "./onnx/grad/build.ts";
 import { dequantizeModel, isQuantized } from "./onnx/dequantize.ts";
-import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
-import { createSession, type Provider } from "./session.ts";
+import { decodeModelSource, type ModelSource } from "./onnx/load.ts";
+import { encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
+import { createSession } from "./session.ts";
 
 export interface GradModelOptions {
   target: GradTarget;
@@ -138,16 +140,10 @@ export function floatModel(model: ModelProto): ModelProto {
  * differentiated through their float rewrite; `model` in the result is the forward model used.
  */
 export async function buildGradientBytes(
-  model: string | Uint8Array | ModelProto,
+  model: ModelSource,
   opts: Partial<GradModelOptions> = {},
 ): Promise<{ bytes: Uint8Array; model: ModelProto; sample: number[]; nodes: number }> {
-  const proto = floatModel(
-    typeof model === "string"
-      ? decodeModel(await Deno.readFile(model), model)
-      : model instanceof Uint8Array
-      ? decodeModel(model)
-      : model,
-  );
+  const proto = floatModel(await decodeModelSource(model));
   const shapes = await probeShapes(proto, { inputName: opts.inputName });
   const built = buildGradientModel(proto, {
     target: opts.target ?? defaults.target,
@@ -175,7 +171,7 @@ export interface OrtGradientModel extends GradientModel {
 
 /** An ORT-backed GradientModel over the built gradient graph (and a forward-only session). */
 export async function createGradientModel(
-  model: string | Uint8Array | ModelProto,
+  model: ModelSource,
   options: Partial<GradModelOptions> = {},
 ): Promise<OrtGradientModel> {
   const opts = { ...defaults, ...options };

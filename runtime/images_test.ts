@@ -2,17 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
 import { encode as encodePng } from "fast-png";
-import {
-  centerCrop,
-  cropOffset,
-  defaults,
-  loadImage,
-  loadImages,
-  optionsFromCard,
-  type PreprocessOptions,
-  resample,
-  resizedSize,
-} from "./images.ts";
+import { loadImage, loadImages } from "./images.ts";
+import { defaults, optionsFromCard, type PreprocessOptions } from "./preprocess_options.ts";
 import { gaussianBlur } from "./blur.ts";
 import { writeBadImages } from "../tests/fixtures/bad_images.ts";
 
@@ -222,139 +213,8 @@ Deno.test("alpha is flattened on black", () =>
     );
   }));
 
-// Reference outputs of PIL 9.4.0 `Image.resize` on 8-bit greyscale images.
-const pilRow = [0, 100, 200, 250]; // 4 x 1, enlarged to 10 x 1
-const pilRowOut = {
-  bilinear: [0, 10, 50, 90, 130, 170, 205, 225, 245, 250],
-  bicubic: [0, 6, 41, 89, 132, 174, 207, 232, 247, 255],
-  nearest: [0, 0, 100, 100, 100, 200, 200, 200, 250, 250],
-};
-// 7 x 5 with value (53x + 97y + 31xy) mod 256, resized to 3 x 8 (shrink x, enlarge y).
-const pilGridOut = {
-  bilinear: [
-    45,
-    144,
-    71,
-    75,
-    122,
-    71,
-    115,
-    93,
-    72,
-    124,
-    89,
-    72,
-    121,
-    109,
-    106,
-    106,
-    153,
-    175,
-    113,
-    154,
-    183,
-    119,
-    151,
-    183,
-  ],
-  bicubic: [
-    34,
-    159,
-    69,
-    67,
-    131,
-    71,
-    116,
-    91,
-    73,
-    129,
-    84,
-    62,
-    123,
-    107,
-    101,
-    105,
-    152,
-    182,
-    112,
-    155,
-    189,
-    121,
-    151,
-    182,
-  ],
-  nearest: [
-    53,
-    159,
-    9,
-    53,
-    159,
-    9,
-    181,
-    93,
-    5,
-    53,
-    27,
-    1,
-    53,
-    27,
-    1,
-    181,
-    217,
-    253,
-    53,
-    151,
-    249,
-    53,
-    151,
-    249,
-  ],
-};
-
-Deno.test("resample reproduces PIL's Image.resize bit for bit on 8-bit data", () => {
-  const grid = Float32Array.from(
-    { length: 35 },
-    (_, i) => (53 * (i % 7) + 97 * Math.floor(i / 7) + 31 * (i % 7) * Math.floor(i / 7)) % 256,
-  );
-  for (const mode of ["bilinear", "bicubic", "nearest"] as const) {
-    const row = resample(Float32Array.from(pilRow), 1, 1, 4, 1, 10, mode, true);
-    assert.deepEqual(Array.from(row), pilRowOut[mode], `row ${mode}`);
-    const g = resample(grid, 1, 5, 7, 8, 3, mode, true);
-    assert.deepEqual(Array.from(g), pilGridOut[mode], `grid ${mode}`);
-  }
-  // Float mode (16-bit sources) stays within rounding of the 8-bit result.
-  const f = resample(grid, 1, 5, 7, 8, 3, "bilinear", false);
-  f.forEach((v, i) => assert.ok(Math.abs(v - pilGridOut.bilinear[i]) <= 1, `${v} at ${i}`));
-  // A constant image stays constant, shrinking or enlarging, per channel.
-  const flat = new Float32Array(2 * 30 * 20);
-  flat.fill(77, 0, 600).fill(200, 600);
-  for (const [oh, ow] of [[7, 11], [64, 45]]) {
-    const r = resample(flat, 2, 30, 20, oh, ow, "bicubic", true);
-    assert.ok(
-      r.subarray(0, oh * ow).every((v) => v === 77) && r.subarray(oh * ow).every((v) => v === 200),
-    );
-  }
-});
-
-Deno.test("resize of the short side then center crop, as torchvision", () =>
+Deno.test("loadImage resizes the short side then center-crops, as torchvision", () =>
   withTemp(async (dir) => {
-    assert.deepEqual(resizedSize(300, 200, 256), [384, 256]);
-    assert.deepEqual(resizedSize(200, 333, 256), [256, 426]); // 426.24 truncated
-    assert.deepEqual(resizedSize(100, 100, 256), [256, 256]);
-    // Python round: halves go to even.
-    assert.deepEqual([cropOffset(7, 4), cropOffset(9, 4), cropOffset(11, 4)], [2, 2, 4]);
-    assert.equal(cropOffset(6, 8), -1);
-    // A 9x7 image whose pixel value encodes its position; crop 4 from offset (top 2, left 2).
-    const w = 9, h = 7;
-    const src = Float32Array.from({ length: w * h }, (_, i) => i);
-    const c = centerCrop(src, 1, h, w, 4, 4);
-    assert.deepEqual(Array.from(c.subarray(0, 4)), [2 * w + 2, 2 * w + 3, 2 * w + 4, 2 * w + 5]);
-    // Larger crop pads with zeros around.
-    const padded = centerCrop(Float32Array.from({ length: 36 }, () => 1), 1, 6, 6, 8, 8);
-    assert.equal(padded[0], 0);
-    assert.equal(padded[9], 1);
-    assert.equal(padded.reduce((s, v) => s + v, 0), 36);
-
     const p = join(dir, "wide.png");
     await sharp(picture(300, 200), raw(300, 200)).png().toFile(p);
     for (const interpolation of ["bilinear", "bicubic", "nearest"] as const) {
@@ -413,33 +273,10 @@ Deno.test("baselines: blur of a constant image is the constant, zero is zeros", 
     assert.ok(maxAbs(b255.image, b.image) < 1e-4);
   }));
 
-Deno.test("options are validated and a card's preprocess block is read", async () => {
+Deno.test("options are validated before any file is read", async () => {
   await assert.rejects(
     loadImage("x.png", { ...defaults, mean: [0.5] }),
     (e: Error) => e.message.includes("mean") && e.message.includes("3 finite numbers"),
-  );
-  const card = {
-    color: "RGB (convert greyscale/CMYK to sRGB first)",
-    resize_short_side: 256,
-    center_crop: 224,
-    interpolation: "bilinear",
-    scale: "1/255",
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-  };
-  const o = optionsFromCard(card, "m.json");
-  assert.equal(o.channels, 3);
-  assert.equal(o.scale, 1 / 255);
-  assert.equal(o.baseline, "blur");
-  const g = optionsFromCard({ ...card, color: "grey", mean: [0.5], std: [0.25] }, "g.json");
-  assert.equal(g.channels, 1);
-  assert.throws(
-    () => optionsFromCard({ ...card, scale: "a quarter" }, "m.json"),
-    (e: Error) => e.message.startsWith("m.json: preprocess.scale"),
-  );
-  assert.throws(
-    () => optionsFromCard({ ...card, interpolation: "lanczos" }, "m.json"),
-    (e: Error) => e.message.includes("preprocess.interpolation"),
   );
 });
 

@@ -4,7 +4,8 @@
  */
 import { DType, makeGraph, makeModel, node, valueInfo } from "./onnx/builder.ts";
 import { encodeModel } from "./onnx/proto.ts";
-import { createSession, type Provider, type RuntimeIdentity } from "./session.ts";
+import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
+import { createSession } from "./session.ts";
 
 export async function probeRuntime(providers: Provider[]): Promise<RuntimeIdentity> {
   const model = makeModel(

@@ -3,9 +3,13 @@
  * checked against the model's own input/output shapes before any work starts.
  */
 import { hashJson } from "../lib/hash.ts";
-import { defaults as imageDefaults, optionsFromCard, type PreprocessOptions } from "./images.ts";
-import { checkModel, classCount, inspectModel, type ModelIO } from "./onnx/inspect.ts";
-import { decodeModel } from "./onnx/proto.ts";
+import {
+  defaults as imageDefaults,
+  optionsFromCard,
+  type PreprocessOptions,
+} from "./preprocess_options.ts";
+import type { Expected, ModelIO } from "./onnx/inspect.ts";
+import { type LoadedModel, loadModel } from "./onnx/load.ts";
 
 export interface ModelEntry {
   id: string;
@@ -58,16 +62,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-const ioCache = new Map<string, ModelIO>();
+/** Checked models by file and expectation, without their protos (the weights are not kept). */
+const loadedCache = new Map<string, Omit<LoadedModel, "proto">>();
 
-async function inspectFile(path: string): Promise<ModelIO> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read model (${(e as Error).message})`);
+/** `loadModel` of a file, once per file and expectation in this process. */
+async function loadModelOnce(
+  path: string,
+  expected: Expected,
+): Promise<Omit<LoadedModel, "proto">> {
+  const key = JSON.stringify([path, expected]);
+  let checked = loadedCache.get(key);
+  if (!checked) {
+    const { proto: _, ...rest } = await loadModel(path, expected);
+    loadedCache.set(key, checked = rest);
   }
-  return inspectModel(decodeModel(bytes, path), path);
+  return checked;
 }
 
 /**
@@ -99,24 +108,12 @@ export async function resolveModels(
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
     const preprocess = { ...optionsFromCard(merged, at, imageDefaults), baseline };
-    let io = ioCache.get(m.onnx);
-    if (!io) {
-      io = await inspectFile(m.onnx);
-      ioCache.set(m.onnx, io);
-    }
-    const cardClasses = (card?.output as { classes?: number } | undefined)?.classes;
-    checkModel(io, {
+    const { io, classes } = await loadModelOnce(m.onnx, {
       channels: preprocess.channels,
       height: preprocess.center_crop ?? undefined,
       width: preprocess.center_crop ?? undefined,
-      classes: cardClasses,
+      classes: (card?.output as { classes?: number } | undefined)?.classes,
     });
-    const classes = classCount(io) ?? cardClasses;
-    if (!classes) {
-      throw new Error(
-        `${at}: ${m.onnx} has no fixed class count and its card gives none (output.classes)`,
-      );
-    }
     models.push({
       id: m.id,
       name: m.name ?? m.id,

@@ -4,8 +4,8 @@
  * for provenance and cache keys.
  */
 import * as ort from "onnxruntime-node";
-
-export type Provider = "cuda" | "tensorrt" | "cpu";
+import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
+import { readModelFile } from "./onnx/load.ts";
 
 export interface SessionOptions {
   /** Providers in order of preference; CPU is always the last resort. */
@@ -22,16 +22,22 @@ export const defaults: SessionOptions = {
   graphOptimization: "all",
 };
 
+/** What the Scorer needs of a session: an `ort.InferenceSession` or a `WorkerSession`. */
+export interface RunSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(
+    feeds: ort.InferenceSession.FeedsType,
+    fetches: string[],
+  ): Promise<ort.InferenceSession.ReturnType>;
+  release(): Promise<void>;
+}
+
 export interface CreatedSession {
   session: ort.InferenceSession;
   /** The provider the session was created with. */
   provider: Provider;
   ortVersion: string;
-}
-
-export interface RuntimeIdentity {
-  ortVersion: string;
-  provider: Provider;
 }
 
 /** Providers that failed to load in this process: later sessions skip them without retrying. */
@@ -54,7 +60,7 @@ export async function createSession(
   options: Partial<SessionOptions> = {},
 ): Promise<CreatedSession> {
   const source = typeof model === "string" ? model : "<model bytes>";
-  const bytes = typeof model === "string" ? await readModel(model) : model;
+  const bytes = typeof model === "string" ? await readModelFile(model) : model;
   const opened = await openOnProviders(bytes, options, [...unavailable.keys()], source);
   recordProviders(opened.failures, opened.provider);
   return { session: opened.session, provider: opened.provider, ortVersion: ortVersion() };
@@ -120,14 +126,6 @@ export function recordProviders(failures: readonly ProviderFailure[], used: Prov
 /** Provider-load failures mention the provider library; anything else is the model's fault. */
 function isModelError(msg: string): boolean {
   return !/ExecutionProvider|shared library|provider|CUDA|TensorRT|cuda|libcu/i.test(msg);
-}
-
-async function readModel(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read model (${(e as Error).message})`);
-  }
 }
 
 /** Forgets provider failures and the warning, so a test can observe the first fallback again. */

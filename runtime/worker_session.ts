@@ -5,24 +5,14 @@
  * and `release` as ort.InferenceSession; feeds are copied once and transferred, never shared.
  */
 import * as ort from "onnxruntime-node";
+import type { Provider } from "../lib/runtime_identity.ts";
 import {
-  type Provider,
   type ProviderFailure,
   recordProviders,
+  type RunSession,
   type SessionOptions,
   unavailableProviders,
 } from "./session.ts";
-
-/** What the Scorer needs of a session, in-thread or on a worker. */
-export interface RunSession {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  run(
-    feeds: ort.InferenceSession.FeedsType,
-    fetches: string[],
-  ): Promise<ort.InferenceSession.ReturnType>;
-  release(): Promise<void>;
-}
 
 type WireData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 

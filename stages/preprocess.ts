@@ -6,7 +6,8 @@
 import type { Config } from "../configs/schema.ts";
 import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
-import { loadImages, type PreprocessOptions } from "../runtime/images.ts";
+import { loadImages } from "../runtime/images.ts";
+import type { PreprocessOptions } from "../runtime/preprocess_options.ts";
 import { encodeNpy } from "../runtime/npy.ts";
 import { chunkId, chunksOf, dataset, models } from "./support/common.ts";
 import { chunks, noModelRows } from "./support/cost.ts";

@@ -2,7 +2,7 @@
  * What a model file takes and gives, read from its graph without a session, so that a config
  * that pairs a model with the wrong preprocessing fails before any work, naming the file.
  */
-import { decodeModel, type ModelProto, toNumber, type ValueInfoProto } from "./proto.ts";
+import { type ModelProto, toNumber, type ValueInfoProto } from "./proto.ts";
 
 export type Dim = number | string;
 
@@ -77,19 +77,6 @@ export function inspectModel(model: ModelProto, source = "<model>"): ModelIO {
     outputDims: tensorDims(outputs[0]),
     opset: opsetEntry ? toNumber(opsetEntry.version as number) : 0,
   };
-}
-
-/** Reads and inspects a model file; `checkModel` is applied when `expected` is given. */
-export async function inspectModelFile(path: string, expected?: Expected): Promise<ModelIO> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read model (${(e as Error).message})`);
-  }
-  const io = inspectModel(decodeModel(bytes, path), path);
-  if (expected) checkModel(io, expected);
-  return io;
 }
 
 /** Number of classes when the output's last dim is fixed, else undefined. */
