@@ -10,6 +10,8 @@ import { decodeNpy } from "../runtime/npy.ts";
 import { table1Row } from "../explain/mse_run.ts";
 import { activationCurve, ensembleAccuracy } from "../explain/predictions.ts";
 import type { SubtreeResult } from "../explain/subtree.ts";
+import { defaults as bootstrapDefaults } from "../explain/stats.ts";
+import { computeVerdicts } from "../report/verdicts.ts";
 import type {
   CrossMatrixInput,
   FiguresInput,
@@ -22,8 +24,9 @@ import type { StoredPredictions } from "./support/predictions_io.ts";
 
 const params = obj({
   /** Bootstrap resamples for the 95% intervals. */
-  bootstrap: optional(int({ min: 100 }), 2000),
-  seed: optional(int({ min: 0 }), 0),
+  bootstrap: optional(int({ min: 100 }), bootstrapDefaults.samples),
+  /** Seed of every bootstrap of the report (Table 1 and the verdicts). */
+  seed: optional(int({ min: 0 }), bootstrapDefaults.seed),
 });
 
 const PAPER_ENSEMBLE = {
@@ -226,6 +229,12 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
       figures,
       ...(crossMatrix ? { cross_matrix: crossMatrix } : {}),
     };
+    const ms = input.provenance!.models;
+    if (table1.length && ms.some((m) => m.traits)) {
+      input.verdicts = computeVerdicts(ms, table1, {
+        bootstrap: { ...bootstrapDefaults, samples: params.bootstrap, seed: params.seed },
+      });
+    }
     await io.writeJson("report_input.json", input);
     if (p.skipped.length) {
       io.log(`models skipped: ${p.skipped.map((s) => `${s.id} (${s.reason})`).join("; ")}`);
