@@ -71,7 +71,8 @@ export function reportStage(
     },
     async run(unit, io, { config, params, runtime }) {
       const p = unit.params as ReportUnitParams;
-      const units = (stage: string) => unit.inputs.filter((r) => r.stage === stage);
+      const byStage = Map.groupBy(unit.inputs, (r) => r.stage);
+      const units = (stage: string) => byStage.get(stage) ?? [];
       const ctx: ReportContext = {
         config,
         models: p.models.map((m) => m.id),
