@@ -1,6 +1,8 @@
 /**
- * Seeded percentile bootstrap over images, so that every table number carries a 95% interval
- * (METHODS.md §6) and the same inputs and seed give the same interval byte for byte.
+ * Seeded percentile bootstrap over images, so that every Table 1 number and every verdict carries
+ * a 95% interval (METHODS.md §6) and the same inputs and seed give the same interval byte for byte.
+ * The project's one statistics module: Table 1 (explain/mse_run.ts) and the mini-replication
+ * verdicts (report/verdicts.ts) both draw through it, from the one generator in lib/rng.ts.
  */
 import { Rng } from "../lib/rng.ts";
 
@@ -21,11 +23,32 @@ export interface Interval {
   hi: number;
 }
 
-/** Arithmetic mean; NaN for no values. */
-export function mean(values: ArrayLike<number>): number {
+/**
+ * Mean of the non-null values, or of the values at `idx` (one resample) when given; NaN when there
+ * are none. Nulls are images without a value (an image without MSEs has no MSE size).
+ */
+export function mean(values: ArrayLike<number | null>, idx?: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i];
-  return values.length ? s / values.length : NaN;
+  let n = 0;
+  const len = idx ? idx.length : values.length;
+  for (let k = 0; k < len; k++) {
+    const v = values[idx ? idx[k] : k];
+    if (v !== null) {
+      s += v;
+      n++;
+    }
+  }
+  return n ? s / n : NaN;
+}
+
+/** The mean over models of each model's mean over images; `idx` holds each model's resample. */
+export function groupMean(
+  group: ArrayLike<number | null>[],
+  idx?: (ArrayLike<number> | undefined)[],
+): number {
+  let s = 0;
+  for (let m = 0; m < group.length; m++) s += mean(group[m], idx?.[m]);
+  return s / group.length;
 }
 
 /** Quantile of ascending values, linear interpolation between order statistics (numpy default). */
@@ -36,12 +59,21 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i];
 }
 
-function check(values: ArrayLike<number>, name: string, o: BootstrapOptions): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      throw new RangeError(`stats: ${name}[${i}] is ${values[i]}; drop undefined values first`);
-    }
-  }
+/** One bootstrap resample of `n` images: `n` indices drawn uniformly with replacement. */
+function resample(rng: Rng, n: number): Uint32Array {
+  const idx = new Uint32Array(n);
+  for (let k = 0; k < n; k++) idx[k] = rng.int(n);
+  return idx;
+}
+
+/** The percentile interval of resampled statistics (sorted in place). */
+function percentiles(stats: Float64Array, level: number): { lo: number; hi: number } {
+  stats.sort();
+  const a = (1 - level) / 2;
+  return { lo: quantile(stats, a), hi: quantile(stats, 1 - a) };
+}
+
+function checkOptions(o: BootstrapOptions): void {
   if (!Number.isInteger(o.samples) || o.samples < 1) {
     throw new RangeError(`stats: samples must be a positive integer, got ${o.samples}`);
   }
@@ -50,16 +82,12 @@ function check(values: ArrayLike<number>, name: string, o: BootstrapOptions): vo
   }
 }
 
-function resampledMean(values: ArrayLike<number>, rng: Rng): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[rng.int(values.length)];
-  return s / values.length;
-}
-
-function interval(point: number, stats: Float64Array, level: number): Interval {
-  stats.sort();
-  const a = (1 - level) / 2;
-  return { mean: point, lo: quantile(stats, a), hi: quantile(stats, 1 - a) };
+function checkFinite(values: ArrayLike<number>, name: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new RangeError(`stats: ${name}[${i}] is ${values[i]}; drop undefined values first`);
+    }
+  }
 }
 
 /** Mean with a seeded percentile bootstrap interval. NaNs for no values. */
@@ -68,12 +96,61 @@ export function bootstrapMeanCI(
   options: Partial<BootstrapOptions> = {},
 ): Interval {
   const o = { ...defaults, ...options };
-  check(values, "values", o);
+  checkFinite(values, "values");
+  checkOptions(o);
   if (values.length === 0) return { mean: NaN, lo: NaN, hi: NaN };
   const rng = new Rng(o.seed);
   const stats = new Float64Array(o.samples);
-  for (let b = 0; b < o.samples; b++) stats[b] = resampledMean(values, rng);
-  return interval(mean(values), stats, o.level);
+  for (let b = 0; b < o.samples; b++) stats[b] = mean(values, resample(rng, values.length));
+  return { mean: mean(values), ...percentiles(stats, o.level) };
+}
+
+export interface RatioEstimate {
+  estimate: number;
+  lo: number;
+  hi: number;
+  /** True when every model had the same images, so one index vector was resampled for all. */
+  paired: boolean;
+  /** Resamples whose ratio was defined (not 0/0). */
+  samples: number;
+}
+
+/**
+ * `groupMean(num) / groupMean(den)` with a percentile interval. Each inner array holds one model's
+ * per-image values (null: no value for that image). Resampling is paired, one index vector shared
+ * by all models, when all arrays have the same length and `paired` is not false (the caller checks
+ * that image ids agree); otherwise each model resamples its own images, in order.
+ */
+export function bootstrapRatio(
+  num: ArrayLike<number | null>[],
+  den: ArrayLike<number | null>[],
+  options: Partial<BootstrapOptions> & { paired?: boolean } = {},
+): RatioEstimate {
+  const o = { ...defaults, ...options };
+  checkOptions(o);
+  if (num.length === 0 || den.length === 0) throw new Error("bootstrapRatio: empty group");
+  const all = [...num, ...den];
+  const n0 = all[0].length;
+  const paired = options.paired !== false && all.every((a) => a.length === n0);
+  const rng = new Rng(o.seed);
+  const ratios: number[] = [];
+  for (let b = 0; b < o.samples; b++) {
+    let idx: Uint32Array[];
+    if (paired) {
+      const shared = resample(rng, n0);
+      idx = all.map(() => shared);
+    } else {
+      idx = all.map((a) => resample(rng, a.length));
+    }
+    const r = groupMean(num, idx.slice(0, num.length)) / groupMean(den, idx.slice(num.length));
+    if (!Number.isNaN(r)) ratios.push(r);
+  }
+  return {
+    estimate: groupMean(num) / groupMean(den),
+    ...percentiles(Float64Array.from(ratios), o.level),
+    paired,
+    samples: ratios.length,
+  };
 }
 
 /**
@@ -85,12 +162,9 @@ export function bootstrapRatioCI(
   b: ArrayLike<number>,
   options: Partial<BootstrapOptions> = {},
 ): Interval {
-  const o = { ...defaults, ...options };
-  check(a, "a", o);
-  check(b, "b", o);
+  checkFinite(a, "a");
+  checkFinite(b, "b");
   if (a.length === 0 || b.length === 0) return { mean: NaN, lo: NaN, hi: NaN };
-  const rng = new Rng(o.seed);
-  const stats = new Float64Array(o.samples);
-  for (let k = 0; k < o.samples; k++) stats[k] = resampledMean(a, rng) / resampledMean(b, rng);
-  return interval(mean(a) / mean(b), stats, o.level);
+  const r = bootstrapRatio([a], [b], { ...options, paired: false });
+  return { mean: r.estimate, lo: r.lo, hi: r.hi };
 }

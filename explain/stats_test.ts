@@ -5,7 +5,14 @@ import {
   assertNotEquals,
   assertThrows,
 } from "../tests/assert.ts";
-import { bootstrapMeanCI, bootstrapRatioCI, mean, quantile } from "./stats.ts";
+import {
+  bootstrapMeanCI,
+  bootstrapRatio,
+  bootstrapRatioCI,
+  groupMean,
+  mean,
+  quantile,
+} from "./stats.ts";
 import { Rng } from "../lib/rng.ts";
 
 Deno.test("mean and numpy-style quantiles", () => {
@@ -47,4 +54,44 @@ Deno.test("bootstrapRatioCI resamples both samples and brackets the ratio of mea
   // Fixed b: the interval only reflects a's spread, so it is narrower.
   const fixedB = bootstrapRatioCI(a, [5, 5], { seed: 1 });
   assert(fixedB.hi - fixedB.lo < r.hi - r.lo);
+});
+
+Deno.test("quantile interpolates", () => {
+  assertEquals(quantile([1, 2, 3, 4, 5], 0.5), 3);
+  assertEquals(quantile([0, 10], 0.25), 2.5);
+  assert(Number.isNaN(quantile([], 0.5)));
+});
+
+Deno.test("means skip nulls", () => {
+  assertEquals(mean([1, null, 3]), 2);
+  assertEquals(mean([1, 2, 3], new Uint32Array([2, 2])), 3);
+  assertEquals(groupMean([[1, 3], [10]]), (2 + 10) / 2);
+});
+
+Deno.test("bootstrapRatio: constant data gives a degenerate interval at the ratio", () => {
+  const r = bootstrapRatio([[6, 6, 6]], [[2, 2, 2], [4, 4, 4]], { samples: 200 });
+  assertEquals(r.estimate, 2);
+  assertEquals(r.lo, 2);
+  assertEquals(r.hi, 2);
+  assertEquals(r.paired, true);
+});
+
+Deno.test("bootstrapRatio: interval covers the estimate and shrinks with more images", () => {
+  const rng = new Rng(11);
+  const draw = (n: number, mu: number) =>
+    Array.from({ length: n }, () => mu + (rng.next() - 0.5) * mu);
+  const small = bootstrapRatio([draw(10, 30)], [draw(10, 10)], { samples: 500, paired: false });
+  const big = bootstrapRatio([draw(400, 30)], [draw(400, 10)], { samples: 500, paired: false });
+  for (const r of [small, big]) assert(r.lo <= r.estimate && r.estimate <= r.hi);
+  assert(big.hi - big.lo < small.hi - small.lo);
+  assert(big.lo > 2.5 && big.hi < 3.5, `${big.lo}..${big.hi}`);
+  assertEquals(small.paired, false);
+});
+
+Deno.test("bootstrapRatio: unequal lengths fall back to unpaired; same seed, same interval", () => {
+  const a = bootstrapRatio([[1, 2, 3, 4]], [[2, 3, 4]], { samples: 300, seed: 9 });
+  const b = bootstrapRatio([[1, 2, 3, 4]], [[2, 3, 4]], { samples: 300, seed: 9 });
+  assertEquals(a.paired, false);
+  assertEquals(a, b);
+  assertThrows(() => bootstrapRatio([], [[1]]), /empty group/);
 });

@@ -10,14 +10,17 @@ Deno.test("Rng is reproducible from its seed and differs across seeds", () => {
 
 Deno.test("Rng uniform and normal have the right moments", () => {
   const r = new Rng(1);
-  let s = 0, s2 = 0, u = 0;
+  let s = 0, s2 = 0, u = 0, outside = 0;
   const n = 20000;
   for (let i = 0; i < n; i++) {
     const z = r.normal();
     s += z;
     s2 += z * z;
-    u += r.next();
+    const x = r.next();
+    u += x;
+    if (!(x >= 0 && x < 1)) outside++;
   }
+  assertEquals(outside, 0, "uniform draws in [0, 1)");
   assert(Math.abs(s / n) < 0.03, `normal mean ${s / n}`);
   assert(Math.abs(s2 / n - 1) < 0.05, `normal variance ${s2 / n}`);
   assert(Math.abs(u / n - 0.5) < 0.01, `uniform mean ${u / n}`);

@@ -108,7 +108,11 @@ export interface StageEstimate {
   measured?: Record<string, Measured>;
 }
 
-export interface Stage<P = unknown, C = unknown> {
+/**
+ * `X` and `R` type the optional `summarise` hook: what the stage that gathers every stage's part
+ * (xcompare's report) passes to it, and the part it gets back. The engine never calls the hook.
+ */
+export interface Stage<P = unknown, C = unknown, X = never, R = unknown> {
   name: string;
   /** Upstream stages; the DAG order is derived from these. */
   after: string[];
@@ -123,6 +127,12 @@ export interface Stage<P = unknown, C = unknown> {
    * batches of one chunk fill up with the next chunk's masks.
    */
   streams?: number;
+  /**
+   * This stage's own part of what a later stage gathers from every stage (xcompare's report),
+   * made from its units' outputs, which it reads through the gathering unit's `io`. The gathering
+   * stage declares those units as its inputs, so they are part of its key.
+   */
+  summarise?(io: UnitIO, ctx: X): Promise<R>;
   /** Optional hook before the first unit runs (e.g. open sessions); shared by its units. */
   open?(ctx: RunContext<P, C>): Promise<void>;
   close?(): Promise<void>;

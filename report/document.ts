@@ -6,7 +6,6 @@ import type { FigureDef } from "./figures.ts";
 import type { ModelInfo, ReportInput } from "./input.ts";
 import type { PaperComparisonRow } from "./paper.ts";
 import * as tables from "./tables.ts";
-import type { Verdict } from "./verdicts.ts";
 
 export type Block =
   | { kind: "text"; text: string }
@@ -27,7 +26,6 @@ export interface ReportDoc {
 
 export interface Derived {
   models: ModelInfo[];
-  verdicts?: Verdict[];
   paperComparison?: PaperComparisonRow[];
   figures: FigureDef[];
 }
@@ -49,20 +47,21 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
     title: "Run",
     blocks: [{ kind: "table", table: tables.runTable(input.run, input.provenance) }],
   });
-  if (d.verdicts?.length) {
-    const yes = d.verdicts.filter((v) => v.replicates === true).length;
-    const no = d.verdicts.filter((v) => v.replicates === false).length;
-    const unclear = d.verdicts.length - yes - no;
+  const verdicts = input.verdicts;
+  if (verdicts?.length) {
+    const yes = verdicts.filter((v) => v.replicates === true).length;
+    const no = verdicts.filter((v) => v.replicates === false).length;
+    const unclear = verdicts.length - yes - no;
     sections.push({
       id: "verdicts",
       title: "Mini-replication",
       blocks: [
         {
           kind: "text",
-          text: `${yes} of ${d.verdicts.length} findings replicate, ${no} do not, ` +
+          text: `${yes} of ${verdicts.length} findings replicate, ${no} do not, ` +
             `${unclear} inconclusive.`,
         },
-        { kind: "table", table: tables.verdictTable(d.verdicts) },
+        { kind: "table", table: tables.verdictTable(verdicts) },
       ],
     });
   }

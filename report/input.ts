@@ -175,6 +175,30 @@ export interface CrossMatrixInput {
   baseline_confidence?: string;
 }
 
+export type Replicates = true | false | "inconclusive";
+
+/** One of the paper's findings tested on this run (report/verdicts.ts computes them). */
+export interface Verdict {
+  id: string;
+  /** The paper's finding being tested. */
+  finding: string;
+  /** The precise statement tested on this run. */
+  statement: string;
+  /** Ratio of group means (numerator group over denominator group); null when untestable. */
+  estimate: number | null;
+  /** 95% bootstrap interval of the ratio (level from options); null when untestable. */
+  interval: [number, number] | null;
+  /** The paper's direction: the ratio should be above or below 1. */
+  expect: "above1" | "below1";
+  replicates: Replicates;
+  /** One plain sentence that says the outcome either way. */
+  sentence: string;
+  numerator: string[];
+  denominator: string[];
+  /** Whether images were resampled jointly across models. */
+  paired?: boolean;
+}
+
 export interface ReportInput {
   run: RunInfo;
   provenance?: Provenance;
@@ -184,6 +208,11 @@ export interface ReportInput {
   paper_columns?: boolean;
   figures?: FiguresInput;
   cross_matrix?: CrossMatrixInput;
+  /**
+   * The mini-replication verdicts, computed by the report stage from `table1` and the models'
+   * traits so that they are cached with it; results.json lists them under `derived`.
+   */
+  verdicts?: Verdict[];
 }
 
 /** A clear error for a malformed input, naming the JSON path at fault. */
@@ -285,6 +314,16 @@ export function validateReportInput(v: unknown): ReportInput {
           `${path}.per_image.mse_size`,
           `length differs from mse_count's ${n}`,
         );
+      }
+    });
+  }
+  if (o.verdicts !== undefined) {
+    need(Array.isArray(o.verdicts), "$.verdicts", "expected an array");
+    (o.verdicts as unknown[]).forEach((x, i) => {
+      const path = `$.verdicts[${i}]`;
+      need(isObj(x), path, "expected an object");
+      for (const k of ["id", "finding", "statement", "sentence"]) {
+        str(x as Record<string, unknown>, k, path);
       }
     });
   }

@@ -7,5 +7,4 @@ export {
   RESULTS_SCHEMA,
 } from "./render.ts";
 export * from "./input.ts";
-export type { Verdict } from "./verdicts.ts";
 export type { PaperFacts } from "./paper.ts";

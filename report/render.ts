@@ -1,19 +1,19 @@
 /**
- * renderReport: the one entry point. Derives verdicts and the paper comparison, renders every figure
- * headless, and writes report.md, report.html, results.json and figures/ into `outDir`.
+ * renderReport: the one entry point. Derives the paper comparison, renders every figure headless,
+ * and writes report.md, report.html, results.json and figures/ into `outDir`. It computes no
+ * statistics: the verdicts come with the input, computed and cached by the report stage.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildDocument, type Derived, modelsOf } from "./document.ts";
 import { buildFigures, defaults as figureDefaults, type FigureOptions } from "./figures.ts";
 import { renderHtml } from "./html.ts";
-import { type ReportInput, validateReportInput } from "./input.ts";
+import { type ReportInput, validateReportInput, type Verdict } from "./input.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { comparePaper, type PaperFacts, parsePaperFacts } from "./paper.ts";
 import { defaults as renderDefaults, renderFigure, type RenderOptions } from "./render_figure.ts";
 import type { SpecOptions } from "./specs.ts";
 import { readVendorScripts } from "./vendor.ts";
-import { computeVerdicts, type VerdictOptions } from "./verdicts.ts";
 
 export interface RenderReportOptions {
   /** paper-facts.json, read only when `input.paper_columns` is true and `paperFacts` is absent. */
@@ -22,20 +22,18 @@ export interface RenderReportOptions {
   paperFacts?: PaperFacts;
   figures: Partial<Omit<FigureOptions, "spec">> & { spec?: Partial<SpecOptions> };
   render: Partial<RenderOptions>;
-  verdicts: Partial<VerdictOptions>;
 }
 
 export const defaults: RenderReportOptions = {
   paperFactsPath: fileURLToPath(new URL("../../shared/docs/paper-facts.json", import.meta.url)),
   figures: figureDefaults,
   render: renderDefaults,
-  verdicts: {},
 };
 
 export interface RenderReportResult {
   /** Paths written, relative to outDir. */
   files: string[];
-  derived: Omit<Derived, "figures"> & { figures: string[] };
+  derived: Omit<Derived, "figures"> & { verdicts?: Verdict[]; figures: string[] };
 }
 
 /** The schema tag of results.json. */
@@ -64,9 +62,6 @@ export async function renderReport(
   validateReportInput(input);
   const models = modelsOf(input);
   const derived: Derived = { models, figures: [] };
-  if (input.table1?.length && models.some((m) => m.traits)) {
-    derived.verdicts = computeVerdicts(models, input.table1, o.verdicts);
-  }
   if (input.paper_columns && input.table1?.length) {
     derived.paperComparison = comparePaper(input.table1, models, await loadFacts(o));
   }
@@ -95,15 +90,18 @@ export async function renderReport(
   const doc = buildDocument(input, derived);
   await write("report.md", renderMarkdown(doc));
   await write("report.html", renderHtml(doc, vendor));
+  // results.json keeps its layout, which CI compares with reports/expected: what the pipeline
+  // measured under `input`, the verdicts with what the report derives from it.
+  const { verdicts, ...measured } = input;
   const summary = {
     models,
-    verdicts: derived.verdicts,
+    verdicts,
     paperComparison: derived.paperComparison,
     figures: derived.figures.map((f) => f.name),
   };
   const results = {
     schema: RESULTS_SCHEMA,
-    input,
+    input: measured,
     derived: {
       verdicts: summary.verdicts ?? null,
       paper_comparison: summary.paperComparison ?? null,

@@ -11,10 +11,10 @@ import type {
   RunInfo,
   Table1Row,
   Threshold,
+  Verdict,
 } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
 import { COMPARED, type PaperComparisonRow } from "./paper.ts";
-import type { Verdict } from "./verdicts.ts";
 
 export interface Table {
   id: string;

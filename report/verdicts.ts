@@ -1,44 +1,35 @@
 /**
  * Mini-replication verdicts: for each of the paper's findings, a ratio of group means with a bootstrap
  * interval over images, and a plain answer. The answer says "inconclusive" whenever the interval
- * contains 1 or the run lacks the models to test the finding, rather than guessing.
+ * contains 1 or the run lacks the models to test the finding, rather than guessing. The report
+ * stage computes them into its cached report input; the renderer only shows them.
  */
 import {
   type BootstrapOptions,
   bootstrapRatio,
   defaults as bootstrapDefaults,
-} from "./bootstrap.ts";
-import type { ModelInfo, Table1Row, Threshold } from "./input.ts";
-
-export type Replicates = true | false | "inconclusive";
-
-export interface Verdict {
-  id: string;
-  /** The paper's finding being tested. */
-  finding: string;
-  /** The precise statement tested on this run. */
-  statement: string;
-  /** Ratio of group means (numerator group over denominator group); null when untestable. */
-  estimate: number | null;
-  /** 95% bootstrap interval of the ratio (level from options); null when untestable. */
-  interval: [number, number] | null;
-  /** The paper's direction: the ratio should be above or below 1. */
-  expect: "above1" | "below1";
-  replicates: Replicates;
-  /** One plain sentence that says the outcome either way. */
-  sentence: string;
-  numerator: string[];
-  denominator: string[];
-  /** Whether images were resampled jointly across models. */
-  paired?: boolean;
-}
+} from "../explain/stats.ts";
+import type { ModelInfo, Replicates, Table1Row, Threshold, Verdict } from "./input.ts";
 
 export interface VerdictOptions {
+  /** Resamples, level, and the report's seed (the verdicts draw from their own stream of it). */
   bootstrap: BootstrapOptions;
   /** Threshold of the sub-explanation count compared (the paper's strongest column is >= 0.5). */
   threshold: Threshold;
   /** Fewer images than this per model makes every verdict inconclusive. */
   minImages: number;
+}
+
+/**
+ * The verdicts' own stream of the report's seed: `seed` XOR this constant. For the default seed 0,
+ * `new Rng(0x9f03a150)` starts from mulberry32 state 20240617, the stream the verdicts were first
+ * published with (before report/ and explain/ shared one generator), so they reproduce draw for draw.
+ */
+const VERDICT_STREAM = 0x9f03a150;
+
+/** The seed the verdicts' bootstrap draws from, given the report's seed. */
+export function verdictSeed(seed: number): number {
+  return (seed ^ VERDICT_STREAM) >>> 0;
 }
 
 export const defaults: VerdictOptions = {
@@ -203,7 +194,7 @@ export function computeVerdicts(
     const r = bootstrapRatio(
       numM.map((m) => s.metric(byId.get(m.id)!, o)!),
       denM.map((m) => s.metric(byId.get(m.id)!, o)!),
-      { ...o.bootstrap, paired: sameImages(usedRows) },
+      { ...o.bootstrap, seed: verdictSeed(o.bootstrap.seed), paired: sameImages(usedRows) },
     );
     if (!Number.isFinite(r.estimate)) {
       return untestable(s, o, `the ratio is undefined (${s.denName} average 0)`, numIds, denIds);

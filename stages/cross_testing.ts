@@ -21,6 +21,7 @@ import { openScorer } from "./support/open_scorer.ts";
 import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
 import { chunks, curvePoints, limit, perModel } from "./support/cost.ts";
+import type { ReportContext, ReportPart } from "./support/report_part.ts";
 
 const params = obj({
   /** Images cross-tested (the first N that igos-heatmaps explained); 0 = all of them. */
@@ -31,7 +32,7 @@ const params = obj({
 
 export type CrossTestParams = ReturnType<typeof params.parse>;
 
-export const crossTest: Stage<CrossTestParams, Config> = {
+export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart> = {
   name: "cross-test",
   after: ["preprocess", "infer-baselines", "igos-heatmaps"],
   module: import.meta.url,
@@ -132,5 +133,31 @@ export const crossTest: Stage<CrossTestParams, Config> = {
     } finally {
       await scorer.close();
     }
+  },
+  /** Fig. 3: each model's insertion curve on its own heatmap of the figures' image. */
+  async summarise(io, { models, units, sample }) {
+    if (!sample) return {};
+    const curves = [];
+    for (const id of models) {
+      const ref = units("cross-test").find((r) => r.unit === `${id}/${id}/c0000`);
+      if (!ref) continue;
+      const auc = await io.readInputJson<{ fractions: number[]; images: { id: string }[] }>(
+        ref,
+        "auc.json",
+      );
+      const k = auc.images.findIndex((im) => im.id === sample.id);
+      if (k < 0) continue;
+      const cv = decodeNpy(await io.readInput(ref, "curves.npy"));
+      const pts = cv.shape[2];
+      curves.push({
+        model: id,
+        x: auc.fractions,
+        y: Array.from((cv.data as Float32Array).subarray(k * 2 * pts, k * 2 * pts + pts)),
+      });
+    }
+    if (!curves.length) return {};
+    return {
+      figures: { insertion: { image_id: sample.id, class_label: sample.classLabel, curves } },
+    };
   },
 };

@@ -6,7 +6,7 @@
 import type { Config } from "../configs/schema.ts";
 import { int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
-import { encodeNpy } from "../runtime/npy.ts";
+import { decodeNpy, encodeNpy } from "../runtime/npy.ts";
 import { igosBatch } from "../explain/igos.ts";
 import { gradientSaliency, occlusion, occlusionDefaults, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
@@ -16,6 +16,7 @@ import { openGradientModel } from "./support/open_gradient.ts";
 import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
 import { chunks, igosRows, limit, lineSearchTrials, perModel } from "./support/cost.ts";
+import type { ReportContext, ReportPart } from "./support/report_part.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */
@@ -35,7 +36,7 @@ const params = obj({
 
 export type IgosParams = ReturnType<typeof params.parse>;
 
-export const igosHeatmaps: Stage<IgosParams, Config> = {
+export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> = {
   name: "igos-heatmaps",
   after: ["preprocess", "infer-baselines"],
   module: import.meta.url,
@@ -178,5 +179,38 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
         await overlayPng(slice(chunk.rgb01, k), c, h, w, heatmaps[k], s),
       );
     }
+  },
+  /** Fig. 7: every model's heatmap of the figures' image, as cross-testing uses it. */
+  async summarise(io, { models, units, sample }) {
+    if (!sample) return {};
+    const heatmaps = [];
+    for (const id of models) {
+      const ref = units("igos-heatmaps").find((r) => r.unit === `${id}/c0000`);
+      if (!ref) continue;
+      const meta = await io.readInputJson<{ maskSize: number; items: { id: string }[] }>(
+        ref,
+        "meta.json",
+      );
+      const k = meta.items.findIndex((im) => im.id === sample.id);
+      if (k < 0) continue;
+      const s = meta.maskSize;
+      const hm = decodeNpy(await io.readInput(ref, "heatmaps.npy")).data as Float32Array;
+      heatmaps.push({
+        model: id,
+        size: s,
+        values: Array.from(
+          hm.subarray(k * s * s, (k + 1) * s * s),
+          (v) => Math.round(v * 1e4) / 1e4,
+        ),
+      });
+    }
+    if (!heatmaps.length) return {};
+    const cross_test = {
+      image_id: sample.id,
+      class_label: sample.classLabel,
+      image: sample.image,
+      heatmaps,
+    };
+    return { figures: { cross_test } };
   },
 };

@@ -6,7 +6,7 @@
 import type { Config } from "../configs/schema.ts";
 import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
-import { encodeNpy } from "../runtime/npy.ts";
+import { decodeNpy, encodeNpy } from "../runtime/npy.ts";
 import {
   chunksOf,
   dataset,
@@ -18,11 +18,19 @@ import {
 import { forwardAll } from "./support/open_forward.ts";
 import { perModel } from "./support/cost.ts";
 import { concatChunks, readChunk } from "./support/tensors.ts";
-import { summarisePredictions } from "../explain/predictions.ts";
+import type { StoredPredictions } from "./support/predictions_io.ts";
+import type { ReportContext, ReportPart } from "./support/report_part.ts";
+import { activationCurve, ensembleAccuracy, summarisePredictions } from "../explain/predictions.ts";
 
 const params = obj({ topk: optional(int({ min: 1 }), 5) });
 
-export const inferBaselines: Stage<{ topk: number }, Config> = {
+/** The paper's ensemble claim, shown beside ours under the `paper` config. */
+const PAPER_ENSEMBLE = {
+  members: { "ConvNeXt-T": 82.1, "Swin-T": 81.2, "ResNet50-C2": 80.0 },
+  average_of_softmax_top1: 82.9,
+};
+
+export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, ReportPart> = {
   name: "infer-baselines",
   after: ["preprocess"],
   module: import.meta.url,
@@ -83,5 +91,53 @@ export const inferBaselines: Stage<{ topk: number }, Config> = {
         encodeNpy(full.channelMax, [n, full.channelMax.length / n]),
       );
     }
+  },
+  /** Accuracy, t and b, ensembles (from the softmax outputs), and Fig. 5's activation curves. */
+  async summarise(io, { config, models, units }) {
+    const preds = new Map<string, StoredPredictions>();
+    const probs = new Map<string, Float32Array>();
+    const curves: { model: string; values: number[] }[] = [];
+    for (const r of units("infer-baselines")) {
+      const pr = await io.readInputJson<StoredPredictions>(r, "preds.json");
+      preds.set(pr.model, pr);
+      probs.set(pr.model, decodeNpy(await io.readInput(r, "probs.npy")).data as Float32Array);
+      if (io.inputFiles(r).includes("activations.npy")) {
+        const a = decodeNpy(await io.readInput(r, "activations.npy"));
+        curves.push({
+          model: pr.model,
+          values: activationCurve(a.data as Float32Array, a.shape[0]),
+        });
+      }
+    }
+    const classes = (id: string) => probs.get(id)!.length / Math.max(1, preds.get(id)!.images);
+    const labels = (id: string) => preds.get(id)!.items.map((it) => it.label);
+    return {
+      accuracy: {
+        models: models.filter((id) => preds.has(id)).map((id) => {
+          const pr = preds.get(id)!;
+          return {
+            model: id,
+            top1: (pr.top1 ?? NaN) / 100,
+            top5: (pr.top5 ?? NaN) / 100,
+            t: pr.t,
+            b: pr.b,
+            bPred: pr.bPred,
+            images: pr.images,
+          };
+        }).filter((a) => Number.isFinite(a.top1)),
+        ensembles: config.ensembles.filter((e) => e.members.every((id) => probs.has(id))).map((
+          e,
+        ) => ({
+          members: e.members,
+          top1: (ensembleAccuracy(
+            e.members.map((id) => probs.get(id)!),
+            classes(e.members[0]),
+            labels(e.members[0]),
+          ) ?? NaN) / 100,
+        })),
+        ...(config.paperColumns ? { paper_claim: PAPER_ENSEMBLE } : {}),
+      },
+      figures: curves.length ? { channels: { curves } } : {},
+    };
   },
 };

@@ -15,6 +15,7 @@ import { kernelPca } from "../explain/kpca.ts";
 import { baselinesRef, models } from "./support/common.ts";
 import { readPredictionsFile } from "./support/predictions_io.ts";
 import { noModelRows } from "./support/cost.ts";
+import type { ReportContext, ReportPart } from "./support/report_part.ts";
 
 /**
  * `b` of the normalisation `(s - b) / (t - b)`: `top1` (METHODS §5: the mean top-1 confidence on
@@ -32,7 +33,7 @@ interface KpcaParams {
   baselineConfidence: "top1" | "predicted-class";
 }
 
-export const kpca: Stage<KpcaParams, Config> = {
+export const kpca: Stage<KpcaParams, Config, ReportContext, ReportPart> = {
   name: "kpca",
   after: ["infer-baselines", "cross-test"],
   module: import.meta.url,
@@ -102,5 +103,37 @@ export const kpca: Stage<KpcaParams, Config> = {
       negativeEigenvalues: landscape.negativeEigenvalues,
       warning: landscape.warning ?? null,
     });
+  },
+  /** The cross-testing matrix S, Fig. 6's landscape and Fig. 8's group matrix. */
+  async summarise(io, { units }) {
+    const ref = units("kpca")[0];
+    if (!ref) return {};
+    const k = await io.readInputJson<{
+      models: { id: string; group: string }[];
+      coords: number[][];
+      groupMatrix: { groups: string[]; values: number[][] };
+      S: number[][];
+      deletion: number[][] | null;
+      baselineConfidence: string;
+    }>(ref, "kpca.json");
+    return {
+      cross_matrix: {
+        models: k.models.map((m) => m.id),
+        insertion: k.S,
+        deletion: k.deletion,
+        baseline_confidence: k.baselineConfidence,
+      },
+      figures: {
+        landscape: {
+          points: k.models.map((m, i) => ({
+            model: m.id,
+            group: m.group,
+            x: k.coords[i][0],
+            y: k.coords[i][1] ?? 0,
+          })),
+        },
+        group_matrix: { groups: k.groupMatrix.groups, values: k.groupMatrix.values },
+      },
+    };
   },
 };

@@ -4,10 +4,12 @@
  */
 import type { Config } from "../configs/schema.ts";
 import { arr, bool, int, num, obj, oneOf, optional } from "../lib/schema.ts";
-import type { Stage } from "../pipeline/stage.ts";
+import type { Stage, UnitIO, UnitRef } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
-import { runSubtreeCount } from "../explain/mse_run.ts";
+import { runSubtreeCount, table1Row, thresholdKey } from "../explain/mse_run.ts";
 import { Memo } from "../explain/memo.ts";
+import type { SubtreeResult } from "../explain/subtree.ts";
+import type { MseFigure, Table1Row } from "../report/input.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -18,6 +20,7 @@ import {
   type Sample,
   type SearchSettings,
 } from "./support/cost.ts";
+import type { ReportContext, ReportPart } from "./support/report_part.ts";
 
 const params = obj({
   children: optional(oneOf("first3", "all"), "first3"),
@@ -46,7 +49,7 @@ const scorers = stagePool();
  */
 const assumedRowsPerImage = 2000;
 
-export const subtreeCount: Stage<SubtreeParams, Config> = {
+export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPart> = {
   name: "subtree-count",
   after: ["preprocess", "mse-search"],
   module: import.meta.url,
@@ -149,4 +152,110 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
       await scorer.release();
     }
   },
+  /** Table 1 and Fig. 4: each model's MSEs (mse-search) with their sub-explanations. */
+  async summarise(io, ctx) {
+    const table1 = await table1Rows(io, ctx);
+    const mse = await fig4(io, ctx);
+    return { table1, figures: mse ? { mse } : {} };
+  },
 };
+
+/** One Table 1 row per model over all its chunks, with bootstrap intervals over images. */
+async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContext) {
+  const table1: Table1Row[] = [];
+  const modelOfUnit = (r: UnitRef) => r.unit.split("/")[0];
+  for (const id of models) {
+    const perImage: { id: string; count: number; meanSize: number; subtree: SubtreeResult }[] = [];
+    for (const r of units("mse-search").filter((r) => modelOfUnit(r) === id)) {
+      const mse = await io.readInputJson<
+        { images: { id: string; count: number; meanSize: number }[] }
+      >(r, "mse.json");
+      const sub = await io.readInputJson<{ images: (SubtreeResult & { id: string })[] }>(
+        { stage: "subtree-count", unit: r.unit },
+        "subtree.json",
+      ).catch(() => null);
+      if (!sub) continue;
+      mse.images.forEach((im, k) =>
+        perImage.push({
+          id: im.id,
+          count: im.count,
+          meanSize: im.meanSize,
+          subtree: sub.images[k],
+        })
+      );
+    }
+    if (perImage.length === 0) continue;
+    const row = table1Row(perImage, { samples: bootstrap.samples, seed: bootstrap.seed });
+    const th = perImage[0].subtree.thresholds;
+    const key = (t: number) => String(t) as "0.8";
+    table1.push({
+      model: id,
+      images: row.images,
+      mse_count: row.mse_count,
+      mse_size: row.mse_size,
+      tree: Object.fromEntries(th.map((t) => [key(t), row.tree[thresholdKey(t)]])),
+      unique: Object.fromEntries(th.map((t) => [key(t), row.unique[thresholdKey(t)]])),
+      per_image: {
+        image_ids: perImage.map((x) => x.id),
+        mse_count: perImage.map((x) => x.count),
+        mse_size: perImage.map((x) => (x.count > 0 ? x.meanSize : null)),
+        tree: Object.fromEntries(
+          th.map((t, j) => [key(t), perImage.map((x) => x.subtree.tree[j])]),
+        ),
+        unique: Object.fromEntries(
+          th.map((t, j) => [key(t), perImage.map((x) => x.subtree.unique[j])]),
+        ),
+      },
+    });
+  }
+  return table1;
+}
+
+/** Fig. 4: MSEs and sub-explanations of the first model with MSEs on the figures' image. */
+async function fig4(
+  io: UnitIO,
+  { models, units, sample }: ReportContext,
+): Promise<MseFigure | undefined> {
+  if (!sample) return undefined;
+  for (const id of models) {
+    const ref = units("mse-search").find((r) => r.unit === `${id}/c0000`);
+    if (!ref) continue;
+    const mse = await io.readInputJson<
+      {
+        options: { grid: number };
+        images: { id: string; mses: { patches: number[]; ratio: number }[] }[];
+      }
+    >(ref, "mse.json");
+    const im = mse.images.find((x) => x.id === sample.id);
+    if (!im || im.mses.length === 0) continue;
+    const subRef = units("subtree-count").find((r) => r.unit === ref.unit);
+    let subs: { patches: number[]; r?: number }[] = [];
+    if (subRef) {
+      const sub = await io.readInputJson<
+        {
+          images: {
+            id: string;
+            samples: {
+              root: { patches: number[] };
+              children: { patches: number[]; ratio: number }[];
+            }[];
+          }[];
+        }
+      >(subRef, "subtree.json");
+      const s = sub.images.find((x) => x.id === sample.id);
+      subs = (s?.samples ?? []).flatMap((t) =>
+        t.children.map((ch) => ({ patches: ch.patches, r: ch.ratio }))
+      ).slice(0, 6);
+    }
+    return {
+      image_id: sample.id,
+      model: id,
+      class_label: sample.classLabel,
+      image: sample.image,
+      grid: mse.options.grid,
+      mses: im.mses.map((x) => ({ patches: x.patches, r: x.ratio })),
+      sub_explanations: subs,
+    };
+  }
+  return undefined;
+}
