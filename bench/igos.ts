@@ -25,7 +25,7 @@ export async function benchIgos(
   items: readonly IgosItem[],
   options: Partial<IgosOptions> = {},
 ): Promise<BenchResult> {
-  if (items.length === 0) throw new Error("bench_igos: no items");
+  if (items.length === 0) throw new Error("bench/igos.ts: no items");
   const { counters } = await igosBatch(items, model, options);
   const n = items.length;
   return {

@@ -3,8 +3,8 @@
  * and every node of every sub-explanation tree, however often the same subset recurs; here each
  * distinct subset of an image is scored once. `countEvaluations` measures both on any Scorer (the
  * lead reruns it on real models); run this file for a 7x7 toy additive + interaction model:
- *   deno run -A bench/mse.ts      (JSON on stdout)
- *   deno bench -A bench/mse.ts    (timing of the same run)
+ *   deno run -A bench/mse.ts [IMAGES=16]   (JSON on stdout)
+ *   deno bench -A bench/mse.ts             (timing of the same run on 4 images)
  */
 import type { Scorer } from "../explain/scorer.ts";
 import type { Memo } from "../explain/memo.ts";
@@ -32,7 +32,7 @@ export function referenceTreeNodes(
     const s = stack.pop()!;
     nodes++;
     const r = memo.get(s);
-    if (r === undefined) throw new Error(`bench_mse: subset ${s} of a tree was never scored`);
+    if (r === undefined) throw new Error(`bench/mse.ts: subset ${s} of a tree was never scored`);
     if (r >= o.expandThreshold) stack.push(...childrenOf(s, o.children));
   }
   return { nodes, capped: stack.length > 0 };

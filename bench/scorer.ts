@@ -4,6 +4,7 @@
  * same size, same model, same process, interleaved. Prints JSON.
  *
  *   deno run -A bench/scorer.ts [--model path]... [--seconds 0.6] [--callers 32] [--rounds 10]
+ *     [--threads T]
  */
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";

@@ -12,12 +12,12 @@
  * one call, as one unit of those stages does for a chunk (configs/paper.json chunks 50 images).
  * The streamed figure runs `--chunks` such chunks (the same images again under new indices, with
  * fresh memos) two at a time on one Scorer, as the mse-search stage runs a model's units
- * (stages/scorer_pool.ts); the I-GOS pool is computed beforehand, untimed, as in the other phases.
+ * (stages/support/scorer_pool.ts); the I-GOS pool is computed beforehand, untimed, as in the other phases.
  * The Scorer runs batches of `--batch` masks, the inference benchmark's size for the zoo
  * (bench/scorer.ts), and the raw figure is taken at the same size.
  *
  *   deno run -A bench/zoo.ts [--models cnn-bn,vit-ln] [--images 50] [--cross-images 50]
- *     [--batch 128]
+ *     [--batch 128] [--chunks 4]
  */
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";

@@ -71,7 +71,7 @@ export const defaults: Readonly<IgosOptions> = Object.freeze({
 
 /**
  * I-GOS at 7x7 for the MSE candidate pool: 2 iterations, N = 20, L1 = 1, TV = 20 (METHODS §1).
- * The first step 8 is the reference I-GOS line search's (**decision**: METHODS does not say).
+ * The first step 8 is the reference I-GOS line search's (a **decision** of METHODS §1).
  */
 export const igos7Defaults: Readonly<IgosOptions> = Object.freeze({
   ...defaults,
