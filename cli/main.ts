@@ -11,7 +11,7 @@ import { RunLock } from "../pipeline/runlock.ts";
 import { type PipelineSpec, runPipeline, type RunResult } from "../pipeline/runner.ts";
 import { formatStatus, pipelineStatus } from "../pipeline/status.ts";
 import { Store } from "../pipeline/store.ts";
-import { collectGarbage } from "../pipeline/gc.ts";
+import { gcStore } from "../pipeline/gc.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { suggest } from "../lib/schema.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
@@ -219,21 +219,17 @@ async function status(values: Record<string, unknown>): Promise<number> {
 }
 
 async function gc(values: Record<string, unknown>): Promise<number> {
-  const lock = await RunLock.acquire(ARTIFACTS, "run", { wait: false });
-  try {
-    const locks = await readLocks(REPORTS);
-    const r = await collectGarbage(new Store(ARTIFACTS), locks, {
-      dryRun: Boolean(values["dry-run"]),
-    });
-    console.log(
-      `${values["dry-run"] ? "would remove" : "removed"} ${r.removed.length} entries (${
-        (r.bytesFreed / 1e6).toFixed(1)
-      } MB); kept ${r.kept} referenced by ${locks.length} lockfiles`,
-    );
-    return 0;
-  } finally {
-    await lock.release();
-  }
+  const r = await gcStore(new Store(ARTIFACTS), REPORTS, {
+    dryRun: Boolean(values["dry-run"]),
+    force: Boolean(values.force),
+    wait: !values["no-wait"],
+  });
+  console.log(
+    `${values["dry-run"] ? "would remove" : "removed"} ${r.removed.length} entries (${
+      (r.bytesFreed / 1e6).toFixed(1)
+    } MB); kept ${r.kept} referenced by ${r.lockfiles} lockfiles`,
+  );
+  return 0;
 }
 
 const handlers: Record<string, (v: Record<string, unknown>) => Promise<number>> = {
