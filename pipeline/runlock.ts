@@ -7,7 +7,7 @@
  * SIGTERM release every lock the process holds before it exits; a unit in flight then leaves
  * only its temporary directory, never a store entry, and the next `gc` removes it.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { HeartbeatReport, HeartbeatStart } from "./heartbeat_worker.ts";
 import {
   create,
@@ -205,7 +205,7 @@ class Waiter {
   constructor(readonly o: RunLockOptions) {}
 
   async wait(path: string, seen: Observed): Promise<void> {
-    const what = path.endsWith(`${STORE_LOCK}.lock`)
+    const what = basename(path) === `${STORE_LOCK}.lock`
       ? "xcompare gc holds the store"
       : "another xcompare run holds the store";
     const who = describe(path, seen);
