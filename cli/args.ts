@@ -29,8 +29,13 @@ export const verbs = {
   },
   status: { summary: "say which stages are fresh or stale, and why", flags: { ...common } },
   gc: {
-    summary: "remove store entries that no lockfile references",
-    flags: { ...common, "dry-run": { type: "boolean" } },
+    summary: "remove store entries that no lockfile references (after running runs finish)",
+    flags: {
+      ...common,
+      "dry-run": { type: "boolean" },
+      "no-wait": { type: "boolean" },
+      force: { type: "boolean" },
+    },
   },
   evaluate: {
     summary: "top-1/top-5 accuracy of an ONNX model on a labelled image folder, as JSON",

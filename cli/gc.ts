@@ -1,25 +1,22 @@
-/** `xcompare gc`: removes store entries that no run's lockfile names, under the run lock. */
+/**
+ * `xcompare gc`: removes store entries that no run's lockfile names. It takes the store's lock, so
+ * it waits for running runs (or, with --no-wait, names the holder and exits non-zero).
+ */
 import type { Values } from "./args.ts";
 import { ARTIFACTS, REPORTS } from "./app.ts";
-import { collectGarbage } from "../pipeline/gc.ts";
-import { readLocks } from "../pipeline/lockfile.ts";
-import { RunLock } from "../pipeline/runlock.ts";
+import { gcStore } from "../pipeline/gc.ts";
 import { Store } from "../pipeline/store.ts";
 
 export async function gcVerb(values: Values): Promise<number> {
-  const lock = await RunLock.acquire(ARTIFACTS, "run", { wait: false });
-  try {
-    const locks = await readLocks(REPORTS);
-    const r = await collectGarbage(new Store(ARTIFACTS), locks, {
-      dryRun: Boolean(values["dry-run"]),
-    });
-    console.log(
-      `${values["dry-run"] ? "would remove" : "removed"} ${r.removed.length} entries (${
-        (r.bytesFreed / 1e6).toFixed(1)
-      } MB); kept ${r.kept} referenced by ${locks.length} lockfiles`,
-    );
-    return 0;
-  } finally {
-    await lock.release();
-  }
+  const r = await gcStore(new Store(ARTIFACTS), REPORTS, {
+    dryRun: Boolean(values["dry-run"]),
+    force: Boolean(values.force),
+    wait: !values["no-wait"],
+  });
+  console.log(
+    `${values["dry-run"] ? "would remove" : "removed"} ${r.removed.length} entries (${
+      (r.bytesFreed / 1e6).toFixed(1)
+    } MB); kept ${r.kept} referenced by ${r.lockfiles} lockfiles`,
+  );
+  return 0;
 }

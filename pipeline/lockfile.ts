@@ -36,20 +36,60 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   await Deno.rename(tmp, path);
 }
 
-/** Every lockfile under `reportsDir/<run>/`, newest first. */
+/** Every readable lockfile under `reportsDir/<run>/`, newest first (what `status` compares with). */
 export async function readLocks(reportsDir: string): Promise<LockFile[]> {
-  const out: LockFile[] = [];
+  return (await scanLocks(reportsDir)).locks;
+}
+
+/**
+ * Every lockfile under `reportsDir/<run>/`, newest first, and those that exist but cannot be read
+ * or parsed (truncated, hand-edited): `gc` must not trust a scan that misses what they name.
+ */
+export async function scanLocks(
+  reportsDir: string,
+): Promise<{ locks: LockFile[]; unreadable: { path: string; reason: string }[] }> {
+  const locks: LockFile[] = [];
+  const unreadable: { path: string; reason: string }[] = [];
   let dirs: Deno.DirEntry[] = [];
   try {
     dirs = await Array.fromAsync(Deno.readDir(reportsDir));
-  } catch {
-    return out;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) unreadable.push({ path: reportsDir, reason: `${e}` });
+    return { locks, unreadable };
   }
   for (const d of dirs) {
     if (!d.isDirectory) continue;
+    const path = join(reportsDir, d.name, LOCK_NAME);
+    let text: string;
     try {
-      out.push(JSON.parse(await Deno.readTextFile(join(reportsDir, d.name, LOCK_NAME))));
-    } catch { /* not a run directory */ }
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) unreadable.push({ path, reason: `${e}` });
+      continue; // not a run directory
+    }
+    try {
+      locks.push(checkLock(JSON.parse(text)));
+    } catch (e) {
+      unreadable.push({ path, reason: e instanceof Error ? e.message : String(e) });
+    }
   }
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  return { locks: locks.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)), unreadable };
+}
+
+/** Throws unless `v` has the shape gc and status rely on. */
+function checkLock(v: unknown): LockFile {
+  const l = v as LockFile;
+  const isObject = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObject(l) || typeof l.createdAt !== "string" || !isObject(l.stages)) {
+    throw new Error("not a lockfile: no createdAt or stages");
+  }
+  for (const [stage, units] of Object.entries(l.stages)) {
+    if (!isObject(units)) throw new Error(`stages.${stage} is not an object`);
+    for (const [unit, u] of Object.entries(units)) {
+      if (!isObject(u) || typeof u.key !== "string") {
+        throw new Error(`stages.${stage}.${unit} has no key`);
+      }
+    }
+  }
+  return l;
 }

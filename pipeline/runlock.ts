@@ -1,84 +1,268 @@
 /**
- * One `reproduce` per store (per shard) at a time. A second one waits, printing who holds the
- * lock, or exits with a clear message. A lock left by a killed run (dead pid) is taken over.
+ * One `reproduce` per store (per shard) at a time, and no run while `gc` sweeps the store. A
+ * second run waits, saying who holds the lock, or with `wait: false` fails naming the holder.
+ * Whether a holder is alive is read from its heartbeat (lock_holder.ts), never from its pid, so
+ * this works without /proc and across hosts sharing a store: a lock whose heartbeat is older than
+ * `staleMs` (a run killed with SIGKILL, a node that died) is taken over, on any host. SIGINT and
+ * SIGTERM release every lock the process holds before it exits; a unit in flight then leaves
+ * only its temporary directory, never a store entry, and the next `gc` removes it.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import type { HeartbeatReport, HeartbeatStart } from "./heartbeat_worker.ts";
+import {
+  create,
+  describe,
+  type Holder,
+  isStale,
+  newHolder,
+  observe,
+  type Observed,
+  removeOwn,
+  removeOwnSync,
+  removeStale,
+} from "./lock_holder.ts";
 
 export interface RunLockOptions {
+  /** Wait for a live holder; false: fail at once, naming it. */
   wait: boolean;
   pollMs: number;
+  /** How often the holder rewrites its heartbeat. */
+  heartbeatMs: number;
+  /** A lock whose heartbeat is older than this is stale, and the next run takes it over. */
+  staleMs: number;
+  /** On SIGINT or SIGTERM, release and exit with 130 or 143. */
+  releaseOnSignal: boolean;
   log: (line: string) => void;
 }
 
-export const defaults: RunLockOptions = { wait: true, pollMs: 1000, log: (l) => console.error(l) };
+export const defaults: RunLockOptions = {
+  wait: true,
+  pollMs: 1000,
+  heartbeatMs: 5000,
+  staleMs: 60_000,
+  releaseOnSignal: true,
+  log: (l) => console.error(l),
+};
 
-interface Holder {
-  pid: number;
-  hostname: string;
-  startedAt: string;
-  command: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The lock `gc` holds: no run starts while it is held, and gc holds it only while no run does. */
+export const STORE_LOCK = "gc";
 
 export class RunLock {
-  private constructor(readonly path: string) {}
+  #worker: Worker;
+  /** Resolves once the heartbeat has beaten for the first time. */
+  #started: Promise<void>;
+  #stopped: Promise<void>;
+  #released = false;
 
+  private constructor(
+    readonly path: string,
+    readonly holder: Holder,
+    readonly options: RunLockOptions,
+  ) {
+    this.#worker = new Worker(new URL("./heartbeat_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    let started = () => {}, stopped = () => {};
+    this.#started = new Promise((r) => started = r);
+    this.#stopped = new Promise((r) => stopped = r);
+    this.#worker.onmessage = ({ data }: MessageEvent<HeartbeatReport>) => {
+      if ("started" in data) started();
+      else if ("stopped" in data) stopped();
+      else if ("lost" in data) {
+        options.log(
+          `store lock ${path}: no longer ours (taken over or removed after more than ${
+            options.staleMs / 1000
+          } s without a heartbeat); another run may use the store concurrently`,
+        );
+      } else options.log(`store lock ${path}: heartbeat failed: ${data.failed}`);
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      options.log(`store lock ${path}: heartbeat worker failed: ${e.message}`);
+      started();
+      stopped();
+    };
+    const start: HeartbeatStart = { path, holder, everyMs: options.heartbeatMs };
+    this.#worker.postMessage(start);
+    track(this);
+  }
+
+  /** The lock `<dir>/<name>.lock` of one run; waits while gc holds the store. */
   static async acquire(
     dir: string,
     name: string,
     opts: Partial<RunLockOptions> = {},
   ): Promise<RunLock> {
-    const o = { ...defaults, ...opts };
+    const o = withDefaults(opts);
     await Deno.mkdir(dir, { recursive: true });
-    const path = join(dir, `${name}.lock`);
-    const me: Holder = {
-      pid: Deno.pid,
-      hostname: Deno.hostname(),
-      startedAt: new Date().toISOString(),
-      command: Deno.args.join(" "),
-    };
-    let told = false;
+    const waiter = new Waiter(o);
     while (true) {
-      try {
-        await Deno.writeTextFile(path, JSON.stringify(me), { createNew: true });
-        return new RunLock(path);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
-      let holder: Holder | null = null;
-      try {
-        holder = JSON.parse(await Deno.readTextFile(path));
-      } catch { /* being written; retry */ }
-      if (holder && holder.hostname === Deno.hostname() && !alive(holder.pid)) {
-        o.log(`store lock ${path}: its holder (pid ${holder.pid}) is gone; taking it over`);
-        await Deno.remove(path).catch(() => {});
-        continue;
-      }
-      const who = holder
-        ? `pid ${holder.pid} on ${holder.hostname}, since ${holder.startedAt}`
-        : "another run";
-      if (!o.wait) {
-        throw new Error(
-          `another xcompare run holds the store (${who}); wait for it, or rerun with --wait`,
-        );
-      }
-      if (!told) {
-        o.log(`another xcompare run holds the store (${who}); waiting for it to finish...`);
-        told = true;
-      }
-      await new Promise((r) => setTimeout(r, o.pollMs));
+      const lock = await RunLock.#take(join(dir, `${name}.lock`), o, waiter);
+      const gcPath = join(dir, `${STORE_LOCK}.lock`);
+      const gc = await liveHolder(gcPath, o);
+      if (!gc) return lock;
+      await lock.release();
+      await waiter.wait(gcPath, gc);
     }
   }
 
-  async release(): Promise<void> {
-    await Deno.remove(this.path).catch(() => {});
+  /** The whole store, for gc: taken once no run (plain or shard) holds a lock in `dir`. */
+  static async acquireStore(dir: string, opts: Partial<RunLockOptions> = {}): Promise<RunLock> {
+    const o = withDefaults(opts);
+    await Deno.mkdir(dir, { recursive: true });
+    const waiter = new Waiter(o);
+    const lock = await RunLock.#take(join(dir, `${STORE_LOCK}.lock`), o, waiter);
+    try {
+      while (true) {
+        const run = await firstLiveRun(dir, o);
+        if (!run) return lock;
+        await waiter.wait(run.path, run.seen);
+      }
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
   }
+
+  /** Creates the lock file at `path`, waiting while a live holder has it. */
+  static async #take(path: string, o: RunLockOptions, waiter: Waiter): Promise<RunLock> {
+    while (true) {
+      const holder = newHolder();
+      if (await create(path, holder)) {
+        const lock = new RunLock(path, holder, o);
+        await lock.#started;
+        return lock;
+      }
+      const seen = await liveHolder(path, o);
+      if (seen) await waiter.wait(path, seen);
+    }
+  }
+
+  /** Stops the heartbeat and removes the lock file, if it is still ours. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    untrack(this);
+    this.#worker.postMessage("stop");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#stopped, new Promise((r) => timer = setTimeout(r, 5000))]);
+    clearTimeout(timer);
+    this.#worker.terminate();
+    await removeOwn(this.path, this.holder);
+  }
+
+  /** The process is exiting: nothing can be awaited, so no heartbeat to stop either. */
+  releaseSync(): void {
+    if (this.#released) return;
+    this.#released = true;
+    untrack(this);
+    removeOwnSync(this.path, this.holder);
+  }
+}
+
+function withDefaults(opts: Partial<RunLockOptions>): RunLockOptions {
+  const o = { ...defaults, ...opts };
+  if (!(o.staleMs > 2 * o.heartbeatMs)) {
+    throw new Error(
+      `run lock: staleMs (${o.staleMs}) must exceed twice heartbeatMs (${o.heartbeatMs})`,
+    );
+  }
+  return o;
+}
+
+/** The lock at `path` if a live holder has it; a stale one is taken over (removed) and logged. */
+async function liveHolder(path: string, o: RunLockOptions): Promise<Observed | null> {
+  while (true) {
+    const seen = await observe(path);
+    if (!seen || !isStale(seen, o.staleMs)) return seen;
+    if (await removeStale(path, o.staleMs)) {
+      o.log(
+        `store lock: taking over from ${describe(path, seen)}: no heartbeat for more than ${
+          o.staleMs / 1000
+        } s`,
+      );
+    }
+  }
+}
+
+/** Any run's live lock in `dir` (every `*.lock` but gc's own). */
+async function firstLiveRun(
+  dir: string,
+  o: RunLockOptions,
+): Promise<{ path: string; seen: Observed } | null> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".lock") || e.name === `${STORE_LOCK}.lock`) continue;
+    const path = join(dir, e.name);
+    const seen = await liveHolder(path, o);
+    if (seen) return { path, seen };
+  }
+  return null;
+}
+
+/** Waits a poll interval for a live holder, saying once whom it waits for; or fails. */
+class Waiter {
+  #told = new Set<string>();
+  constructor(readonly o: RunLockOptions) {}
+
+  async wait(path: string, seen: Observed): Promise<void> {
+    const what = basename(path) === `${STORE_LOCK}.lock`
+      ? "xcompare gc holds the store"
+      : "another xcompare run holds the store";
+    const who = describe(path, seen);
+    if (!this.o.wait) throw new Error(`${what} (${who}); rerun without --no-wait to wait for it`);
+    const key = `${path}\0${seen.holder?.token}`;
+    if (!this.#told.has(key)) {
+      this.#told.add(key);
+      this.o.log(
+        `${what} (${who}); waiting for it to finish (taken over after ${
+          this.o.staleMs / 1000
+        } s without a heartbeat)...`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, this.o.pollMs));
+  }
+}
+
+/**
+ * Locks this process holds, released on exit (synchronously: the lock file only) and, for those
+ * that ask, on SIGINT and SIGTERM before the process exits.
+ */
+const held = new Set<RunLock>();
+const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+const signalHandlers = new Map<Deno.Signal, () => void>();
+
+const releaseAllSync = () => {
+  for (const l of [...held]) l.releaseSync();
+};
+
+function onSignal(signal: Deno.Signal): () => void {
+  return async () => {
+    const locks = [...held];
+    locks[0]?.options.log(
+      `${signal}: releasing the store lock and exiting; the store keeps only complete units`,
+    );
+    await Promise.all(locks.map((l) => l.release()));
+    Deno.exit(signal === "SIGINT" ? 130 : 143);
+  };
+}
+
+function track(lock: RunLock): void {
+  if (held.size === 0) globalThis.addEventListener("unload", releaseAllSync);
+  held.add(lock);
+  if (!lock.options.releaseOnSignal || signalHandlers.size > 0) return;
+  for (const s of signals) {
+    const handler = onSignal(s);
+    try {
+      Deno.addSignalListener(s, handler);
+      signalHandlers.set(s, handler);
+    } catch { /* a signal this platform does not have (SIGTERM on Windows) */ }
+  }
+}
+
+function untrack(lock: RunLock): void {
+  held.delete(lock);
+  if (held.size === 0) globalThis.removeEventListener("unload", releaseAllSync);
+  if ([...held].some((l) => l.options.releaseOnSignal)) return;
+  for (const [s, handler] of signalHandlers) Deno.removeSignalListener(s, handler);
+  signalHandlers.clear();
 }

@@ -10,12 +10,11 @@ import { syntheticStages } from "../fixtures/synthetic_stages.ts";
 
 const [root, n, shardArg] = Deno.args;
 const shard = shardFlag(shardArg);
+// A short stale timeout: the lock of a shard killed with SIGKILL is taken over after 2 s, not 60.
 const lock = await RunLock.acquire(
   root,
   shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
-  {
-    pollMs: 50,
-  },
+  { pollMs: 50, heartbeatMs: 200, staleMs: 2000 },
 );
 try {
   const result = await runPipeline({
