@@ -1,5 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../tests/assert.ts";
-import { centreKernel, kernelPca, symmetricEigen } from "./kpca.ts";
+import { centreKernel, kernelPca, orient, symmetricEigen } from "./kpca.ts";
+import { jacobiEigen } from "./testing/jacobi.ts";
 import { Rng } from "../lib/rng.ts";
 
 const gram = (x: number[][]) => x.map((a) => x.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
@@ -48,7 +49,7 @@ Deno.test("S is symmetrised, negative eigenvalues are clipped and reported", () 
   for (const c of r.clippedComponents) for (const p of r.coords) assertEquals(p[c], 0);
 });
 
-Deno.test("Jacobi eigenpairs reconstruct the matrix; sign convention is deterministic", () => {
+Deno.test("eigenpairs reconstruct the matrix; sign convention is deterministic", () => {
   const rng = new Rng(9);
   const n = 12;
   const b = Array.from({ length: n }, () => Array.from({ length: n }, () => rng.normal()));
@@ -74,4 +75,59 @@ Deno.test("large n gives a warning; bad input gives clear errors", () => {
   assert(r.warning && /2 models/.test(r.warning), r.warning);
   assertThrows(() => kernelPca([[1, NaN], [0, 1]]), /S\[0\]\[1\]/);
   assertThrows(() => kernelPca([[1, 0]]), /row 0/);
+});
+
+const symmetric = (rng: Rng, n: number) => {
+  const b = Array.from({ length: n }, () => Array.from({ length: n }, () => rng.normal()));
+  return b.map((row, i) => row.map((v, j) => (v + b[j][i]) / 2));
+};
+
+/** Largest |a - b| over eigenvalues and over every component of the oriented eigenvectors. */
+function disagreement(a: number[][]): { values: number; vectors: number } {
+  const m = symmetricEigen(a), j = jacobiEigen(a);
+  const most = (x: number[], y: number[]) => Math.max(...x.map((v, i) => Math.abs(v - y[i])));
+  return {
+    values: most(m.values, j.values),
+    vectors: Math.max(...m.vectors.map((v, k) => most(v, j.vectors[k]))),
+  };
+}
+
+const sameBytes = (a: number[][]) =>
+  JSON.stringify(symmetricEigen(a)) === JSON.stringify(symmetricEigen(a));
+
+Deno.test("mathjs agrees with the Jacobi solver it replaced on the default's S", async () => {
+  const expected = JSON.parse(
+    await Deno.readTextFile(new URL("../reports/expected/default.json", import.meta.url)),
+  ).results.input;
+  const s: number[][] = expected.cross_matrix.insertion;
+  const k = centreKernel(s.map((row, i) => row.map((x, j) => (x + s[j][i]) / 2)));
+  const d = disagreement(k);
+  assert(d.values < 1e-12 && d.vectors < 1e-9, JSON.stringify(d));
+  assert(sameBytes(k), "the same matrix gives the same bytes");
+  // The landscape the report draws (its axes' signs included) is the one the expectation holds.
+  const { coords } = kernelPca(s);
+  expected.figures.landscape.points.forEach((p: { x: number; y: number }, i: number) => {
+    assertAlmostEquals(coords[i][0], p.x, 1e-9, `model ${i}, x`);
+    assertAlmostEquals(coords[i][1], p.y, 1e-9, `model ${i}, y`);
+  });
+});
+
+Deno.test("mathjs agrees with the Jacobi solver on random symmetric matrices up to 200x200", () => {
+  const rng = new Rng(21);
+  for (const n of [1, 2, 3, 7, 16, 50, 200]) {
+    const d = disagreement(symmetric(rng, n));
+    assert(d.values < 1e-10 && d.vectors < 1e-9, `n = ${n}: ${JSON.stringify(d)}`);
+  }
+  assert(sameBytes(symmetric(rng, 50)), "the same matrix gives the same bytes");
+  // Scale-free: the stopping rule follows the matrix's size, so tiny kernels are as exact.
+  const tiny = symmetric(rng, 12).map((row) => row.map((x) => x * 1e-9));
+  const d = disagreement(tiny);
+  assert(d.values < 1e-19 && d.vectors < 1e-9, JSON.stringify(d));
+  assertEquals(symmetricEigen([[0, 0], [0, 0]]), { values: [0, 0], vectors: [[1, 0], [0, 1]] });
+});
+
+Deno.test("orient makes the largest-magnitude component positive, the first on ties", () => {
+  assertEquals(orient([0.6, -0.8]), [-0.6, 0.8]);
+  assertEquals(orient([-0.5, 0.5, 0.5]), [0.5, -0.5, -0.5]);
+  assertEquals(orient([0.5, -0.5 - 1e-13]), [0.5, -0.5 - 1e-13]);
 });

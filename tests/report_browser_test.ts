@@ -1,45 +1,36 @@
 /**
- * Opens the rendered report.html in real headless Chromium: the page must work offline, draw every
- * figure, show the tables, and show a hostile label as text without running it. Chromium is driven
- * over the DevTools Protocol (tests/cdp.ts), so the test runs under `deno task test`'s scoped
- * permissions (--allow-net=127.0.0.1), not only under --allow-all.
+ * A reader opens the rendered report.html in headless Chromium: the page works offline, draws every
+ * figure, shows the tables, shows a hostile label as text without running it, unfolds the config
+ * and a figure's export menu when they are clicked, and fires no dialog and no network request.
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Page } from "puppeteer-core";
 import { renderReport } from "../report/render.ts";
 import { validateReportInput } from "../report/input.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { type CdpSession, Chromium } from "./cdp.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) console.warn(`report_browser_test: skipped, ${CHROMIUM} is absent`);
+import { hasChromium, launchChromium } from "./chromium.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const HOSTILE = "<script>alert(1)</script>";
 const FIGURES_TIMEOUT_MS = 60_000;
 
-/** textContent of every element matching `selector` (what Playwright's allTextContents gives). */
-function texts(page: CdpSession, selector: string): Promise<string[]> {
-  return page.evaluate<string[]>(
-    `Array.from(document.querySelectorAll(${
-      JSON.stringify(selector)
-    }), (e) => e.textContent ?? "")`,
-  );
+/** textContent of every element matching `selector`. */
+function texts(page: Page, selector: string): Promise<string[]> {
+  return page.$$eval(selector, (els) => els.map((e) => e.textContent ?? ""));
 }
 
-function count(page: CdpSession, selector: string): Promise<number> {
-  return page.evaluate<number>(`document.querySelectorAll(${JSON.stringify(selector)}).length`);
+function count(page: Page, selector: string): Promise<number> {
+  return page.$$eval(selector, (els) => els.length);
+}
+
+/** Whether the first element matching `selector` is rendered (not inside a closed <details>). */
+function visible(page: Page, selector: string): Promise<boolean> {
+  return page.$eval(selector, (e) => e.checkVisibility());
 }
 
 interface Drawn {
-  name: string;
+  name: string | null;
   kind: string | null;
   width: number;
   height: number;
@@ -47,19 +38,31 @@ interface Drawn {
 }
 
 /** For every figure container: its first svg/canvas, that element's size and content. */
-const DRAWN = `Array.from(document.querySelectorAll(".xc-vis"), (el) => {
-  const d = el.querySelector("svg, canvas");
-  const r = d ? d.getBoundingClientRect() : { width: 0, height: 0 };
-  const parts = !d ? 0 : d.tagName.toLowerCase() === "svg"
-    ? d.querySelectorAll("path, rect, line, text, circle, image, g").length
-    : d.width * d.height;
-  return { name: el.getAttribute("data-fig"), kind: d ? d.tagName.toLowerCase() : null,
-    width: r.width, height: r.height, parts };
-})`;
+function drawn(page: Page): Promise<Drawn[]> {
+  return page.$$eval(".xc-vis", (els) =>
+    els.map((el) => {
+      const d = el.querySelector("svg, canvas");
+      const kind = d ? d.tagName.toLowerCase() : null;
+      const r = d ? d.getBoundingClientRect() : { width: 0, height: 0 };
+      const canvas = d as unknown as { width: number; height: number };
+      const parts = !d
+        ? 0
+        : kind === "svg"
+        ? d.querySelectorAll("path, rect, line, text, circle, image, g").length
+        : canvas.width * canvas.height;
+      return {
+        name: el.getAttribute("data-fig"),
+        kind,
+        width: r.width,
+        height: r.height,
+        parts,
+      };
+    }));
+}
 
 Deno.test({
   name: "report.html renders offline in headless Chromium",
-  ignore: !hasChromium,
+  ignore: !hasChromium("report_browser_test"),
   fn: async () => {
     const input = validateReportInput(
       JSON.parse(await Deno.readTextFile(join(ROOT, "tests/fixtures/report_input.json"))),
@@ -69,64 +72,37 @@ Deno.test({
     const dialogs: string[] = [];
     const network: string[] = [];
     const files: string[] = [];
-    let chrome: Chromium | undefined;
+    const chromium = await launchChromium();
     try {
       const result = await renderReport(input, out);
-      chrome = await Chromium.launch({ executable: CHROMIUM });
-      const page = await chrome.newPage();
-      page.on("Runtime.consoleAPICalled", (p) => {
-        if (p.type !== "error") return;
-        // deno-lint-ignore no-explicit-any
-        const text = (p.args ?? []).map((a: any) => a.value ?? a.description ?? a.type).join(" ");
-        errors.push(`console: ${text}`);
+      const page = await chromium.browser.newPage();
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console: ${m.text()} ${m.location().url ?? ""}`);
       });
-      page.on("Log.entryAdded", (p) => {
-        if (p.entry?.level === "error") errors.push(`log: ${p.entry.text} ${p.entry.url ?? ""}`);
+      page.on("pageerror", (e) => errors.push(`pageerror: ${(e as Error).message ?? e}`));
+      page.on("dialog", (d) => {
+        dialogs.push(`${d.type()}: ${d.message()}`);
+        d.dismiss().catch(() => {});
       });
-      page.on("Runtime.exceptionThrown", (p) => {
-        const d = p.exceptionDetails ?? {};
-        errors.push(`pageerror: ${d.exception?.description ?? d.text}`);
-      });
-      page.on("Page.javascriptDialogOpening", (p) => {
-        dialogs.push(`${p.type}: ${p.message}`);
-        page.send("Page.handleJavaScriptDialog", { accept: false }).catch(() => {});
-      });
-      page.on("Network.requestWillBeSent", (p) => {
-        const url: string = p.request?.url ?? "";
-        (url.startsWith("file:") ? files : network).push(url);
-      });
-      await Promise.all(
-        ["Page.enable", "Runtime.enable", "Log.enable", "Network.enable"].map((m) => page.send(m)),
-      );
-      await page.send("Emulation.setDeviceMetricsOverride", {
-        width: 1280,
-        height: 900,
-        deviceScaleFactor: 1,
-        mobile: false,
-      });
-      await page.send("Emulation.setScrollbarsHidden", { hidden: true });
+      page.on("request", (r) => (r.url().startsWith("file:") ? files : network).push(r.url()));
+      await page.setViewport({ width: 1280, height: 900, deviceScaleFactor: 1 });
 
+      // Open the report and wait until its script says every figure is done.
       const href = pathToFileURL(join(out, "report.html")).href;
-      const loaded = page.waitFor("Page.loadEventFired", undefined, FIGURES_TIMEOUT_MS);
-      files.length = 0;
-      const nav = await page.send("Page.navigate", { url: href });
-      assert(!nav.errorText, `navigating to ${href}: ${nav.errorText}`);
-      await loaded;
-      await page.waitUntil(
-        `document.body && document.body.getAttribute("data-figures") === "done"`,
-        FIGURES_TIMEOUT_MS,
-      ).catch((e) => {
-        throw new Error(`${(e as Error).message}; page errors: ${errors.join(" | ")}`);
-      });
+      await page.goto(href, { waitUntil: "load", timeout: FIGURES_TIMEOUT_MS });
+      await page.waitForSelector('body[data-figures="done"]', { timeout: FIGURES_TIMEOUT_MS })
+        .catch((e) => {
+          throw new Error(`${(e as Error).message}; page errors: ${errors.join(" | ")}`);
+        });
 
       // Every figure drew an svg (or canvas) of non-zero size with content, and none failed.
       const names = result.derived.figures;
       assert(names.length >= 7, `expected all 7 figures, got ${names.join(", ")}`);
       const failed = await texts(page, ".xc-error");
       assertEquals(failed, [], `figures failed; page errors: ${errors.join(" | ")}`);
-      const drawn = await page.evaluate<Drawn[]>(DRAWN);
-      assertEquals(drawn.map((d) => d.name).sort(), [...names].sort(), "figure containers");
-      for (const d of drawn) {
+      const figures = await drawn(page);
+      assertEquals(figures.map((d) => d.name).sort(), [...names].sort(), "figure containers");
+      for (const d of figures) {
         assert(d.kind !== null, `figure ${d.name} has no svg/canvas`);
         assert(d.width > 0 && d.height > 0, `figure ${d.name} has zero size`);
         assert(d.parts > 0, `figure ${d.name}: its ${d.kind} is empty`);
@@ -148,30 +124,38 @@ Deno.test({
       const scripts = await count(page, "script");
       assertEquals(scripts, 5, "only the specs JSON, three libraries and the main script");
 
+      // Click the config's summary: the run's config unfolds.
+      const config = "section > details";
+      assertEquals(await visible(page, `${config} pre`), false, "config shown before the click");
+      await page.click(`${config} > summary`);
+      assertEquals(await visible(page, `${config} pre`), true, "config hidden after the click");
+      const shown = JSON.parse((await texts(page, `${config} pre`))[0]);
+      assertEquals(shown, input.provenance!.config);
+
+      // Click the landscape's "..." button: its export menu opens.
+      const menu = '.xc-vis[data-fig="fig6-landscape"] details';
+      assertEquals(await visible(page, `${menu} a`), false, "export menu shown before the click");
+      await page.click(`${menu} > summary`);
+      assertEquals(await visible(page, `${menu} a`), true, "export menu hidden after the click");
+      assertEquals(await texts(page, `${menu} a`), ["Save as SVG", "Save as PNG"]);
+
       // The listeners are live: the document's own request was seen, and a console call arrives.
-      assert(files.includes(href), `Network.requestWillBeSent never reported ${href}`);
-      const probe = page.waitFor(
-        "Runtime.consoleAPICalled",
-        (p) => p.args?.[0]?.value === "xc-cdp-probe",
-        5_000,
-      );
-      await page.evaluate(`console.info("xc-cdp-probe")`);
+      assert(files.includes(href), `the request listener never saw ${href}`);
+      const probe = new Promise<void>((resolve) => {
+        page.on("console", (m) => {
+          if (m.text() === "xc-probe") resolve();
+        });
+      });
+      await page.evaluate(() => console.info("xc-probe"));
       await probe;
 
       // Full-page screenshot.
-      const metrics = await page.send("Page.getLayoutMetrics");
-      const size = metrics.cssContentSize ?? metrics.contentSize;
-      const shot = await page.send("Page.captureScreenshot", {
-        format: "png",
-        captureBeyondViewport: true,
-        clip: { x: 0, y: 0, width: size.width, height: size.height, scale: 1 },
-      }, FIGURES_TIMEOUT_MS);
-      const png = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
+      const png = await page.screenshot({ type: "png", fullPage: true });
       assertEquals([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], "screenshot is not a PNG");
       await Deno.mkdir(join(ROOT, ".test-out"), { recursive: true });
       await Deno.writeFile(join(ROOT, ".test-out/report.png"), png);
     } finally {
-      await chrome?.close();
+      await chromium.close();
       await Deno.remove(out, { recursive: true }).catch(() => {});
     }
     assertEquals(errors, [], "console or page errors");
