@@ -22,6 +22,7 @@ import {
 import { activationRules } from "./activation.ts";
 import { type Dim, GradContext, type PaddedPiece, type ShapeMap } from "./context.ts";
 import { convRules } from "./conv.ts";
+import { einsumRules } from "./einsum.ts";
 import { elementwiseRules } from "./elementwise.ts";
 import { matmulRules } from "./matmul.ts";
 import { normRules } from "./norm.ts";
@@ -46,6 +47,7 @@ export const rules: RuleTable = {
   ...convRules,
   ...poolRules,
   ...matmulRules,
+  ...einsumRules,
   ...shapeRules,
   ...resizeRules,
 };
