@@ -1,4 +1,6 @@
-import { assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { createGradientModel } from "../../grad_model.ts";
+import { readNpy } from "../../npy.ts";
 import { Rng } from "../../../lib/rng.ts";
 import { int64Tensor, node } from "../builder.ts";
 import { buildGradientModel } from "./build.ts";
@@ -108,4 +110,37 @@ Deno.test("Einsum: an operand's extent of 1 broadcast against the other's", asyn
     ],
     inits: [int64Tensor("axis2", [1], [2])],
   });
+});
+
+const MAXVIT = new URL("../../../tests/fixtures/maxvit-tiny/", import.meta.url).pathname;
+
+Deno.test("tiny MaxViT (torchvision's, 4 Einsums): gradients match PyTorch autograd", async () => {
+  const [x, cls, prob, gp, gl] = await Promise.all(
+    ["x", "cls", "prob", "grad_prob", "grad_logit"].map((f) => readNpy(`${MAXVIT}${f}.npy`)),
+  );
+  const n = x.shape[0];
+  const classes = Int32Array.from(cls.data as BigInt64Array, Number);
+  for (const [target, ref] of [["prob", gp], ["logit", gl]] as const) {
+    const gm = await createGradientModel(`${MAXVIT}model.onnx`, { target });
+    try {
+      const out = await gm.probsAndGrad(x.data as Float32Array, n, classes);
+      const r = ref.data as Float32Array;
+      let dot = 0, aa = 0, bb = 0, diff = 0, scale = 0;
+      for (let i = 0; i < r.length; i++) {
+        dot += out.grad[i] * r[i];
+        aa += out.grad[i] ** 2;
+        bb += r[i] ** 2;
+        diff = Math.max(diff, Math.abs(out.grad[i] - r[i]));
+        scale = Math.max(scale, Math.abs(r[i]));
+      }
+      const cosine = dot / Math.sqrt(aa * bb);
+      assert(cosine > 0.99999, `${target}: cosine ${cosine}`);
+      assert(diff / scale < 1e-4, `${target}: gradient differs by ${diff / scale} of max |grad|`);
+      for (let i = 0; i < n; i++) {
+        assertAlmostEquals(out.probs[i], (prob.data as Float32Array)[i], 1e-5, `${target} prob`);
+      }
+    } finally {
+      await gm.release();
+    }
+  }
 });
