@@ -15,6 +15,7 @@ import {
   valueInfoDims,
 } from "./onnx/grad/build.ts";
 import { dequantizeModel, isQuantized } from "./onnx/dequantize.ts";
+import type { RuleTable } from "./onnx/grad/rule.ts";
 import { decodeModel, encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
 import { createSession, type Provider } from "./session.ts";
 
@@ -31,6 +32,8 @@ export interface GradModelOptions {
   outputName?: string;
   /** Intra-op threads (0 = onnxruntime's default). */
   threads: number;
+  /** The VJP rules to build with (default: all of runtime/onnx/grad/build.ts's). */
+  rules?: RuleTable;
 }
 
 export const defaults: GradModelOptions = {
@@ -154,6 +157,7 @@ export async function buildGradientBytes(
     inputName: opts.inputName,
     outputName: opts.outputName,
     shapes,
+    rules: opts.rules,
   });
   return {
     bytes: encodeModel(built),
