@@ -50,12 +50,17 @@ export const verbs = {
     },
   },
   "grad-check": {
-    summary: "compare the gradient graph with finite differences, as JSON",
+    summary: "compare the gradient graph with finite differences (kinks frozen), as JSON; " +
+      "exit 1 when the worst relative error exceeds --threshold (default 1e-3)",
     flags: {
       ...common,
       model: { type: "string" },
       card: { type: "string" },
+      target: { type: "string" },
+      threshold: { type: "string" },
       directions: { type: "string" },
+      eps: { type: "string" },
+      batch: { type: "string" },
       seed: { type: "string" },
     },
   },

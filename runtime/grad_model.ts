@@ -16,6 +16,7 @@ import {
   valueInfoDims,
 } from "./onnx/grad/build.ts";
 import { dequantizeModel, isQuantized } from "./onnx/dequantize.ts";
+import type { RuleTable } from "./onnx/grad/rule.ts";
 import { decodeModelSource, type ModelSource } from "./onnx/load.ts";
 import { encodeModel, type ModelProto, onnxNs } from "./onnx/proto.ts";
 import { createSession } from "./session.ts";
@@ -33,6 +34,8 @@ export interface GradModelOptions {
   outputName?: string;
   /** Intra-op threads (0 = onnxruntime's default). */
   threads: number;
+  /** The VJP rules to build with (default: all of runtime/onnx/grad/build.ts's). */
+  rules?: RuleTable;
 }
 
 export const defaults: GradModelOptions = {
@@ -150,6 +153,7 @@ export async function buildGradientBytes(
     inputName: opts.inputName,
     outputName: opts.outputName,
     shapes,
+    rules: opts.rules,
   });
   return {
     bytes: encodeModel(built),
