@@ -19,7 +19,7 @@
  *   bit for bit with bilinear, bicubic and nearest, and as grey (with `auto_orient: false`).
  */
 import sharp, { type Metadata, type OutputInfo } from "sharp";
-import { type BlurSpec, gaussianBlur, gaussianKernel, relativeBlur } from "./blur.ts";
+import { type BlurChoice, blurSpec, checkBlur, gaussianBlur } from "./blur.ts";
 
 /**
  * The resize filter, as PIL's: `bilinear` = triangle, `bicubic` = cubic convolution a = -0.5
@@ -50,9 +50,9 @@ export interface PreprocessOptions {
   baseline: "blur" | "zero";
   /**
    * The blur: `relative` = the paper's 51 x 51 / sigma 50 scaled to the crop (exactly 51 / 50 at
-   * 224 px, see `relativeBlur`), or an explicit kernel size and sigma.
+   * 224 px, see `relativeBlur`), fractions of the image side, or an explicit kernel size and sigma.
    */
-  blur: "relative" | BlurSpec;
+  blur: BlurChoice;
   /**
    * Apply the EXIF orientation tag (what a person sees). PIL / torchvision do not, so `false`
    * reproduces their tensors exactly; 1 of the 300 ImageNet sample images carries a rotating tag.
@@ -117,15 +117,10 @@ export function validateOptions(o: PreprocessOptions, where = "preprocess option
   if (o.baseline !== "blur" && o.baseline !== "zero") {
     bad("baseline", `must be blur or zero, got ${o.baseline}`);
   }
-  if (o.blur !== "relative") {
-    if (typeof o.blur !== "object" || o.blur === null) {
-      bad("blur", `must be "relative" or { size, sigma }, got ${JSON.stringify(o.blur)}`);
-    }
-    try {
-      gaussianKernel(o.blur.size, o.blur.sigma);
-    } catch (e) {
-      bad("blur", (e as Error).message);
-    }
+  try {
+    checkBlur(o.blur);
+  } catch (e) {
+    bad("blur", (e as Error).message);
   }
   if (typeof o.auto_orient !== "boolean") bad("auto_orient", `must be true or false`);
   if (!(Number.isInteger(o.min_side) && o.min_side >= 1)) {
@@ -274,7 +269,7 @@ export async function loadImage(
   let baseline: Float32Array;
   if (options.baseline === "zero") baseline = new Float32Array(image.length);
   else {
-    const spec = options.blur === "relative" ? relativeBlur(Math.min(w, h)) : options.blur;
+    const spec = blurSpec(options.blur, Math.min(w, h));
     baseline = normalise(gaussianBlur(rgb01, ch, h, w, spec.size, spec.sigma), ch, options);
   }
   return {

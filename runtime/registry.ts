@@ -4,6 +4,7 @@
  */
 import { hashJson } from "../lib/hash.ts";
 import { defaults as imageDefaults, optionsFromCard, type PreprocessOptions } from "./images.ts";
+import type { BlurFractions } from "./blur.ts";
 import { checkModel, classCount, inspectModel, type ModelIO } from "./onnx/inspect.ts";
 import { decodeModel } from "./onnx/proto.ts";
 
@@ -71,12 +72,23 @@ async function inspectFile(path: string): Promise<ModelIO> {
 }
 
 /**
+ * A config's baseline: the paper's blur (`blur`, scaled to the input), `zero`, or a blur given as
+ * fractions of the image side.
+ */
+export type BaselineChoice = PreprocessOptions["baseline"] | { blur: BlurFractions };
+
+/** The preprocess options a baseline choice sets (a plain `blur` keeps the card's blur). */
+function baselineOptions(b: BaselineChoice): Partial<PreprocessOptions> {
+  return typeof b === "string" ? { baseline: b } : { baseline: "blur", blur: { ...b.blur } };
+}
+
+/**
  * Resolves every configured model. Optional models whose ONNX file is absent are returned in
  * `skipped` with a reason; a required one that is absent is an error naming the file.
  */
 export async function resolveModels(
   entries: ModelEntry[],
-  baseline: PreprocessOptions["baseline"],
+  baseline: BaselineChoice,
   where = "config",
 ): Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }> {
   const models: ModelSpec[] = [];
@@ -98,7 +110,10 @@ export async function resolveModels(
       ...cardPre,
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
-    const preprocess = { ...optionsFromCard(merged, at, imageDefaults), baseline };
+    const preprocess = {
+      ...optionsFromCard(merged, at, imageDefaults),
+      ...baselineOptions(baseline),
+    };
     let io = ioCache.get(m.onnx);
     if (!io) {
       io = await inspectFile(m.onnx);
