@@ -103,11 +103,18 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
     // Table 1 from mse-search and subtree-count, per model over all its chunks.
     const table1: Table1Row[] = [];
     for (const m of p.models) {
-      const perImage: { id: string; count: number; meanSize: number; subtree: SubtreeResult }[] =
-        [];
+      const perImage: {
+        id: string;
+        count: number;
+        meanSize: number;
+        subtree: SubtreeResult;
+        baselineSuffices: boolean;
+      }[] = [];
       for (const r of by("mse-search").filter((r) => modelOf(r) === m.id)) {
         const mse = await io.readInputJson<
-          { images: { id: string; count: number; meanSize: number }[] }
+          {
+            images: { id: string; count: number; meanSize: number; baselineSuffices?: boolean }[];
+          }
         >(r, "mse.json");
         const sub = await io.readInputJson<{ images: (SubtreeResult & { id: string })[] }>(
           { stage: "subtree-count", unit: r.unit },
@@ -120,16 +127,20 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
             count: im.count,
             meanSize: im.meanSize,
             subtree: sub.images[k],
+            baselineSuffices: im.baselineSuffices ?? false,
           })
         );
       }
       if (perImage.length === 0) continue;
       const row = table1Row(perImage, { samples: params.bootstrap, seed: params.seed });
       const th = perImage[0].subtree.thresholds;
+      // Per-image values behind the means: images where the baseline suffices are not among them.
+      const explained = perImage.filter((x) => !x.baselineSuffices);
       const key = (t: number) => String(t) as "0.8";
       table1.push({
         model: m.id,
         images: row.images,
+        baseline_suffices: row.baselineSuffices,
         mse_count: row.mse_count,
         mse_size: row.mse_size,
         tree: Object.fromEntries(th.map((t) => [key(t), row.tree[`sub_ge${Math.round(t * 100)}`]])),
@@ -137,14 +148,14 @@ export const report: Stage<{ bootstrap: number; seed: number }, Config> = {
           th.map((t) => [key(t), row.unique[`sub_ge${Math.round(t * 100)}`]]),
         ),
         per_image: {
-          image_ids: perImage.map((x) => x.id),
-          mse_count: perImage.map((x) => x.count),
-          mse_size: perImage.map((x) => (x.count > 0 ? x.meanSize : null)),
+          image_ids: explained.map((x) => x.id),
+          mse_count: explained.map((x) => x.count),
+          mse_size: explained.map((x) => (x.count > 0 ? x.meanSize : null)),
           tree: Object.fromEntries(
-            th.map((t, j) => [key(t), perImage.map((x) => x.subtree.tree[j])]),
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.tree[j])]),
           ),
           unique: Object.fromEntries(
-            th.map((t, j) => [key(t), perImage.map((x) => x.subtree.unique[j])]),
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.unique[j])]),
           ),
         },
       });

@@ -7,7 +7,7 @@ import { arr, bool, int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount } from "../explain/mse_run.ts";
-import { Memo } from "../explain/memo.ts";
+import { Memo, type RatioRule } from "../explain/memo.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -24,7 +24,7 @@ const params = obj({
 export type SubtreeParams = ReturnType<typeof params.parse>;
 
 interface StoredMse {
-  options: { grid: number };
+  options: { grid: number; ratio?: RatioRule };
   memoOffsets: number[];
   images: { pos: number; id: string; cls: number; pFull: number; mses: { patches: number[] }[] }[];
 }
@@ -67,7 +67,13 @@ export const subtreeCount: Stage<SubtreeParams, Config> = {
       const memos = stored.images.map((im, k) =>
         Memo.from(
           scorer.scorer,
-          { image: scorer.images[k], cls: im.cls, pFull: im.pFull, grid: stored.options.grid },
+          {
+            image: scorer.images[k],
+            cls: im.cls,
+            pFull: im.pFull,
+            grid: stored.options.grid,
+            ratio: stored.options.ratio ?? "paper",
+          },
           {
             keys: keys.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
             ratios: ratios.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
