@@ -64,7 +64,6 @@ export const igosHeatmaps: Stage<IgosParams, Config> = {
             cls.map((c, k) => ({
               image: slice(chunk.images, k),
               baseline: slice(chunk.baselines, k),
-              rgb01: slice(chunk.rgb01, k),
               cls: c,
               id: chunk.items[k].id,
             })),
