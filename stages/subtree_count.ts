@@ -1,6 +1,7 @@
 /**
  * subtree-count (METHODS §2): sub-explanation trees under each MSE, counted as `tree` (the
  * paper's) and `unique`, reusing every subset mse-search already scored through its stored memo.
+ * Thresholds apply to the ratio mse-search used (its stored `options.ratio`: paper or gain).
  */
 import type { Config } from "../configs/schema.ts";
 import { arr, bool, int, num, obj, oneOf, optional } from "../lib/schema.ts";
