@@ -420,6 +420,6 @@ if (parts.has("gain-zoo") && chosen) {
   };
 }
 
-const json = JSON.stringify(roundAll(out), null, 1);
+const json = JSON.stringify(roundAll(out), null, 2);
 console.log(json);
 await Deno.writeTextFile(values.out, json + "\n");
