@@ -230,7 +230,6 @@ for (const id of values.models!.split(",")) {
   const items = ok.slice(0, 4).map((o, k) => ({
     image: o.image,
     baseline: o.baseline,
-    rgb01: o.rgb01,
     cls: cls[k],
     id: k,
   }));

@@ -3,9 +3,13 @@
  * patch at a time from the empty set, keep the best `beamWidth` distinct states below Ph, and make
  * every successor above Ph minimal before recording it. All model access goes through the memo,
  * so each level's successors go to the model in one call and nothing is scored twice.
+ *
+ * The baseline alone comes first: where r(∅) > Ph already (a blur that keeps the class), every
+ * search would end in the empty MSE, so the search stops there and flags the image "baseline
+ * suffices" instead: a finding about the baseline, kept out of every MSE and sub-explanation mean.
  */
 import type { UpsampleMode } from "./upsample.ts";
-import type { Memo } from "./memo.ts";
+import type { Memo, RatioRule } from "./memo.ts";
 import { add, has, remove, toIndices } from "./patchset.ts";
 
 /** Which unrevealed patches a state may reveal next. */
@@ -26,6 +30,13 @@ export interface MseOptions {
   beamWidth: number;
   /** Ph: a set is sufficient when r > ph. */
   ph: number;
+  /**
+   * What r is (memo.ts `RatioRule`): `paper` r = p(S)/p(I); `gain` r_g = (p(S) − p(∅)) /
+   * (p(I) − p(∅)). The memo must use the same rule. Under either, an image whose paper r(∅)
+   * exceeds ph is "baseline suffices": under `gain` its baseline lacks less than the (1 − ph)
+   * share the paper itself tolerates, so r_g would rank subsets on noise.
+   */
+  ratio: RatioRule;
   candidates: Candidates;
   /** Stop after a level that leaves more than this many MSEs recorded. */
   maxMses: number;
@@ -44,6 +55,7 @@ export const defaults: MseOptions = {
   candidates: { kind: "igos-topq", q: 15 },
   maxMses: 10,
   upsample: "bilinear",
+  ratio: "paper",
 };
 
 /** One minimal sufficient explanation. */
@@ -56,6 +68,10 @@ export interface Mse {
 }
 
 export interface MseResult {
+  /** r(∅) > ph: the baseline alone keeps the class; the search stopped with no MSEs. */
+  baselineSuffices: boolean;
+  /** r(∅), the paper's ratio of the baseline alone (whatever the rule). */
+  emptyRatio: number;
   mses: Mse[];
   count: number;
   /** Mean number of patches per MSE; NaN when none was found. */
@@ -89,6 +105,9 @@ export function validateMseOptions(o: MseOptions, where = "mse options"): void {
   intAtLeast(o.beamWidth, 1, "beamWidth");
   intAtLeast(o.maxMses, 0, "maxMses");
   if (!(o.ph > 0 && o.ph < 1)) throw new RangeError(`${where}: ph must be in (0, 1), got ${o.ph}`);
+  if (o.ratio !== "paper" && o.ratio !== "gain") {
+    throw new RangeError(`${where}: ratio must be "paper" or "gain", got ${o.ratio}`);
+  }
   if (o.upsample !== "bilinear" && o.upsample !== "nearest") {
     throw new RangeError(`${where}: upsample must be "bilinear" or "nearest", got ${o.upsample}`);
   }
@@ -172,15 +191,24 @@ export async function beamSearch(memo: Memo, options: MseOptions = defaults): Pr
       `beam_search: options.grid is ${options.grid} but the memo of image ${memo.info.image} uses ${memo.info.grid}`,
     );
   }
+  if ((memo.info.ratio ?? "paper") !== options.ratio) {
+    throw new RangeError(
+      `beam_search: options.ratio is ${options.ratio} but the memo of image ${memo.info.image} uses ${
+        memo.info.ratio ?? "paper"
+      }`,
+    );
+  }
   const { ph, beamWidth, maxMses } = options;
   const n = options.grid * options.grid;
   const notes: string[] = [];
   const candidates = candidateFn(options, notes);
   const ev0 = memo.evaluations, hits0 = memo.hits;
-  let unshared = 0;
+  const emptyRatio = await memo.emptyRatio();
+  let unshared = 1;
   const mses: Mse[] = [];
   const recorded = new Set<number>();
-  let beam: number[] = [0];
+  const baselineSuffices = emptyRatio > ph;
+  let beam: number[] = baselineSuffices ? [] : [0];
   let level = 0;
   while (beam.length > 0 && level < n) {
     // Every successor of every state, in beam order then candidate order.
@@ -209,6 +237,8 @@ export async function beamSearch(memo: Memo, options: MseOptions = defaults): Pr
   }
   const sizes = mses.map((m) => m.patches.length);
   return {
+    baselineSuffices,
+    emptyRatio,
     mses,
     count: mses.length,
     meanSize: sizes.length ? sizes.reduce((a, b) => a + b, 0) / sizes.length : NaN,

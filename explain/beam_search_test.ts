@@ -41,7 +41,7 @@ Deno.test("a wide beam finds exactly the oracle's MSEs on additive, AND, OR and 
     orParts([[3]], [[3, 5]]), // b contains a: one MSE
     ...Array.from({ length: 20 }, () => randomMonotone(9, () => rng.next())),
   ];
-  let total = 0;
+  let total = 0, suffices = 0;
   for (const [k, model] of models.entries()) {
     const { scorer, memo } = setup(model);
     const res = await beamSearch(memo, wide);
@@ -50,11 +50,19 @@ Deno.test("a wide beam finds exactly the oracle's MSEs on additive, AND, OR and 
     assertEquals(scorer.masks, scorer.distinct(), `model ${k} repeats`);
     assertEquals(res.evaluations + res.hits, memo.requests);
     const oracle = await oracleMses(memo, { ph: wide.ph, minimality: "all-subsets" });
+    if (res.baselineSuffices) {
+      // The oracle's only MSE is then the empty set; the search reports the flag instead.
+      assertEquals(sorted(oracle), [0], `model ${k}`);
+      assertEquals(res.mses, []);
+      suffices++;
+      continue;
+    }
     assertEquals(sorted(res.mses), sorted(oracle), `model ${k}`);
     for (const m of res.mses) assert(m.ratio > wide.ph && m.ratio === memo.get(m.subset));
     total += res.count;
   }
   assert(total > models.length, "the random models have MSEs to find");
+  assert(suffices > 0 && suffices < 5, `${suffices} random models whose baseline suffices`);
 });
 
 Deno.test("on non-monotone models the beam finds every strict MSE and only one-removal-minimal sets", async () => {
@@ -66,6 +74,11 @@ Deno.test("on non-monotone models the beam finds every strict MSE and only one-r
     const { memo } = setup(table);
     const res = await beamSearch(memo, { ...wide, ph: 0.5 });
     const strict = sorted(await oracleMses(memo, { ph: 0.5, minimality: "all-subsets" }));
+    if (res.baselineSuffices) {
+      assertEquals(strict, [0], `trial ${t}`);
+      assertEquals(res.mses, []);
+      continue;
+    }
     const local = new Set(sorted(await oracleMses(memo, { ph: 0.5, minimality: "one-removal" })));
     const found = new Set(sorted(res.mses));
     for (const s of strict) assert(found.has(s), `trial ${t}: strict MSE ${s} missed`);
@@ -96,7 +109,8 @@ Deno.test("each level is one memo call and the beam keeps beamWidth distinct sta
   const w = [0.3, 0.2, 0.1, 0.08, 0.07, 0.07, 0.06, 0.06, 0.06];
   const { scorer, memo } = setup(additive(w, { pFull: 0.9 }));
   const res = await beamSearch(memo, { ...wide, beamWidth: 2, maxMses: 10 });
-  assertEquals(scorer.batchSizes.slice(0, 3), [9, 15, 13]);
+  // The empty set first (does the baseline alone suffice?), then one call per level.
+  assertEquals(scorer.batchSizes.slice(0, 4), [1, 9, 15, 13]);
   assertEquals(res.evaluations, scorer.distinct());
   assert(res.count >= 1);
   for (const m of res.mses) assert(m.ratio > 0.9);
@@ -138,11 +152,12 @@ Deno.test("igos-topq tries the q lowest-mask unrevealed patches, and says when i
   const opts: MseOptions = { ...wide, beamWidth: 1, candidates: { kind: "igos-topq", q: 3, mask } };
   const res = await beamSearch(memo, opts);
   assertEquals(res.notes, []);
-  // Level 1 tries patches 5, 1, 3 (lowest values); all tie, so the beam keeps {5}; level 2
-  // tries the three lowest not yet revealed: 1, 3, 7.
+  // After the empty set, level 1 tries patches 5, 1, 3 (lowest values); all tie, so the beam
+  // keeps {5}; level 2 tries the three lowest not yet revealed: 1, 3, 7.
   const first = [...scorer.seen.get(0)!.keys()];
-  assertEquals(first.slice(0, 3), [[5], [1], [3]].map(fromIndices));
-  assertEquals(first.slice(3, 6), [[1, 5], [3, 5], [5, 7]].map(fromIndices));
+  assertEquals(first[0], 0);
+  assertEquals(first.slice(1, 4), [[5], [1], [3]].map(fromIndices));
+  assertEquals(first.slice(4, 7), [[1, 5], [3, 5], [5, 7]].map(fromIndices));
   assertEquals(scorer.batchSizes.every((n) => n <= 3), true);
 
   const s2 = fnScorer(3, () => 0.1);
@@ -150,7 +165,7 @@ Deno.test("igos-topq tries the q lowest-mask unrevealed patches, and says when i
   const r2 = await beamSearch(m2, { ...opts, candidates: { kind: "igos-topq", q: 3 } });
   assertEquals(r2.notes.length, 1);
   assert(/no I-GOS mask/.test(r2.notes[0]));
-  assertEquals(s2.batchSizes[0], 9); // fell back to all
+  assertEquals(s2.batchSizes[1], 9); // fell back to all
 });
 
 Deno.test("beam options are validated with the key at fault", async () => {
@@ -162,6 +177,8 @@ Deno.test("beam options are validated with the key at fault", async () => {
       [{ ph: 1 }, /ph must be/],
       [{ grid: 7 }, /options.grid is 7 but the memo/],
       [{ candidates: { kind: "igos-topq", q: 3, mask: new Float32Array(4) } }, /4 values/],
+      [{ ratio: "gain" }, /options.ratio is gain but the memo of image 0 uses paper/],
+      [{ ratio: "odds" }, /ratio must be "paper" or "gain"/],
     ] as const
   ) {
     let err: Error | undefined;
@@ -172,4 +189,91 @@ Deno.test("beam options are validated with the key at fault", async () => {
     }
     assert(err && re.test(err.message), `${JSON.stringify(o)}: ${err?.message}`);
   }
+});
+
+Deno.test("a baseline that alone reaches Ph stops the search at once: flagged, no MSEs", async () => {
+  // r(∅) = 0.93 / 1 > 0.9: every search would end in the empty MSE.
+  const scorer = fnScorer(3, (s) => (s === 0 ? 0.93 : 0.97));
+  const memo = new Memo(scorer, { image: 0, cls: 0, pFull: 1, grid: 3 });
+  const res = await beamSearch(memo, wide);
+  assert(res.baselineSuffices);
+  assertEquals(res.emptyRatio, Math.fround(0.93));
+  assertEquals(res.mses, []);
+  assertEquals(res.count, 0);
+  assertEquals(res.levels, 0);
+  assertEquals(res.evaluations, 1); // the empty set only
+  assertEquals(scorer.batchSizes, [1]);
+  // Under the gain rule too: the paper's r(∅) decides.
+  const gm = new Memo(fnScorer(3, (s) => (s === 0 ? 0.93 : 0.97)), {
+    image: 0,
+    cls: 0,
+    pFull: 1,
+    grid: 3,
+    ratio: "gain",
+  });
+  const g = await beamSearch(gm, { ...wide, ratio: "gain" });
+  assert(g.baselineSuffices && g.count === 0 && g.evaluations === 1);
+  // r(∅) exactly at Ph is not above it: the search runs (sufficiency is r > Ph).
+  const at = new Memo(fnScorer(3, (s) => (s === 0 ? 0.5 : 1)), {
+    image: 0,
+    cls: 0,
+    pFull: 1,
+    grid: 3,
+  });
+  const r = await beamSearch(at, { ...wide, ph: 0.5 });
+  assert(!r.baselineSuffices);
+  assertEquals(r.emptyRatio, 0.5);
+  assertEquals(r.count, 9); // every single patch
+});
+
+Deno.test("the gain ratio asks an MSE to recover Ph of what the baseline lacks", async () => {
+  // r(S) = (1 + w(S)) / 2, so r(∅) = 0.5 and r_g(S) = w(S). Paper (r > 0.9 ⇔ w > 0.8):
+  // {0,1,2} (0.91) and {0,1,3} (0.84). Gain (w > 0.9): {0,1,2} only.
+  const model = additive([0.42, 0.33, 0.16, 0.09], { base: 1, pFull: 0.8 });
+  const opts: MseOptions = { ...wide, grid: 2 };
+  const paper = await beamSearch(
+    new Memo(new ToyScorer(2, [model]), { image: 0, cls: 0, pFull: 0.8, grid: 2 }),
+    opts,
+  );
+  assertEquals(sorted(paper.mses), [fromIndices([0, 1, 2]), fromIndices([0, 1, 3])]);
+  const gainMemo = new Memo(new ToyScorer(2, [model]), {
+    image: 0,
+    cls: 0,
+    pFull: 0.8,
+    grid: 2,
+    ratio: "gain",
+  });
+  const gain = await beamSearch(gainMemo, { ...opts, ratio: "gain" });
+  assertEquals(sorted(gain.mses), [fromIndices([0, 1, 2])]);
+  assert(Math.abs(gain.mses[0].ratio - 0.91) < 1e-6, `r_g ${gain.mses[0].ratio}`);
+  assert(Math.abs(gain.emptyRatio - 0.5) < 1e-6);
+  assert(!gain.baselineSuffices);
+});
+
+Deno.test("gain at Ph finds the paper's MSEs at Ph + (1 − Ph)·r(∅) (same order, moved threshold)", async () => {
+  const rng = new Rng(17);
+  let compared = 0;
+  for (let t = 0; t < 30; t++) {
+    const model = randomMonotone(9, () => rng.next());
+    const gm = new Memo(new ToyScorer(3, [model]), {
+      image: 0,
+      cls: 0,
+      pFull: model.pFull,
+      grid: 3,
+      ratio: "gain",
+    });
+    const gain = await beamSearch(gm, { ...wide, beamWidth: 3, ratio: "gain" });
+    if (gain.baselineSuffices) continue;
+    const pm = new Memo(new ToyScorer(3, [model]), {
+      image: 0,
+      cls: 0,
+      pFull: model.pFull,
+      grid: 3,
+    });
+    const ph = wide.ph + (1 - wide.ph) * gain.emptyRatio;
+    const paper = await beamSearch(pm, { ...wide, beamWidth: 3, ph });
+    assertEquals(sorted(gain.mses), sorted(paper.mses), `model ${t}`);
+    compared++;
+  }
+  assert(compared >= 20, `${compared} models compared`);
 });

@@ -86,12 +86,13 @@ export const igos7Defaults: Readonly<IgosOptions> = Object.freeze({
 export const presets = Object.freeze({ paper: defaults });
 
 export interface IgosItem {
-  /** Preprocessed image, normalised, [C, H, W]. */
+  /**
+   * Preprocessed image, normalised, [C, H, W]: the model input and, for iGOS++, the image whose
+   * edges weight the bilateral TV (the reference's and METHODS §3's: the normalised image).
+   */
   image: Float32Array;
   /** Baseline in the same space. */
   baseline: Float32Array;
-  /** The image in [0, 1] before normalisation, [C, H, W]: bilateral weights (iGOS++ only). */
-  rgb01?: Float32Array;
   /** Class explained. */
   cls: number;
   /** Label of the image's noise stream; defaults to its index in the batch. */
@@ -509,9 +510,8 @@ function makeStates(
     for (let p = 0; p < chw; p++) diff[p] = item.image[p] - item.baseline[p];
     let smooth: (m: Float64Array, grad?: Float64Array, scale?: number) => number;
     if (method === "igos++") {
-      if (!item.rgb01) throw new Error(`${where}.rgb01 is required for iGOS++ (bilateral TV)`);
       const btv = new BilateralTv(
-        bilateralWeights(item.rgb01, c, h, w, opts.sigma),
+        bilateralWeights(item.image, c, h, w, opts.sigma),
         up,
         opts.tvPower,
       );

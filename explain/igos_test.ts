@@ -9,6 +9,8 @@ import {
 } from "./igos.ts";
 import { Rng } from "../lib/rng.ts";
 import { regionModel, TanhMlpModel } from "./testing/toy_models.ts";
+import { bilateralWeights, weightedTv } from "./tv.ts";
+import { Upsampler } from "./upsample.ts";
 
 const SHAPE = [3, 16, 16] as const;
 const REGION = { y0: 2, y1: 8, x0: 2, x1: 8 };
@@ -20,8 +22,7 @@ function regionToy(seed = 1): { model: ReturnType<typeof regionModel>; item: Igo
   const model = regionModel(SHAPE, REGION, 9.2 / n, -4.6);
   const r = new Rng(seed);
   const image = Float32Array.from({ length: c * h * w }, () => 0.8 + 0.4 * r.next());
-  const rgb01 = Float32Array.from(image, (v) => v / 2);
-  return { model, item: { image, baseline: new Float32Array(c * h * w), rgb01, cls: 0 } };
+  return { model, item: { image, baseline: new Float32Array(c * h * w), cls: 0 } };
 }
 
 /**
@@ -98,8 +99,7 @@ function mlpToy(): { model: TanhMlpModel; item: IgosItem } {
   const model = new TanhMlpModel(shape, w1, new Float64Array(4), w2, new Float64Array(3));
   const image = Float32Array.from({ length: size }, () => r.normal());
   const baseline = Float32Array.from({ length: size }, () => 0.3 * r.normal());
-  const rgb01 = Float32Array.from({ length: size }, () => r.next());
-  return { model, item: { image, baseline, rgb01, cls: 1 } };
+  return { model, item: { image, baseline, cls: 1 } };
 }
 
 Deno.test("mask gradients agree with finite differences of the surrogate objective", async () => {
@@ -172,7 +172,7 @@ Deno.test("without noise the line search never increases L", async () => {
 
 Deno.test("igos7 returns 7x7 masks, low where the evidence is", async () => {
   const { model, item } = regionToy();
-  const res = await igos7([{ ...item, rgb01: undefined }], model, { steps: 10 });
+  const res = await igos7([item], model, { steps: 10 });
   const m = res.masks[0];
   assertEquals(m.length, 49);
   assertEquals(res.trace[0].length, 2);
@@ -201,13 +201,21 @@ Deno.test("options are validated with the key named", () => {
   assert(/stepDecay/.test(msg), msg);
 });
 
-Deno.test("iGOS++ without rgb01 fails with a clear error", async () => {
-  const { model, item } = regionToy();
-  let msg = "";
-  try {
-    await igosBatch([{ ...item, rgb01: undefined }], model, small);
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert(/items\[0\]\.rgb01/.test(msg), msg);
+Deno.test("iGOS++ weights its bilateral TV by the normalised image it explains", async () => {
+  // A model whose output ignores its input: the loss of two images differs only by L2·BTV, and
+  // TV at mask size is the same for both, so the difference is L2·½·(bilateral TV of U(Md·Mi)
+  // weighted by one image − by the other).
+  const shape = [1, 4, 4] as const;
+  const model = regionModel(shape, { y0: 0, y1: 1, x0: 0, x1: 1 }, 0, 0);
+  const edge = Float32Array.from({ length: 16 }, (_, i) => (i % 4 >= 2 ? 0.3 : 0));
+  const flat = new Float32Array(16);
+  const masks = [Float64Array.of(1, 0.2, 0.6, 0.9), Float64Array.of(0.5, 1, 1, 0.8)];
+  const opts: Partial<IgosOptions> = { maskSize: 2, steps: 2, noise: 0, l1: 0, l2: 3 };
+  const loss = async (image: Float32Array) =>
+    (await igosObjective("igos++", { image, baseline: flat, cls: 0 }, model, masks, opts)).loss;
+  const u = new Upsampler(2, 2, 4, 4, "bilinear").apply(masks[0].map((m, i) => m * masks[1][i]));
+  const bil = (image: Float32Array) => weightedTv(u, bilateralWeights(image, 1, 4, 4, 0.01), 2);
+  const expected = 3 * 0.5 * (bil(edge) - bil(flat));
+  assert(expected < -1e-3, `the edge lowers the term (${expected})`);
+  assertAlmostEquals((await loss(edge)) - (await loss(flat)), expected, 1e-6);
 });

@@ -8,6 +8,13 @@
 import type { Scorer } from "./scorer.ts";
 import { isSubsetOf, toMask } from "./patchset.ts";
 
+/**
+ * What "r" of a subset means. `paper`: r(S) = p(S) / p(I), the paper's. `gain`: r_g(S) =
+ * (p(S) − p(∅)) / (p(I) − p(∅)), the share of the confidence the baseline lacks that S recovers,
+ * for baselines that keep much of the class (28 px Fashion-MNIST). Where p(∅) ≈ 0 they coincide.
+ */
+export type RatioRule = "paper" | "gain";
+
 /** What a memo scores: one image, its predicted class and full-image probability, one grid. */
 export interface MemoInfo {
   /** Image index, as the scorer knows it. */
@@ -18,6 +25,8 @@ export interface MemoInfo {
   pFull: number;
   /** Grid side (7 for the paper). */
   grid: number;
+  /** How r is defined; the paper's when absent. */
+  ratio?: RatioRule;
 }
 
 /** A memo as flat arrays, ascending by key: what the pipeline writes as `.npy`. */
@@ -51,6 +60,9 @@ export class Memo {
     if (!Number.isInteger(info.cls) || info.cls < 0) {
       throw new RangeError(`${where}: cls must be a non-negative integer, got ${info.cls}`);
     }
+    if (info.ratio !== undefined && info.ratio !== "paper" && info.ratio !== "gain") {
+      throw new RangeError(`${where}: ratio must be "paper" or "gain", got ${info.ratio}`);
+    }
     this.#scorer = scorer;
     this.info = { ...info };
   }
@@ -60,17 +72,39 @@ export class Memo {
     return this.#known.size;
   }
 
-  /** The known ratio of a subset, or undefined. Never calls the model. */
+  /** The known ratio of a subset (under the memo's rule), or undefined. Never calls the model. */
   get(subset: number): number | undefined {
-    return this.#known.get(subset);
+    const r = this.#known.get(subset);
+    if (r === undefined || this.info.ratio !== "gain") return r;
+    const r0 = this.#known.get(EMPTY);
+    return r0 === undefined ? undefined : gainRatio(r, r0);
   }
 
   /**
-   * Ratios r = p_ĉ(x(m)) / p_full of the given subsets, in order. Unknown subsets that no other
-   * caller is already waiting for go to the scorer in one call. Ratios are rounded to float32 when
-   * stored, so a memo and its export/import copy compare against thresholds identically.
+   * Ratios of the given subsets under the memo's rule, in order. Unknown subsets that no other
+   * caller is already waiting for go to the scorer in one call (with the empty set, under `gain`,
+   * until it is known). The paper's r = p_ĉ(x(m)) / p_full is what is stored, rounded to float32,
+   * so a memo and its export/import copy compare against thresholds identically whatever the rule.
    */
   async ratios(subsets: readonly number[]): Promise<Float64Array> {
+    if (this.info.ratio !== "gain") return await this.#paperRatios(subsets);
+    const withEmpty = this.#known.has(EMPTY) ? subsets : [EMPTY, ...subsets];
+    const r = await this.#paperRatios(withEmpty);
+    const r0 = this.#known.get(EMPTY)!;
+    const out = r.subarray(withEmpty.length - subsets.length);
+    for (let i = 0; i < out.length; i++) out[i] = gainRatio(out[i], r0);
+    return out;
+  }
+
+  /**
+   * r(∅) = p_ĉ(B) / p_full, the paper's ratio of the baseline alone, whatever the memo's rule:
+   * whether the baseline by itself already keeps the class.
+   */
+  async emptyRatio(): Promise<number> {
+    return (await this.#paperRatios([EMPTY]))[0];
+  }
+
+  async #paperRatios(subsets: readonly number[]): Promise<Float64Array> {
     const n = this.info.grid * this.info.grid;
     const ask: number[] = [];
     const asked = new Set<number>();
@@ -141,7 +175,7 @@ export class Memo {
     return (await this.ratios([subset]))[0];
   }
 
-  /** Every known (subset, ratio), ascending by subset. */
+  /** Every known (subset, paper ratio), ascending by subset. */
   export(): MemoData {
     const keys = Float64Array.from(this.#known.keys()).sort();
     const ratios = new Float32Array(keys.length);
@@ -181,4 +215,15 @@ export class Memo {
     m.import(data, source);
     return m;
   }
+}
+
+/** The empty subset: the baseline alone. */
+const EMPTY = 0;
+
+/**
+ * r_g from paper ratios: (r − r0) / (1 − r0) = (p − p∅) / (p_full − p∅). NaN where the baseline is
+ * at least as confident as the full image (nothing left to recover; the search stops before).
+ */
+function gainRatio(r: number, r0: number): number {
+  return r0 < 1 ? (r - r0) / (1 - r0) : NaN;
 }

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../tests/assert.ts";
 import { Memo } from "./memo.ts";
 import { additive, fnScorer, ToyScorer } from "./testing/toy_scorers.ts";
-import { fromIndices } from "./patchset.ts";
+import { fromIndices, size } from "./patchset.ts";
 import type { Scorer, ScoreRequest } from "./scorer.ts";
 
 const info = { image: 0, cls: 3, pFull: 0.8, grid: 2 };
@@ -90,4 +90,30 @@ Deno.test("memo errors name the image and let a failed subset be asked again", a
   await assertRejects(() => new Memo(nan, info).ratios([3]), /returned NaN for subset 3/);
   assertThrows(() => new Memo(scorer, { ...info, pFull: 0 }), /pFull must be in/);
   assertThrows(() => new Memo(scorer, { ...info, grid: 8 }), /grid must be/);
+});
+
+Deno.test("gain memo: r_g = (p − p∅) / (pFull − p∅), the empty set scored with the first call", async () => {
+  // p(S) = 0.2 + 0.15·|S| on a 2x2 grid: p∅ = 0.2, pFull = 0.8.
+  const scorer = fnScorer(2, (s) => 0.2 + 0.15 * size(s));
+  const memo = new Memo(scorer, { ...info, ratio: "gain" });
+  const r = await memo.ratios([fromIndices([0]), fromIndices([0, 1, 2])]);
+  assertEquals(scorer.batchSizes, [3]); // the empty set rides along
+  const r0 = Math.fround(Math.fround(0.2) / 0.8);
+  const paper = (p: number) => Math.fround(Math.fround(p) / 0.8);
+  assertEquals(r[0], (paper(0.35) - r0) / (1 - r0));
+  assertEquals(r[1], (paper(0.65) - r0) / (1 - r0));
+  assert(Math.abs(r[0] - 0.25) < 1e-6 && Math.abs(r[1] - 0.75) < 1e-6);
+  assertEquals(memo.get(0), 0);
+  assertEquals(await memo.emptyRatio(), r0); // the paper's r(∅), whatever the rule
+  assertEquals(scorer.calls, 1);
+  // Export holds the paper's ratios; a reloaded gain memo gives the same r_g without the model.
+  const data = memo.export();
+  assertEquals([...data.ratios], [r0, paper(0.35), paper(0.65)]);
+  const copy = Memo.from(fnScorer(2, () => 0), { ...info, ratio: "gain" }, data);
+  assertEquals(await copy.ratios([fromIndices([0]), fromIndices([0, 1, 2])]), r);
+  assertEquals(copy.evaluations, 0);
+  // A baseline at least as confident as the image leaves nothing to recover: NaN.
+  const flat = new Memo(fnScorer(2, () => 0.8), { ...info, ratio: "gain" });
+  assert(Number.isNaN(await flat.ratio(1)));
+  assertThrows(() => new Memo(scorer, { ...info, ratio: "odds" as "gain" }), /ratio must be/);
 });

@@ -53,6 +53,10 @@ export interface MseImageResult {
   image: number;
   cls: number;
   pFull: number;
+  /** The baseline alone reaches Ph: no MSEs, left out of Table 1's means and counted apart. */
+  baselineSuffices: boolean;
+  /** r(∅), the paper's ratio of the baseline alone. */
+  emptyRatio: number;
   mses: Mse[];
   count: number;
   meanSize: number;
@@ -108,7 +112,13 @@ export async function runMseSearch(
   checkImages(images);
   const ms = memos ??
     images.map((im) =>
-      new Memo(scorer, { image: im.image, cls: im.cls, pFull: im.pFull, grid: options.grid })
+      new Memo(scorer, {
+        image: im.image,
+        cls: im.cls,
+        pFull: im.pFull,
+        grid: options.grid,
+        ratio: options.ratio,
+      })
     );
   if (ms.length !== images.length) {
     throw new RangeError(`mse_run: ${ms.length} memos for ${images.length} images`);
@@ -122,7 +132,8 @@ export async function runMseSearch(
 
 /**
  * Stage subtree-count: trees rooted at each image's MSEs over its memo (reloaded from
- * mse-search, so its evaluations are reused), all images at once.
+ * mse-search, so its evaluations are reused), all images at once. An image where the baseline
+ * suffices has no MSEs, so no trees: nothing is scored for it.
  */
 export async function runSubtreeCount(
   perImage: readonly { image: number; mses: readonly { patches: readonly number[] }[] }[],
@@ -174,7 +185,10 @@ export function thresholdKey(t: number): string {
 
 /** One model's Table 1 row: dataset means over images with 95% bootstrap intervals. */
 export interface Table1Row {
+  /** Images in the means: those where the baseline alone did not suffice. */
   images: number;
+  /** Images left out because the baseline alone reached Ph (no MSE can be smaller than ∅). */
+  baselineSuffices: number;
   mse_count: Interval;
   /** Over images with at least one MSE (an image without MSEs has no size). */
   mse_size: Interval;
@@ -184,16 +198,26 @@ export interface Table1Row {
   unique: Record<string, Interval>;
 }
 
-/** The Table 1 row for one model from its per-image results. */
+/**
+ * The Table 1 row for one model from its per-image results. Images where the baseline suffices
+ * are counted, not averaged: their empty MSE would enter as count 1, size 0 and one
+ * sub-explanation at every threshold, a statement about the baseline rather than the model.
+ */
 export function table1Row(
-  perImage: readonly { count: number; meanSize: number; subtree: SubtreeResult }[],
+  results: readonly {
+    count: number;
+    meanSize: number;
+    subtree: SubtreeResult;
+    baselineSuffices?: boolean;
+  }[],
   options: Partial<BootstrapOptions> = {},
 ): Table1Row {
+  const perImage = results.filter((p) => !p.baselineSuffices);
   const seed = options.seed ?? 0;
   const ci = (values: number[], column: string) =>
     bootstrapMeanCI(values, { ...options, seed: deriveSeed(seed, column) });
-  const thresholds = perImage[0]?.subtree.thresholds ?? subtreeDefaults.countThresholds;
-  perImage.forEach((p, k) => {
+  const thresholds = results[0]?.subtree.thresholds ?? subtreeDefaults.countThresholds;
+  results.forEach((p, k) => {
     if (p.subtree.thresholds.join() !== thresholds.join()) {
       throw new RangeError(`table1Row: image ${k} was counted at other thresholds`);
     }
@@ -206,6 +230,7 @@ export function table1Row(
   });
   return {
     images: perImage.length,
+    baselineSuffices: results.length - perImage.length,
     mse_count: ci(perImage.map((p) => p.count), "mse_count"),
     mse_size: ci(perImage.filter((p) => p.count > 0).map((p) => p.meanSize), "mse_size"),
     tree,

@@ -128,3 +128,73 @@ Deno.test("table1Row gives dataset means with bootstrap intervals per column", (
   assertEquals(table1Row(per, { seed: 3, samples: 500 }), row);
   assertEquals(thresholdKey(0.7), "sub_ge70");
 });
+
+Deno.test("table1Row leaves images where the baseline suffices out of every mean and counts them", () => {
+  const sub = (tree: number[]) => ({
+    thresholds: [0.8, 0.5],
+    tree,
+    unique: tree,
+    treeNodes: 0,
+    uniqueNodes: 0,
+    evaluations: 0,
+    hits: 0,
+    levels: 0,
+  });
+  const explained = [
+    { count: 2, meanSize: 4, subtree: sub([2, 8]), baselineSuffices: false },
+    { count: 4, meanSize: 6, subtree: sub([4, 12]) },
+  ];
+  const suffices = { count: 0, meanSize: NaN, subtree: sub([0, 0]), baselineSuffices: true };
+  const row = table1Row([suffices, ...explained, suffices], { seed: 1, samples: 200 });
+  assertEquals(row.images, 2);
+  assertEquals(row.baselineSuffices, 2);
+  assertEquals(row.mse_count.mean, 3);
+  assertEquals(row.mse_size.mean, 5);
+  assertEquals(row.tree.sub_ge50.mean, 10);
+  // The same means as a table of the explained images alone.
+  const alone = table1Row(explained, { seed: 1, samples: 200 });
+  assertEquals({ ...row, baselineSuffices: 0 }, alone);
+  const none = table1Row([suffices], { seed: 1, samples: 200 });
+  assertEquals([none.images, none.baselineSuffices], [0, 1]);
+  assert(Number.isNaN(none.mse_count.mean));
+});
+
+Deno.test("an image whose baseline suffices costs one evaluation and no trees; gain runs both stages", async () => {
+  // Image 20: r(∅) = 0.95. Image 21: r(S) = (1 + w(S)) / 2, so r(∅) = 0.5 and r_g(S) = w(S).
+  const suffices = { pFull: 0.8, prob: (s: number) => (s === 0 ? 0.76 : 0.8) };
+  const w = [0.42, 0.3, 0.14, 0.07, 0.045, 0.025, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const half = additive(w, { base: 1, pFull: 0.8 });
+  const toys: ToyModel[] = [];
+  toys[20] = suffices;
+  toys[21] = half;
+  const ims: ImageInput[] = [
+    { image: 20, cls: 0, pFull: 0.8 },
+    { image: 21, cls: 0, pFull: 0.8 },
+  ];
+  for (const ratio of ["paper", "gain"] as const) {
+    const scorer = new ToyScorer(4, toys);
+    const mse = { ...options.mse, ratio };
+    const stage1 = await runMseSearch(ims, scorer, mse);
+    const [a, b] = stage1.results;
+    assert(a.baselineSuffices && a.count === 0 && a.evaluations === 1, ratio);
+    assertAlmostEquals(a.emptyRatio, 0.95, 1e-6);
+    assert(!b.baselineSuffices && b.count > 0, ratio);
+    // subtree-count over memos reloaded with the stored rule: nothing to do for image 20.
+    const s2 = new ToyScorer(4, toys);
+    const reloaded = ims.map((im, k) =>
+      Memo.from(s2, { ...im, grid: 4, ratio }, stage1.memos[k].export())
+    );
+    const trees = await runSubtreeCount(stage1.results, reloaded, options.subtree);
+    assertEquals(trees[0].subtree.evaluations, 0);
+    assertEquals(trees[0].subtree.tree, [0, 0, 0, 0]);
+    assertEquals(s2.distinct(20), 0);
+    const together = await explainImages(ims, new ToyScorer(4, toys), { ...options, mse });
+    assertEquals(trees[1].subtree, together.results[1].subtree);
+    // Paper: r > 0.9 ⇔ w > 0.8; gain: w > 0.9 (no subset sum lies within 0.004 of either).
+    const expected = ratio === "paper" ? [[0, 1, 2], [0, 1, 3, 4], [0, 1, 3, 5]] : [
+      [0, 1, 2, 3],
+      [0, 1, 2, 4],
+    ];
+    assertEquals(b.mses.map((m) => m.patches).sort(), expected, ratio);
+  }
+});

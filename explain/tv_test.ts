@@ -21,7 +21,33 @@ Deno.test("bilateral weights are 1 on flat regions and vanish across a strong ed
   assertAlmostEquals(k.vertical[0], 1, 1e-12);
   assertAlmostEquals(k.horizontal[0], 1, 1e-12); // pair (0,0)-(0,1), both 0
   assert(k.horizontal[1] < 1e-30, "pair (0,1)-(0,2) crosses the edge");
-  assertThrows(() => bilateralWeights(img, c, h, 5, 0.01), /rgb01 has length/);
+  assertThrows(() => bilateralWeights(img, c, h, 5, 0.01), /image has length/);
+});
+
+Deno.test("bilateral weights and TV on a tiny normalised image, by hand", () => {
+  // Two channels of a 2x2 normalised image, σ = 0.01:
+  //   ch0 [[0, 0.1], [0.2, 0.2]], ch1 [[0, -0.1], [0, 0.2]].
+  // Vertical pairs weigh exp(−(mean_c Δ)²/σ): (0,0)-(1,0): Δ = (−0.2, 0), mean −0.1 → e^−1;
+  //   (0,1)-(1,1): Δ = (−0.1, −0.3), mean −0.2 → e^−4.
+  // Horizontal pairs weigh mean_c exp(−Δ_c²/σ): (0,0)-(0,1): Δ = (−0.1, 0.1) → e^−1;
+  //   (1,0)-(1,1): Δ = (0, −0.2) → (1 + e^−4)/2.
+  const img = Float32Array.of(0, 0.1, 0.2, 0.2, 0, -0.1, 0, 0.2);
+  const k = bilateralWeights(img, 2, 2, 2, 0.01);
+  const e1 = Math.exp(-1), e4 = Math.exp(-4);
+  for (const [got, want] of [[k.vertical[0], e1], [k.vertical[1], e4]]) {
+    assertAlmostEquals(got, want, 1e-6);
+  }
+  assertAlmostEquals(k.horizontal[0], e1, 1e-6);
+  assertAlmostEquals(k.horizontal[1], (1 + e4) / 2, 1e-6);
+  // u = [[1, 0], [0, 0]]: vertical |Δ|² = 1, 0 → mean e^−1/2; horizontal 1, 0 → mean e^−1/2.
+  assertAlmostEquals(weightedTv([1, 0, 0, 0], k, 2), e1, 1e-6);
+  // The same pixels in [0, 1] with std 0.353 (the zoo's): Δ grows 1/0.353, so each weight is
+  // the [0, 1] image's to the power 1/0.353² ≈ 8.0, the factor the normalised image restores.
+  const one = Float32Array.of(0, 0.1, 0.2, 0.2);
+  const raw = bilateralWeights(one, 1, 2, 2, 0.01);
+  const norm = bilateralWeights(one.map((v) => (v - 0.286) / 0.353), 1, 2, 2, 0.01);
+  assertAlmostEquals(norm.vertical[0], raw.vertical[0] ** (1 / 0.353 ** 2), 1e-6);
+  assertAlmostEquals(Math.log(norm.horizontal[0]) / Math.log(raw.horizontal[0]), 8.025, 1e-3);
 });
 
 Deno.test("BilateralTv gradient matches finite differences", () => {

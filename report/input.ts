@@ -103,7 +103,10 @@ export interface PerImage {
 
 export interface Table1Row {
   model: string;
+  /** Images in the means (those where the baseline alone did not reach Ph). */
   images: number;
+  /** Images left out of the means because the baseline alone reached Ph (explain/mse_run.ts). */
+  baseline_suffices?: number;
   mse_count: Interval;
   mse_size: Interval;
   tree: Partial<Record<Threshold, Interval>>;
@@ -290,6 +293,9 @@ export function validateReportInput(v: unknown): ReportInput {
       const row = r as Record<string, unknown>;
       str(row, "model", path);
       num(row.images, `${path}.images`);
+      if (row.baseline_suffices !== undefined) {
+        num(row.baseline_suffices, `${path}.baseline_suffices`);
+      }
       interval(row.mse_count, `${path}.mse_count`);
       interval(row.mse_size, `${path}.mse_size`);
       need(isObj(row.tree), `${path}.tree`, "expected an object keyed by threshold");

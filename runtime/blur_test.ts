@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { gaussianBlur, gaussianKernel, paperBlur, reflect101, relativeBlur } from "./blur.ts";
+import {
+  blurSpec,
+  checkBlur,
+  fractionalBlur,
+  gaussianBlur,
+  gaussianKernel,
+  paperBlur,
+  reflect101,
+  relativeBlur,
+} from "./blur.ts";
 
 const close = (a: number, b: number, eps = 1e-6) =>
   assert.ok(Math.abs(a - b) <= eps, `expected ${b} within ${eps}, got ${a}`);
@@ -130,4 +139,29 @@ Deno.test("relativeBlur scales the paper's blur with the crop", () => {
   assertEquals(relativeBlur(384).size, 87); // 87.43
   assertEquals(relativeBlur(8).size, 3); // 1.82, floored at 3
   throwsWith(() => relativeBlur(0), "positive");
+});
+
+Deno.test("fractionalBlur takes kernel and sigma as fractions of the side", () => {
+  // 0.5 * 28 = 14 -> the nearest odd size (ties up): 15; sigma 0.25 * 28 = 7.
+  assertEquals(fractionalBlur(28, { kernelFraction: 0.5, sigmaFraction: 0.25 }), {
+    size: 15,
+    sigma: 7,
+  });
+  // A kernel wider than the image is allowed (the border reflects).
+  assertEquals(fractionalBlur(28, { kernelFraction: 2, sigmaFraction: 1 }).size, 57);
+  assertEquals(fractionalBlur(28, { kernelFraction: 0.01, sigmaFraction: 0.1 }).size, 3);
+  throwsWith(() => fractionalBlur(28, { kernelFraction: 0, sigmaFraction: 1 }), "kernelFraction");
+  throwsWith(() => fractionalBlur(28, { kernelFraction: 1, sigmaFraction: NaN }), "sigmaFraction");
+});
+
+Deno.test("blurSpec resolves each way of giving a blur; checkBlur says what is wrong", () => {
+  assertEquals(blurSpec("relative", 224), { size: 51, sigma: 50 });
+  assertEquals(blurSpec("relative", 28), relativeBlur(28));
+  assertEquals(blurSpec({ kernelFraction: 1, sigmaFraction: 0.5 }, 28), { size: 29, sigma: 14 });
+  assertEquals(blurSpec({ size: 5, sigma: 2 }, 28), { size: 5, sigma: 2 });
+  checkBlur("relative");
+  checkBlur({ kernelFraction: 1, sigmaFraction: 0.5 });
+  throwsWith(() => checkBlur({ size: 4, sigma: 1 }), "odd");
+  throwsWith(() => checkBlur({ kernelFraction: -1, sigmaFraction: 0.5 }), "kernelFraction");
+  throwsWith(() => checkBlur("wide" as "relative"), "must be");
 });

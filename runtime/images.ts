@@ -7,7 +7,7 @@
  * Measured: on all 300 ImageNet sample images (6 greyscale) the 224 px crops equal PIL 9.4's bit
  * for bit with bilinear, bicubic and nearest, and as grey (with `auto_orient: false`).
  */
-import { gaussianBlur, relativeBlur } from "./blur.ts";
+import { blurSpec, gaussianBlur } from "./blur.ts";
 import { decodeImage } from "./decode_image.ts";
 import { resample } from "./pil_resample.ts";
 import { defaults, type PreprocessOptions, validateOptions } from "./preprocess_options.ts";
@@ -50,7 +50,7 @@ export async function loadImage(
   let baseline: Float32Array;
   if (options.baseline === "zero") baseline = new Float32Array(image.length);
   else {
-    const spec = options.blur === "relative" ? relativeBlur(Math.min(w, h)) : options.blur;
+    const spec = blurSpec(options.blur, Math.min(w, h));
     baseline = normalise(gaussianBlur(rgb01, ch, h, w, spec.size, spec.sigma), ch, options);
   }
   return {

@@ -16,7 +16,7 @@ import {
   type Schema,
   union,
 } from "../lib/schema.ts";
-import { type BlurSpec, gaussianKernel } from "./blur.ts";
+import { type BlurChoice, checkBlur } from "./blur.ts";
 import { type Interpolation, interpolations } from "./pil_resample.ts";
 
 export interface PreprocessOptions {
@@ -39,9 +39,9 @@ export interface PreprocessOptions {
   baseline: "blur" | "zero";
   /**
    * The blur: `relative` = the paper's 51 x 51 / sigma 50 scaled to the crop (exactly 51 / 50 at
-   * 224 px, see `relativeBlur`), or an explicit kernel size and sigma.
+   * 224 px, see `relativeBlur`), fractions of the image side, or an explicit kernel size and sigma.
    */
-  blur: "relative" | BlurSpec;
+  blur: BlurChoice;
   /**
    * Apply the EXIF orientation tag (what a person sees). PIL / torchvision do not, so `false`
    * reproduces their tensors exactly; 1 of the 300 ImageNet sample images carries a rotating tag.
@@ -110,7 +110,11 @@ const optionsSchema = obj({
   mean: arr(num()),
   std: arr(positive),
   baseline: oneOf("blur", "zero"),
-  blur: union<"relative" | BlurSpec>(oneOf("relative"), obj({ size: int(), sigma: num() })),
+  blur: union<BlurChoice>(
+    oneOf("relative"),
+    obj({ kernelFraction: num(), sigmaFraction: num() }),
+    obj({ size: int(), sigma: num() }),
+  ),
   auto_orient: bool(),
   min_side: int({ min: 1 }),
 });
@@ -143,12 +147,10 @@ export function validateOptions(o: PreprocessOptions, where = "preprocess"): voi
       );
     }
   }
-  if (o.blur !== "relative") {
-    try {
-      gaussianKernel(o.blur.size, o.blur.sigma);
-    } catch (e) {
-      throw new ConfigError(`${where}.blur`, (e as Error).message);
-    }
+  try {
+    checkBlur(o.blur);
+  } catch (e) {
+    throw new ConfigError(`${where}.blur`, (e as Error).message);
   }
 }
 

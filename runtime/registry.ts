@@ -8,6 +8,7 @@ import {
   optionsFromCard,
   type PreprocessOptions,
 } from "./preprocess_options.ts";
+import type { BlurFractions } from "./blur.ts";
 import type { Expected, ModelIO } from "./onnx/inspect.ts";
 import { type LoadedModel, loadModel } from "./onnx/load.ts";
 
@@ -80,12 +81,23 @@ async function loadModelOnce(
 }
 
 /**
+ * A config's baseline: the paper's blur (`blur`, scaled to the input), `zero`, or a blur given as
+ * fractions of the image side.
+ */
+export type BaselineChoice = PreprocessOptions["baseline"] | { blur: BlurFractions };
+
+/** The preprocess options a baseline choice sets (a plain `blur` keeps the card's blur). */
+function baselineOptions(b: BaselineChoice): Partial<PreprocessOptions> {
+  return typeof b === "string" ? { baseline: b } : { baseline: "blur", blur: { ...b.blur } };
+}
+
+/**
  * Resolves every configured model. Optional models whose ONNX file is absent are returned in
  * `skipped` with a reason; a required one that is absent is an error naming the file.
  */
 export async function resolveModels(
   entries: ModelEntry[],
-  baseline: PreprocessOptions["baseline"],
+  baseline: BaselineChoice,
   where = "config",
 ): Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }> {
   const models: ModelSpec[] = [];
@@ -107,7 +119,10 @@ export async function resolveModels(
       ...cardPre,
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
-    const preprocess = { ...optionsFromCard(merged, at, imageDefaults), baseline };
+    const preprocess = {
+      ...optionsFromCard(merged, at, imageDefaults),
+      ...baselineOptions(baseline),
+    };
     const { io, classes } = await loadModelOnce(m.onnx, {
       channels: preprocess.channels,
       height: preprocess.center_crop ?? undefined,

@@ -103,7 +103,6 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
             cls.map((c, k) => ({
               image: slice(chunk.images, k),
               baseline: slice(chunk.baselines, k),
-              rgb01: slice(chunk.rgb01, k),
               cls: c,
               id: chunk.items[k].id,
             })),

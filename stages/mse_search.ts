@@ -36,6 +36,12 @@ const params = obj({
   grid: optional(int({ min: 2, max: 7 }), 7),
   beamWidth: optional(int({ min: 1 }), 5),
   ph: optional(num({ min: 0, max: 1 }), 0.9),
+  /**
+   * What r is: `paper` r = p(S)/p(I) (the paper's), or `gain` r_g = (p(S) − p(∅)) / (p(I) − p(∅)),
+   * so an MSE must recover Ph of the confidence the baseline lacks (explain/memo.ts). Under both,
+   * an image whose paper r(∅) > Ph is recorded as "baseline suffices" with no MSEs.
+   */
+  ratio: optional(oneOf("paper", "gain"), "paper"),
   candidates: optional(oneOf("all", "igos-topq"), "igos-topq"),
   q: optional(int({ min: 1 }), 15),
   maxMses: optional(int({ min: 1 }), 10),
@@ -138,6 +144,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
         : { kind: "igos-topq", q: params.q },
       maxMses: params.maxMses,
       upsample: config.upsample,
+      ratio: params.ratio,
     };
     const scorer = await scorers.lease(m, chunk, config, config.upsample);
     try {
@@ -149,6 +156,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
       for (const r of results) notes.push(...r.notes);
       io.count("modelEvals", results.reduce((a, r) => a + r.evaluations, 0));
       io.count("memoHits", results.reduce((a, r) => a + r.hits, 0));
+      io.count("baselineSuffices", results.filter((r) => r.baselineSuffices).length);
       const keys: number[] = [], ratios: number[] = [], offsets = [0];
       for (const memo of memos) {
         const d = memo.export();
@@ -176,6 +184,8 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
           label: chunk.items[k].label,
           cls: r.cls,
           pFull: r.pFull,
+          baselineSuffices: r.baselineSuffices,
+          emptyRatio: r.emptyRatio,
           mses: r.mses.map((x) => ({ patches: x.patches, ratio: x.ratio })),
           count: r.count,
           meanSize: r.meanSize,

@@ -7,7 +7,7 @@ import { arr, bool, int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage, UnitIO, UnitRef } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount, table1Row, thresholdKey } from "../explain/mse_run.ts";
-import { Memo } from "../explain/memo.ts";
+import { Memo, type RatioRule } from "../explain/memo.ts";
 import type { SubtreeResult } from "../explain/subtree.ts";
 import type { MseFigure, Table1Row } from "../report/input.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
@@ -34,7 +34,7 @@ const params = obj({
 export type SubtreeParams = ReturnType<typeof params.parse>;
 
 interface StoredMse {
-  options: { grid: number };
+  options: { grid: number; ratio?: RatioRule };
   memoOffsets: number[];
   images: { pos: number; id: string; cls: number; pFull: number; mses: { patches: number[] }[] }[];
 }
@@ -115,7 +115,13 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
       const memos = stored.images.map((im, k) =>
         Memo.from(
           scorer.scorer,
-          { image: scorer.images[k], cls: im.cls, pFull: im.pFull, grid: stored.options.grid },
+          {
+            image: scorer.images[k],
+            cls: im.cls,
+            pFull: im.pFull,
+            grid: stored.options.grid,
+            ratio: stored.options.ratio ?? "paper",
+          },
           {
             keys: keys.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
             ratios: ratios.subarray(stored.memoOffsets[k], stored.memoOffsets[k + 1]),
@@ -165,10 +171,16 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
   const table1: Table1Row[] = [];
   const modelOfUnit = (r: UnitRef) => r.unit.split("/")[0];
   for (const id of models) {
-    const perImage: { id: string; count: number; meanSize: number; subtree: SubtreeResult }[] = [];
+    const perImage: {
+      id: string;
+      count: number;
+      meanSize: number;
+      subtree: SubtreeResult;
+      baselineSuffices: boolean;
+    }[] = [];
     for (const r of units("mse-search").filter((r) => modelOfUnit(r) === id)) {
       const mse = await io.readInputJson<
-        { images: { id: string; count: number; meanSize: number }[] }
+        { images: { id: string; count: number; meanSize: number; baselineSuffices?: boolean }[] }
       >(r, "mse.json");
       const sub = await io.readInputJson<{ images: (SubtreeResult & { id: string })[] }>(
         { stage: "subtree-count", unit: r.unit },
@@ -181,29 +193,33 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
           count: im.count,
           meanSize: im.meanSize,
           subtree: sub.images[k],
+          baselineSuffices: im.baselineSuffices ?? false,
         })
       );
     }
     if (perImage.length === 0) continue;
     const row = table1Row(perImage, { samples: bootstrap.samples, seed: bootstrap.seed });
     const th = perImage[0].subtree.thresholds;
+    // Per-image values behind the means: images where the baseline suffices are not among them.
+    const explained = perImage.filter((x) => !x.baselineSuffices);
     const key = (t: number) => String(t) as "0.8";
     table1.push({
       model: id,
       images: row.images,
+      baseline_suffices: row.baselineSuffices,
       mse_count: row.mse_count,
       mse_size: row.mse_size,
       tree: Object.fromEntries(th.map((t) => [key(t), row.tree[thresholdKey(t)]])),
       unique: Object.fromEntries(th.map((t) => [key(t), row.unique[thresholdKey(t)]])),
       per_image: {
-        image_ids: perImage.map((x) => x.id),
-        mse_count: perImage.map((x) => x.count),
-        mse_size: perImage.map((x) => (x.count > 0 ? x.meanSize : null)),
+        image_ids: explained.map((x) => x.id),
+        mse_count: explained.map((x) => x.count),
+        mse_size: explained.map((x) => (x.count > 0 ? x.meanSize : null)),
         tree: Object.fromEntries(
-          th.map((t, j) => [key(t), perImage.map((x) => x.subtree.tree[j])]),
+          th.map((t, j) => [key(t), explained.map((x) => x.subtree.tree[j])]),
         ),
         unique: Object.fromEntries(
-          th.map((t, j) => [key(t), perImage.map((x) => x.subtree.unique[j])]),
+          th.map((t, j) => [key(t), explained.map((x) => x.subtree.unique[j])]),
         ),
       },
     });

@@ -45,7 +45,6 @@ async function setup(n: number) {
   const items = ok.map((im, k) => ({
     image: im.image,
     baseline: im.baseline,
-    rgb01: im.rgb01,
     cls: cls[k],
     id: k,
   }));

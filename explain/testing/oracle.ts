@@ -9,8 +9,8 @@
  * N would be too, in particular some N minus one patch. For a non-monotone scorer they can differ
  * (a set whose one-removal subsets are all below Ph can still contain a smaller set above Ph);
  * then all-subsets MSEs ⊆ one-removal MSEs, and every set the beam records is one-removal minimal.
- * The empty set is an MSE here when the baseline alone scores above Ph; the beam never scores the
- * empty set itself, so it cannot report it.
+ * The empty set is an MSE here when the baseline alone scores above Ph; the beam search then
+ * reports "baseline suffices" with no MSEs instead.
  */
 import type { Memo } from "../memo.ts";
 import { fromIndices, toIndices, universe } from "../patchset.ts";
