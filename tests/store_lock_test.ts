@@ -111,12 +111,22 @@ Deno.test("--no-wait exits non-zero naming the holder; gc waits for it", async (
       assert(text(o).includes(`another xcompare run holds the store (${holder}`), text(o));
       assert(text(o).includes("rerun without --no-wait to wait for it"), text(o));
     }
-    const gc = cli(dir, ["gc"]).output();
-    await new Promise((r) => setTimeout(r, 2000));
-    await held.release();
-    const o = await gc;
-    assertEquals(o.code, 0, text(o));
-    assert(/waiting for it to finish/.test(text(o)), text(o));
+    // Release only once gc says it waits: a fixed delay raced gc's start-up on a loaded machine.
+    const gc = cli(dir, ["gc"]).spawn();
+    const giveUp = setTimeout(() => held.release(), 60_000); // gc never said it waits: fail, not hang
+    const stdout = gc.stdout.text();
+    let stderr = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of gc.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+      if (/waiting for it to finish/.test(stderr)) {
+        await held.release();
+      }
+    }
+    const status = await gc.status;
+    clearTimeout(giveUp);
+    assertEquals(status.code, 0, (await stdout) + stderr);
+    assert(/waiting for it to finish/.test(stderr), (await stdout) + stderr);
   } finally {
     await held.release();
     await Deno.remove(dir, { recursive: true });
