@@ -209,7 +209,11 @@ async function triage<C>(
     return null;
   }
   if ("missing" in kc) {
-    record({ outcome: "blocked", detail: `input ${kc.missing} has no output`, waitingOn: kc.missing });
+    record({
+      outcome: "blocked",
+      detail: `input ${kc.missing} has no output`,
+      waitingOn: kc.missing,
+    });
     summary.blocked++;
     return null;
   }
