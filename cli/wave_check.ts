@@ -8,7 +8,7 @@ import { UsageError, type Values } from "./args.ts";
 import { configPathOf, loadPipeline } from "./app.ts";
 import { runStatus } from "./jobs.ts";
 import { parseLayout } from "../pipeline/cluster.ts";
-import { formatMissing } from "../pipeline/wave_status.ts";
+import { formatCause } from "../pipeline/wave_status.ts";
 
 /** Exit status of a wave whose upstream is incomplete: rerunning the same task cannot help. */
 export const UPSTREAM_MISSING = 3;
@@ -48,11 +48,10 @@ export async function waveCheckVerb(values: Values): Promise<number> {
   console.error(
     [
       `xcompare wave-check: ${what} of run ${runId} cannot run: ${missing.length} of ${units} ` +
-      `unit(s) of wave(s) 1-${before.length} are not in the store. The tasks that should have ` +
-      "made them failed, were cancelled or killed, or did not run:",
-      formatMissing(missing, jobs),
-      `Rerun only those: deno task xcompare slurm --resume ${runId} --submit (Slurm), or run the ` +
-      "run's run.sh again (Kubernetes: it replaces failed Jobs).",
+      `unit(s) of wave(s) 1-${before.length} are not in the store.`,
+      formatCause(missing, jobs),
+      `Rerun only what is missing: deno task xcompare slurm --resume ${runId} --submit ` +
+      "(Slurm), or run the run's run.sh again (Kubernetes: it replaces failed Jobs).",
     ].join("\n"),
   );
   return UPSTREAM_MISSING;

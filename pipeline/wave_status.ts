@@ -98,7 +98,8 @@ export function formatMissing(
   limit = 20,
 ): string {
   const byTask = new Map<string, MissingUnit[]>();
-  for (const m of missing) {
+  const sorted = [...missing].sort((a, b) => a.wave - b.wave || a.task - b.task);
+  for (const m of sorted) {
     const k = `${m.wave}/${m.task}`;
     (byTask.get(k) ?? byTask.set(k, []).get(k)!).push(m);
   }
@@ -112,4 +113,22 @@ export function formatMissing(
   });
   if (byTask.size > limit) lines.push(`  and ${byTask.size - limit} more task(s)`);
   return lines.join("\n");
+}
+
+/**
+ * What stopped the run: the tasks of the earliest wave with missing units, in full, then one line
+ * for the later waves, whose units mostly could not be made without them.
+ */
+export function formatCause(missing: readonly MissingUnit[], jobs: Record<string, string> = {}) {
+  const first = Math.min(...missing.map((m) => m.wave));
+  const later = missing.filter((m) => m.wave !== first);
+  const waves = [...new Set(later.map((m) => m.wave))].sort((a, b) => a - b);
+  return [
+    `The earliest incomplete wave is wave ${first}; these of its tasks failed, were cancelled or ` +
+    "killed, or did not run:",
+    formatMissing(missing.filter((m) => m.wave === first), jobs),
+    ...(later.length
+      ? [`and ${later.length} unit(s) of the later wave(s) ${waves.join(", ")} are missing too.`]
+      : []),
+  ].join("\n");
 }

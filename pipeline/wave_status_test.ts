@@ -8,6 +8,7 @@ import { blockedSelected, type RunOptions, runPipeline, shardOf } from "./runner
 import { Store } from "./store.ts";
 import {
   doneUnits,
+  formatCause,
   formatMissing,
   missingUnits,
   tasksToRerun,
@@ -106,6 +107,13 @@ Deno.test("a killed task's units are missing, named with its wave, task and job;
     const scratch = r2.records.filter((r) => r.outcome === "computed").length;
     assertEquals(final.filter((m) => m.wave === 2).length, units.square + units.side - scratch);
     assert(formatMissing(final, {}, 2).endsWith("more task(s)"));
+    const cause = formatCause(final).split("\n");
+    assertEquals(cause[0].slice(0, 44), "The earliest incomplete wave is wave 1; thes");
+    assert(cause[1].startsWith(`  wave 1 task ${shardOf("source", gone, 3)} of 3: 1 unit(s)`));
+    assertEquals(
+      cause.at(-1),
+      `and ${final.length - 1} unit(s) of the later wave(s) 2 are missing too.`,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
