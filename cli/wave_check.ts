@@ -7,11 +7,8 @@
 import { UsageError, type Values } from "./args.ts";
 import { configPathOf, loadPipeline } from "./app.ts";
 import { runStatus } from "./jobs.ts";
-import { parseLayout } from "../pipeline/cluster.ts";
+import { parseLayout, UPSTREAM_MISSING } from "../pipeline/cluster.ts";
 import { formatCause } from "../pipeline/wave_status.ts";
-
-/** Exit status of a wave whose upstream is incomplete: rerunning the same task cannot help. */
-export const UPSTREAM_MISSING = 3;
 
 export async function waveCheckVerb(values: Values): Promise<number> {
   for (const f of ["run-id", "waves", "wave"]) {

@@ -100,14 +100,20 @@ export function defaultRequiredProvider(gpus: number | undefined): string | unde
 
 /** Run ids become job names, folder names and Kubernetes labels. */
 export function checkRunId(runId: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId) || runId.length > 60) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId)) {
     throw new Error(
-      `--run-id "${runId}": expected letters, digits, '_', '.' or '-' (at most 60, starting with ` +
-        `a letter or digit): it names jobs and folders`,
+      `--run-id "${runId}": expected letters, digits, '_', '.' or '-', starting with a letter or ` +
+        "digit: it names jobs and folders",
     );
   }
   return runId;
 }
+
+/**
+ * `wave-check`'s exit status when an earlier wave's unit is missing: rerunning the same task
+ * cannot help, so Kubernetes fails the index at once and Slurm's later jobs end.
+ */
+export const UPSTREAM_MISSING = 3;
 
 /** The run id of wave `k`'s shard runs. */
 export function waveRunId(runId: string, wave: number): string {

@@ -52,6 +52,7 @@ Deno.test("Slurm times become deadlines; run ids that name jobs and folders are 
   assertEquals(checkRunId("20240101-120000-paper"), "20240101-120000-paper");
   assertThrows(() => checkRunId("a b"), /--run-id "a b"/);
   assertThrows(() => checkRunId("-x"), /--run-id/);
+  assertEquals(checkRunId("a".repeat(80)), "a".repeat(80));
   assertEquals(shardRunName("r-w2", { index: 1, count: 3 }), "r-w2-shard-1-of-3");
   assertEquals(shardRunName("r"), "r");
 });

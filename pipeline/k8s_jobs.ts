@@ -20,7 +20,14 @@ import { stringify } from "yaml";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { IPodFailurePolicyRule } from "kubernetes-models/batch/v1/PodFailurePolicyRule";
-import { type ClusterJob, providerArgs, sh, type Wave, waveCheckCommand } from "./cluster.ts";
+import {
+  type ClusterJob,
+  providerArgs,
+  sh,
+  UPSTREAM_MISSING,
+  type Wave,
+  waveCheckCommand,
+} from "./cluster.ts";
 
 /** A PersistentVolumeClaim mounted at `path` (relative to the workdir). */
 export interface ClaimMount {
@@ -81,9 +88,6 @@ export function k8sName(s: string): string {
 export function k8sJobName(runId: string, wave: number | "final"): string {
   return `${k8sName(`xcompare-${runId}`)}-${wave === "final" ? "final" : `w${wave}`}`;
 }
-
-/** Exit status of `wave-check` when the upstream is incomplete (cli/wave_check.ts). */
-const UPSTREAM_MISSING = 3;
 
 /** A wave pod: check the earlier waves, then `exec` its shard, so SIGTERM reaches deno. */
 export function k8sWaveScript(o: K8sOptions, w: Wave): string {

@@ -10,7 +10,7 @@
  */
 import { basename, join } from "node:path";
 import type { HeartbeatReport, HeartbeatStart } from "./heartbeat_worker.ts";
-import { abandonInFlight, drain, inFlightCount } from "./shutdown.ts";
+import { abandonInFlight, drain, inFlightCount, requestStop } from "./shutdown.ts";
 import {
   create,
   describe,
@@ -271,7 +271,7 @@ function onSignal(signal: Deno.Signal): () => void {
           `(signal again to abandon them)`,
       );
       if (!await drain(signal, grace)) log(`${signal}: abandoning the units still in flight`);
-    } else await drain(signal, 0);
+    } else requestStop(signal);
     const locks = [...held];
     log(`${signal}: releasing the store lock and exiting; the store keeps only complete units`);
     await Promise.all(locks.map((l) => l.release()));

@@ -17,6 +17,11 @@ export function stopRequested(): Deno.Signal | null {
   return requested;
 }
 
+/** No new unit starts from now on. */
+export function requestStop(signal: Deno.Signal): void {
+  requested ??= signal;
+}
+
 /** Runs `work` as a unit in flight: a graceful stop waits for it. */
 export function track<T>(work: Promise<T>): Promise<T> {
   inFlight.add(work);
@@ -35,7 +40,7 @@ export function inFlightCount(): number {
  * (true), or after `graceMs` or at the next `abandonInFlight()` (false).
  */
 export async function drain(signal: Deno.Signal, graceMs: number): Promise<boolean> {
-  requested ??= signal;
+  requestStop(signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const cut = new Promise<false>((resolve) => {
     abandon = () => resolve(false);
