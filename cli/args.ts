@@ -74,7 +74,8 @@ export const verbs = {
     },
   },
   slurm: {
-    summary: "write (and optionally submit) an sbatch job array for sharded runs",
+    summary: "write (and optionally submit) sbatch job arrays for sharded runs; " +
+      "--resume RUN resubmits only what a run is missing",
     flags: {
       ...common,
       shards: { type: "string" },
@@ -85,10 +86,14 @@ export const verbs = {
       "run-id": { type: "string" },
       time: { type: "string" },
       "cpus-per-task": { type: "string" },
+      mem: { type: "string" },
+      "require-provider": { type: "string" },
+      resume: { type: "string" },
     },
   },
   k8s: {
-    summary: "write a Kubernetes Indexed Job manifest for sharded runs",
+    summary: "write one Kubernetes Indexed Job per wave, a final Job and the run.sh that " +
+      "chains them",
     flags: {
       ...common,
       shards: { type: "string" },
@@ -96,7 +101,25 @@ export const verbs = {
       out: { type: "string" },
       "run-id": { type: "string" },
       pvc: { type: "string" },
+      "data-pvc": { type: "string" },
+      "models-pvc": { type: "string" },
       "gpus-per-task": { type: "string" },
+      "cpus-per-task": { type: "string" },
+      mem: { type: "string" },
+      time: { type: "string" },
+      retries: { type: "string" },
+      "require-provider": { type: "string" },
+    },
+  },
+  "wave-check": {
+    summary: "(in cluster jobs) exit 3 naming the missing units unless every unit of the " +
+      "earlier waves of a sharded run is in the store",
+    flags: {
+      ...common,
+      "run-id": { type: "string" },
+      waves: { type: "string" },
+      wave: { type: "string" },
+      "job-ids": { type: "string" },
     },
   },
 } as const satisfies Record<string, { summary: string; flags: Record<string, Flag> }>;

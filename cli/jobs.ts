@@ -1,29 +1,58 @@
 /**
- * What `slurm` and `k8s` share: a config's waves, sized by its plan where the inputs are here, and
- * writing job files with an error that says where the task may write.
+ * What `slurm`, `k8s` and `wave-check` share: a config's waves, sized by its plan where the inputs
+ * are here; which units of a run's waves are missing; and writing job files with an error that
+ * says where the task may write.
  */
-import { loadPipeline } from "./app.ts";
+import { REPORTS } from "./app.ts";
+import type { loadPipeline } from "./app.ts";
 import { planWaves, type Wave } from "../pipeline/cluster.ts";
-import { planAll } from "../pipeline/plan.ts";
+import { readLocks } from "../pipeline/lockfile.ts";
+import { planAll, type PlannedStage } from "../pipeline/plan.ts";
+import { doneUnits, type MissingUnit, missingUnits } from "../pipeline/wave_status.ts";
+
+type Loaded = Awaited<ReturnType<typeof loadPipeline>>;
 
 /** Waves sized by the config's planned units; without a plan (inputs absent here), DAG only. */
-export async function wavesFor(configPath: string, shards: number): Promise<{
-  waves: Wave[];
-  name: string;
-}> {
-  const { spec, config } = await loadPipeline(configPath);
+export async function wavesFor(
+  { spec, config }: Loaded,
+  configPath: string,
+  shards: number,
+): Promise<
+  Wave[]
+> {
   try {
     const plans = await planAll(spec);
     const units = Object.fromEntries(plans.map((p) => [p.stage.name, p.units.length]));
-    return { waves: planWaves(spec.stages, shards, units), name: config.name };
+    return planWaves(spec.stages, shards, units);
   } catch (e) {
     console.error(
       `xcompare: could not plan ${configPath} here (${
         (e as Error).message
-      }); every wave gets ${shards} shards`,
+      }); every wave of ${config.name} gets ${shards} shards`,
     );
-    return { waves: planWaves(spec.stages, shards, null), name: config.name };
+    return planWaves(spec.stages, shards, null);
   }
+}
+
+/**
+ * The units of `waves` that run `runId` has not made (pipeline/wave_status.ts), how many units
+ * the waves hold, and the plan.
+ */
+export async function runStatus(
+  { spec, configHash }: Loaded,
+  runId: string,
+  waves: readonly Wave[],
+): Promise<{ missing: MissingUnit[]; units: number; plans: PlannedStage[]; done: Set<string> }> {
+  const plans = await planAll(spec);
+  const done = await doneUnits(spec.store, await readLocks(REPORTS), {
+    runId,
+    configHash,
+    stages: new Set(plans.map((p) => p.stage.name)),
+  });
+  const inWaves = new Set(waves.flatMap((w) => w.stages));
+  const units = plans.filter((p) => inWaves.has(p.stage.name))
+    .reduce((n, p) => n + p.units.length, 0);
+  return { missing: missingUnits(plans, waves, done), units, plans, done };
 }
 
 export async function writeJobFile(path: string, text: string, mode?: number) {

@@ -15,6 +15,7 @@ const handlers: Record<Verb, () => Promise<Handler>> = {
   plan: async () => (await import("./plan.ts")).planVerb,
   slurm: async () => (await import("./slurm.ts")).slurmVerb,
   k8s: async () => (await import("./k8s.ts")).k8sVerb,
+  "wave-check": async () => (await import("./wave_check.ts")).waveCheckVerb,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,7 +9,8 @@ import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } fro
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
-import { runPipeline, type RunResult } from "../pipeline/runner.ts";
+import { blockedSelected, runPipeline, type RunResult } from "../pipeline/runner.ts";
+import { shardRunName } from "../pipeline/cluster.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
@@ -22,8 +23,9 @@ export async function reproduceVerb(values: Values): Promise<number> {
   );
   try {
     const runId = (values["run-id"] as string) ?? newRunId(config.name);
+    const only = (values.only as string[]) ?? [];
     const result = await runPipeline(spec, {
-      only: (values.only as string[]) ?? [],
+      only,
       force: (values.force as string[]) ?? [],
       from: values.from as string | undefined,
       dryRun: Boolean(values["dry-run"]),
@@ -31,11 +33,13 @@ export async function reproduceVerb(values: Values): Promise<number> {
       jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
       shard,
     });
+    // A signal stopped the run: the lock's signal handler exits once the lock is released.
+    if (result.stopped) return result.stopped === "SIGINT" ? 130 : 143;
     if (values["dry-run"]) {
       console.log(dryRunTable(result));
       return 0;
     }
-    const runDir = join(REPORTS, shard ? `${runId}-shard-${shard.index}-of-${shard.count}` : runId);
+    const runDir = join(REPORTS, shardRunName(runId, shard));
     await Deno.mkdir(runDir, { recursive: true });
     await writeAtomic(
       join(runDir, LOCK_NAME),
@@ -54,12 +58,16 @@ export async function reproduceVerb(values: Values): Promise<number> {
     for (const r of result.records.filter((r) => r.outcome === "failed")) {
       console.log(`FAILED ${r.stage}/${r.unit}: ${r.detail}`);
     }
+    const blocked = blockedSelected(result.records, { only, shard });
+    for (const r of blocked) {
+      console.log(`NOT RUN ${r.stage}/${r.unit}: its input ${r.waitingOn} is not in the store`);
+    }
     console.log(
       published
         ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
         : `lockfile: ${runDir}/${LOCK_NAME}`,
     );
-    return result.ok ? 0 : 1;
+    return result.ok && blocked.length === 0 ? 0 : 1;
   } finally {
     await lock.release();
   }

@@ -1,81 +1,215 @@
 /**
- * `xcompare slurm`: writes the sharded run's sbatch scripts (pipeline/cluster.ts holds the pure
- * writers) and, with `--submit`, submits the waves and the final job, each after the previous.
+ * `xcompare slurm`: writes the sharded run's sbatch scripts (pipeline/slurm_jobs.ts holds the pure
+ * writers) and its cluster.json (config, waves, folders), and with `--submit` submits the waves
+ * and the final job, each `afterany` the previous. `--resume RUN` resubmits only the tasks whose
+ * units are missing (read from the run's lockfiles and the store), then the final job.
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, newRunId, overrides, REPORTS } from "./app.ts";
-import { wavesFor, writeJobFile } from "./jobs.ts";
-import { slurmDefaults, slurmScripts, waveArgs } from "../pipeline/cluster.ts";
+import { configPathOf, loadPipeline, newRunId, overrides, REPORTS } from "./app.ts";
+import { runStatus, wavesFor, writeJobFile } from "./jobs.ts";
+import {
+  checkRunId,
+  type ClusterJob,
+  defaultRequiredProvider,
+  type Wave,
+} from "../pipeline/cluster.ts";
+import {
+  sbatchArgs,
+  slurmDefaults,
+  slurmJobNames,
+  type SlurmOptions,
+  slurmScripts,
+  submitScript,
+  type SubmitStep,
+  submitSteps,
+} from "../pipeline/slurm_jobs.ts";
+import { formatMissing, tasksToRerun } from "../pipeline/wave_status.ts";
+
+/** What `--resume` needs of a run, kept beside its scripts. */
+interface ClusterFile extends ClusterJob {
+  shards: number;
+  out: string;
+  logDir: string;
+  jobIds: string;
+}
+
+const dec = new TextDecoder();
+
+async function run(cmd: string, args: string[], cwd?: string): Promise<Deno.CommandOutput> {
+  try {
+    return await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  } catch (e) {
+    throw new Error(`${cmd} could not be run (${(e as Error).message}); is Slurm installed here?`);
+  }
+}
 
 async function sbatch(args: string[], cwd: string): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command("sbatch", { args, cwd, stdout: "piped", stderr: "piped" })
-      .output();
-  } catch (e) {
-    throw new Error(`sbatch could not be run (${(e as Error).message}); is Slurm installed here?`);
-  }
-  const text = new TextDecoder().decode(out.stdout).trim();
+  const out = await run("sbatch", args, cwd);
+  const text = dec.decode(out.stdout).trim();
   if (!out.success || !/^\d+/.test(text)) {
-    throw new Error(
-      `sbatch ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim() || text}`,
-    );
+    throw new Error(`sbatch ${args.join(" ")} failed: ${dec.decode(out.stderr).trim() || text}`);
   }
   return text.split(";")[0];
 }
 
+/** Submits `steps` in order, each `afterany` the previous; writes jobs.json. */
+async function submit(steps: readonly SubmitStep[], c: ClusterFile): Promise<void> {
+  let dep: string | null = null;
+  const jobs: Record<string, string> = {};
+  for (const step of steps) {
+    dep = await sbatch(sbatchArgs(step, dep), c.out);
+    jobs[step.label] = dep;
+    console.log(`submitted ${step.label}: job ${dep}`);
+  }
+  await writeJobFile(c.jobIds, JSON.stringify({ runId: c.runId, jobs }, null, 1) + "\n");
+}
+
+function providerOf(values: Values, gpus: number | undefined): string | undefined {
+  const flag = values["require-provider"] as string | undefined;
+  if (flag === "none") return undefined;
+  return flag ?? defaultRequiredProvider(gpus);
+}
+
 export async function slurmVerb(values: Values): Promise<number> {
+  if (values.resume !== undefined) return await resume(values, values.resume as string);
   if (values.shards === undefined) throw new UsageError("xcompare slurm: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
-  const { waves, name } = await wavesFor(configPath, shards);
-  const runId = (values["run-id"] as string) ?? newRunId(name);
+  const loaded = await loadPipeline(configPath);
+  const waves = await wavesFor(loaded, configPath, shards);
+  const runId = checkRunId((values["run-id"] as string) ?? newRunId(loaded.config.name));
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
     : intFlag(values, "gpus-per-task", 1);
-  const scripts = slurmScripts({
+  const c: ClusterFile = {
     config: configPath,
     runId,
     waves,
     ...overrides,
-    workdir: Deno.cwd(),
+    requireProvider: providerOf(values, gpus),
+    shards,
+    out,
     logDir: join(out, "logs"),
+    jobIds: join(out, "jobs.json"),
+  };
+  const o: SlurmOptions = {
+    ...c,
+    workdir: Deno.cwd(),
     partition: values.partition as string | undefined,
     gpusPerTask: gpus,
     cpusPerTask: intFlag(values, "cpus-per-task", slurmDefaults.cpusPerTask),
+    mem: (values.mem as string | undefined) ?? slurmDefaults.mem,
     time: values.time as string | undefined,
-  });
-  await Deno.mkdir(join(out, "logs"), { recursive: true }).catch((e) => {
+    signalSeconds: slurmDefaults.signalSeconds,
+  };
+  const scripts = slurmScripts(o);
+  await Deno.mkdir(o.logDir, { recursive: true }).catch((e) => {
     throw new Error(`${out}: cannot create (${(e as Error).message})`);
   });
   for (const [f, text] of Object.entries(scripts)) {
-    await writeJobFile(join(out, f), text, f.endsWith(".sh") || f.endsWith(".sbatch") ? 0o755 : 0);
+    await writeJobFile(join(out, f), text, 0o755);
   }
-  console.log(`run ${runId}: wrote ${Object.keys(scripts).join(", ")} to ${out}`);
+  await writeJobFile(join(out, "cluster.json"), JSON.stringify(c, null, 1) + "\n");
+  console.log(`run ${runId}: wrote ${Object.keys(scripts).join(", ")}, cluster.json to ${out}`);
   for (const w of waves) {
     console.log(`  wave ${w.index}: ${w.stages.join(", ")} (${w.tasks} shard(s))`);
   }
   console.log(`  final: plain reproduce --run-id ${runId}; report in ${join(REPORTS, runId)}`);
+  if (c.requireProvider) console.log(`  every job requires the ${c.requireProvider} provider`);
   if (!values.submit) {
     console.log(`submit with: ${join(out, "submit.sh")}  (or xcompare slurm --submit)`);
     return 0;
   }
-  let dep: string | null = null;
-  const ids: Record<string, string> = {};
-  for (const w of waves) {
-    const args = ["--parsable", ...(dep ? [`--dependency=afterok:${dep}`] : []), ...waveArgs(w)];
-    dep = await sbatch(args, out);
-    ids[`wave${w.index}`] = dep;
-    console.log(`submitted wave ${w.index}: job ${dep}`);
+  await submit(submitSteps(waves), c);
+  return 0;
+}
+
+async function readClusterFile(path: string): Promise<ClusterFile> {
+  let c: ClusterFile;
+  try {
+    c = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new Error(
+      `${path}: cannot read the run's cluster.json (${
+        e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).name
+      }); --resume takes the run id that xcompare slurm printed (or --out its folder)`,
+    );
   }
-  const final = await sbatch(
-    ["--parsable", ...(dep ? [`--dependency=afterok:${dep}`] : []), "final.sbatch"],
-    out,
+  if (typeof c?.runId !== "string" || typeof c.config !== "string" || !Array.isArray(c.waves)) {
+    throw new Error(`${path}: not a cluster.json of xcompare slurm (no runId, config or waves)`);
+  }
+  return c;
+}
+
+/** The run's own jobs still in the queue (pending or running). */
+async function queued(runId: string): Promise<string[]> {
+  const names = slurmJobNames(runId);
+  const out = await run("squeue", ["-h", "-o", "%i %T", `--name=${names.shard},${names.final}`]);
+  if (!out.success) throw new Error(`squeue failed: ${dec.decode(out.stderr).trim()}`);
+  return dec.decode(out.stdout).trim().split("\n").filter((l) => l.trim());
+}
+
+async function resume(values: Values, runId: string): Promise<number> {
+  const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
+  const c = await readClusterFile(join(out, "cluster.json"));
+  if (c.runId !== runId) {
+    throw new Error(`${join(out, "cluster.json")}: is run ${c.runId}, not ${runId}`);
+  }
+  for (
+    const [name, want, have] of [
+      ["XCOMPARE_ARTIFACTS", c.artifacts, overrides.artifacts],
+      ["XCOMPARE_REPORTS", c.reports, overrides.reports],
+    ] as const
+  ) {
+    if ((want ?? "") !== (have ?? "")) {
+      throw new Error(
+        `run ${runId} used ${name}=${want ?? "(unset)"}, this shell has ${
+          have ?? "(unset)"
+        }: resume with the run's store and reports`,
+      );
+    }
+  }
+  const loaded = await loadPipeline(c.config);
+  const waves: Wave[] = c.waves;
+  const { missing, done, plans } = await runStatus(loaded, runId, waves);
+  const finalDone = plans.every((p) => p.units.every((u) => done.has(`${p.stage.name}/${u.id}`))) &&
+    await Deno.stat(join(REPORTS, runId, "report.md")).then(() => true, () => false);
+  if (missing.length === 0 && finalDone) {
+    console.log(`run ${runId} is complete: ${join(REPORTS, runId, "report.md")}`);
+    return 0;
+  }
+  const rerun = tasksToRerun(missing);
+  const steps = submitSteps(waves, rerun);
+  console.log(
+    missing.length
+      ? `run ${runId}: ${missing.length} unit(s) of its waves are missing:\n${
+        formatMissing(missing)
+      }`
+      : `run ${runId}: every wave is complete; the final job did not finish`,
   );
-  ids.final = final;
-  console.log(`submitted final: job ${final}`);
-  await writeJobFile(join(out, "jobs.json"), JSON.stringify({ runId, jobs: ids }, null, 1) + "\n");
+  for (const [w, tasks] of rerun) {
+    const wave = waves.find((x) => x.index === w)!;
+    console.log(`  resubmit wave ${w}: task(s) ${tasks.join(",")} of ${wave.tasks}`);
+  }
+  console.log("  resubmit the final job");
+  await writeJobFile(
+    join(out, "resume.sh"),
+    submitScript(c, steps, `Resubmits what run ${runId} is missing, then the final job.`),
+    0o755,
+  );
+  if (!values.submit) {
+    console.log(`submit with: ${join(out, "resume.sh")}  (or xcompare slurm --resume --submit)`);
+    return 0;
+  }
+  const busy = await queued(runId);
+  if (busy.length) {
+    throw new Error(
+      `run ${runId} still has jobs in the queue (${busy.join(", ")}); wait for them to end ` +
+        "(a wave with missing upstream ends at once) or scancel them, then resume",
+    );
+  }
+  await submit(steps, c);
   return 0;
 }

@@ -3,12 +3,14 @@
  * second run waits, saying who holds the lock, or with `wait: false` fails naming the holder.
  * Whether a holder is alive is read from its heartbeat (lock_holder.ts), never from its pid, so
  * this works without /proc and across hosts sharing a store: a lock whose heartbeat is older than
- * `staleMs` (a run killed with SIGKILL, a node that died) is taken over, on any host. SIGINT and
- * SIGTERM release every lock the process holds before it exits; a unit in flight then leaves
- * only its temporary directory, never a store entry, and the next `gc` removes it.
+ * `staleMs` (a run killed with SIGKILL, a node that died) is taken over, on any host. On SIGINT or
+ * SIGTERM no new unit starts, the units in flight get `graceMs` to finish (pipeline/shutdown.ts),
+ * then every lock the process holds is released before it exits; a unit cut short leaves only its
+ * temporary directory, never a store entry, and the next `gc` removes it.
  */
 import { basename, join } from "node:path";
 import type { HeartbeatReport, HeartbeatStart } from "./heartbeat_worker.ts";
+import { abandonInFlight, drain, inFlightCount, requestStop } from "./shutdown.ts";
 import {
   create,
   describe,
@@ -30,8 +32,14 @@ export interface RunLockOptions {
   heartbeatMs: number;
   /** A lock whose heartbeat is older than this is stale, and the next run takes it over. */
   staleMs: number;
-  /** On SIGINT or SIGTERM, release and exit with 130 or 143. */
+  /** On SIGINT or SIGTERM, let the units in flight finish, release, and exit with 130 or 143. */
   releaseOnSignal: boolean;
+  /**
+   * How long the units in flight may run on after a signal before they are abandoned: below
+   * Slurm's `--signal=B:TERM@120` lead and Kubernetes' terminationGracePeriodSeconds (120 s in
+   * the generated jobs), so the lock is released before the hard kill.
+   */
+  graceMs: number;
   log: (line: string) => void;
 }
 
@@ -41,6 +49,7 @@ export const defaults: RunLockOptions = {
   heartbeatMs: 5000,
   staleMs: 60_000,
   releaseOnSignal: true,
+  graceMs: 90_000,
   log: (l) => console.error(l),
 };
 
@@ -53,6 +62,7 @@ export class RunLock {
   #started: Promise<void>;
   #stopped: Promise<void>;
   #released = false;
+  #releasing: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -138,17 +148,24 @@ export class RunLock {
     }
   }
 
-  /** Stops the heartbeat and removes the lock file, if it is still ours. */
-  async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    untrack(this);
+  /**
+   * Stops the heartbeat and removes the lock file, if it is still ours. A second call (the signal
+   * handler and the run's own `finally`) waits for the first to finish.
+   */
+  release(): Promise<void> {
+    return this.#releasing ??= this.#release();
+  }
+
+  async #release(): Promise<void> {
     this.#worker.postMessage("stop");
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#stopped, new Promise((r) => timer = setTimeout(r, 5000))]);
     clearTimeout(timer);
     this.#worker.terminate();
+    // Tracked until the file is gone: an exit meanwhile still removes it (releaseSync).
     await removeOwn(this.path, this.holder);
+    this.#released = true;
+    untrack(this);
   }
 
   /** The process is exiting: nothing can be awaited, so no heartbeat to stop either. */
@@ -235,12 +252,28 @@ const releaseAllSync = () => {
   for (const l of [...held]) l.releaseSync();
 };
 
+let stopping = false;
+
 function onSignal(signal: Deno.Signal): () => void {
   return async () => {
+    const log = [...held][0]?.options.log ?? defaults.log;
+    if (stopping) {
+      log(`${signal} again: abandoning the units in flight`);
+      abandonInFlight();
+      return;
+    }
+    stopping = true;
+    const n = inFlightCount();
+    if (n > 0) {
+      const grace = Math.max(...[...held].map((l) => l.options.graceMs));
+      log(
+        `${signal}: starting no new unit; waiting up to ${grace / 1000} s for the ${n} in flight ` +
+          `(signal again to abandon them)`,
+      );
+      if (!await drain(signal, grace)) log(`${signal}: abandoning the units still in flight`);
+    } else requestStop(signal);
     const locks = [...held];
-    locks[0]?.options.log(
-      `${signal}: releasing the store lock and exiting; the store keeps only complete units`,
-    );
+    log(`${signal}: releasing the store lock and exiting; the store keeps only complete units`);
     await Promise.all(locks.map((l) => l.release()));
     Deno.exit(signal === "SIGINT" ? 130 : 143);
   };

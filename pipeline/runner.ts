@@ -2,12 +2,14 @@
  * Runs a planned DAG over the store: keys every unit (pipeline/keys.ts), reuses what the store
  * holds, computes the rest stage by stage, and records every unit's outcome and key, which the
  * lockfile keeps. A failing unit never throws: it is recorded and its dependents are blocked.
+ * After SIGINT or SIGTERM (pipeline/shutdown.ts) no new unit starts and the run ends not ok.
  */
 import { hashJson } from "../lib/hash.ts";
 import { downstreamOf } from "./dag.ts";
 import { FileHashes, keyComponents, LazyRuntime } from "./keys.ts";
 import { type PipelineSpec, planAll, type PlannedStage } from "./plan.ts";
 import { type ProgressOptions, StageProgress } from "./progress.ts";
+import { stopRequested, track } from "./shutdown.ts";
 import type { AnyStage, RunContext, RuntimeIdentity, UnitPlan } from "./stage.ts";
 import type { KeyComponents, Manifest, Store } from "./store.ts";
 import { unitIO } from "./unit_io.ts";
@@ -48,6 +50,8 @@ export interface UnitRecord {
   key?: string;
   outputHash?: string;
   detail?: string;
+  /** A blocked unit's input (`stage/unit`) that has no output. */
+  waitingOn?: string;
   manifest?: Manifest;
 }
 
@@ -67,6 +71,8 @@ export interface RunResult {
   records: UnitRecord[];
   summaries: StageSummary[];
   ok: boolean;
+  /** The signal that stopped the run before it planned or computed every unit. */
+  stopped?: Deno.Signal;
   runtime?: RuntimeIdentity;
 }
 
@@ -74,6 +80,20 @@ export interface RunResult {
 export function shardOf(stage: string, unit: string, count: number): number {
   const h = hashJson([stage, unit]);
   return parseInt(h.slice(0, 8), 16) % count;
+}
+
+/**
+ * Units this run was asked to compute (its `--only` stages, its shard) that an input without
+ * output kept from running: a wave's shard must not pass for done while they exist.
+ */
+export function blockedSelected(
+  records: UnitRecord[],
+  o: Pick<RunOptions, "only" | "shard">,
+): UnitRecord[] {
+  return records.filter((r) =>
+    r.waitingOn && o.only.includes(r.stage) &&
+    (!o.shard || shardOf(r.stage, r.unit, o.shard.count) === o.shard.index)
+  );
 }
 
 /** What a run carries from stage to stage. */
@@ -118,11 +138,16 @@ export async function runPipeline<C>(
     planned: new Set(),
   };
   const summaries: StageSummary[] = [];
-  for (const planned of plans) summaries.push(await runStage(run, planned));
+  for (const planned of plans) {
+    if (stopRequested()) break;
+    summaries.push(await runStage(run, planned));
+  }
+  const stopped = stopRequested() ?? undefined;
   return {
     records: run.records,
     summaries,
-    ok: summaries.every((s) => s.failed === 0),
+    ok: !stopped && summaries.every((s) => s.failed === 0),
+    ...(stopped ? { stopped } : {}),
     runtime: run.runtime.value,
   };
 }
@@ -184,7 +209,11 @@ async function triage<C>(
     return null;
   }
   if ("missing" in kc) {
-    record({ outcome: "blocked", detail: `input ${kc.missing} has no output` });
+    record({
+      outcome: "blocked",
+      detail: `input ${kc.missing} has no output`,
+      waitingOn: kc.missing,
+    });
     summary.blocked++;
     return null;
   }
@@ -255,9 +284,11 @@ async function computeStage<C>(
   try {
     let next = 0;
     const worker = async () => {
-      while (next < todo.length) {
+      while (next < todo.length && !stopRequested()) {
         const item = todo[next++];
-        const rec = await computeUnit(spec.store, stage, item, run.outputs, ctx, progress, o.log);
+        const rec = await track(
+          computeUnit(spec.store, stage, item, run.outputs, ctx, progress, o.log),
+        );
         run.records.push(rec);
         if (rec.outcome === "computed") {
           summary.computed++;

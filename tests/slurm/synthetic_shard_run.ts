@@ -27,7 +27,7 @@ try {
     runtime: () => Promise.resolve({ ortVersion: "none", provider: "cpu" }),
   }, { shard, progress: { live: false, write: () => {} }, log: () => {} });
   console.log(JSON.stringify(result.summaries.map((s) => [s.stage, s.computed, s.reused])));
-  Deno.exit(result.ok ? 0 : 1);
+  Deno.exit(result.stopped ? 143 : result.ok ? 0 : 1);
 } finally {
   await lock.release();
 }
