@@ -88,6 +88,15 @@ def load_weights(net, path):
     return sha256(path)
 
 
+def weights_and_source(net, spec, built, otherwise):
+    """Loads --weights into `net` when given; the card's `source` line and `weights` entry."""
+    source = built + (f" {json.dumps(spec.kwargs)}" if spec.kwargs else "")
+    if not spec.weights:
+        return f"{source}, {otherwise}", None
+    weights = {"file": os.path.basename(spec.weights), "sha256": load_weights(net, spec.weights)}
+    return f"{source}, weights from {weights['file']}", weights
+
+
 class Spec:
     """What to build: an architecture (`timm_id`, or `torchvision:<name>`), constructor kwargs,
     a weights file (None: the library's pretrained weights, or seeded random ones for
@@ -122,13 +131,7 @@ def load_timm(spec):
         net = timm.create_model(timm_id, pretrained=spec.weights is None, **spec.kwargs)
     except TypeError as e:
         raise SystemExit(f"timm {timm_id} with --model-kwargs {json.dumps(spec.kwargs)}: {e}")
-    source = f"timm {timm_id}" + (f" {json.dumps(spec.kwargs)}" if spec.kwargs else "")
-    weights = None
-    if spec.weights:
-        weights = {"file": os.path.basename(spec.weights), "sha256": load_weights(net, spec.weights)}
-        source += f", weights from {os.path.basename(spec.weights)}"
-    else:
-        source += " pretrained"
+    source, weights = weights_and_source(net, spec, f"timm {timm_id}", "pretrained")
     cfg = timm.data.resolve_data_config({}, model=net)
     data = {k: cfg[k] for k in ("input_size", "crop_pct", "interpolation", "mean", "std")}
     return Loaded(net, data, source, {"timm": timm.__version__}, spec, weights)
@@ -148,13 +151,8 @@ def load_torchvision(spec, seed=0):
         net = build(weights=None, **spec.kwargs)
     except TypeError as e:
         raise SystemExit(f"torchvision {arch} with --model-kwargs {json.dumps(spec.kwargs)}: {e}")
-    source = f"torchvision {arch}" + (f" {json.dumps(spec.kwargs)}" if spec.kwargs else "")
-    weights = None
-    if spec.weights:
-        weights = {"file": os.path.basename(spec.weights), "sha256": load_weights(net, spec.weights)}
-        source += f", weights from {os.path.basename(spec.weights)}"
-    else:
-        source += f", random weights (seed {seed}): test only"
+    source, weights = weights_and_source(net, spec, f"torchvision {arch}",
+                                         f"random weights (seed {seed}): test only")
     data = {"input_size": (3, 224, 224), "crop_pct": 0.875, "interpolation": "bilinear",
             "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
     return Loaded(net, data, source, {"torchvision": torchvision.__version__}, spec, weights)
