@@ -9,6 +9,7 @@ import {
   type PreprocessOptions,
 } from "./preprocess_options.ts";
 import type { BlurFractions } from "./blur.ts";
+import { type LastBlock, lastBlockFromCard } from "./last_block.ts";
 import type { Expected, ModelIO } from "./onnx/inspect.ts";
 import { type LoadedModel, loadModel } from "./onnx/load.ts";
 
@@ -35,8 +36,8 @@ export interface ModelSpec {
   preprocessKey: string;
   classes: number;
   io: ModelIO;
-  /** Intermediate tensor for the activation figure (the card's `last_block_tensor`). */
-  lastBlockTensor: string | null;
+  /** The activation figure's tensor and its layout (the card's `last_block_*`). */
+  lastBlock: LastBlock | null;
 }
 
 async function readCard(path: string): Promise<Record<string, unknown> | null> {
@@ -61,6 +62,22 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Cards already warned about a missing layout, so a config loaded again does not repeat it. */
+const warnedLayout = new Set<string>();
+
+/** The card's last block; a card without its layout gets one warning (rank decides, §6). */
+function lastBlockOf(card: Record<string, unknown> | null, cardPath: string): LastBlock | null {
+  const block = lastBlockFromCard(card, cardPath);
+  if (block && !block.layout && !warnedLayout.has(cardPath)) {
+    warnedLayout.add(cardPath);
+    console.warn(
+      `${cardPath}: no last_block_layout; Fig. 5 reads a rank-4 ${block.tensor} as NCHW ` +
+        `(write "NHWC" there for a channels-last network such as Swin)`,
+    );
+  }
+  return block;
 }
 
 /** Checked models by file and expectation, without their protos (the weights are not kept). */
@@ -140,7 +157,7 @@ export async function resolveModels(
       preprocessKey: hashJson(preprocess).slice(0, 12),
       classes,
       io,
-      lastBlockTensor: (card?.last_block_tensor as string | undefined) ?? null,
+      lastBlock: lastBlockOf(card, cardPath),
     });
   }
   return { models, skipped };

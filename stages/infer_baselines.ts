@@ -6,6 +6,7 @@
 import type { Config } from "../configs/schema.ts";
 import { int, obj, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
+import type { LastBlock } from "../runtime/last_block.ts";
 import { decodeNpy, encodeNpy } from "../runtime/npy.ts";
 import {
   chunksOf,
@@ -41,7 +42,7 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
     const chunks = chunksOf(ds.items.length, config.dataset.chunk);
     return ms.map((m) => ({
       id: m.id,
-      params: { model: modelParams(m), topk: params.topk, lastBlock: m.lastBlockTensor },
+      params: { model: modelParams(m), topk: params.topk, lastBlock: m.lastBlock },
       inputs: chunks.map((c) => preprocessRef(m, c.index)),
       files: [m.onnx],
       runtime: true,
@@ -56,11 +57,11 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
   }),
   async run(unit, io, { config }) {
     const m = await modelOf(config, unit.id);
-    const p = unit.params as { topk: number; lastBlock: string | null };
+    const p = unit.params as { topk: number; lastBlock: LastBlock | null };
     const data = concatChunks(await Promise.all(unit.inputs.map((r) => readChunk(io, r))));
     const n = data.items.length;
-    const full = await forwardAll(m, data.images, n, config, p.lastBlock ? [p.lastBlock] : []);
-    const blurred = await forwardAll(m, data.baselines, n, config, []);
+    const full = await forwardAll(m, data.images, n, config, p.lastBlock);
+    const blurred = await forwardAll(m, data.baselines, n, config);
     io.count("modelEvals", 2 * n);
     const summary = summarisePredictions(
       full.probs,

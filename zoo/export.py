@@ -104,7 +104,9 @@ def write_card(s, net, meta, onnx_path, card_path):
                        "interpolation": "bilinear", "scale": "1/255",
                        "mean": [data.MEAN], "std": [data.STD]},
         "last_block_tensor": LAST_BLOCK,
-        "last_block_layout": "NCHW [N,48,7,7]" if s["family"] != "vit" else "NTD [N,49,48] (7x7 tokens, row-major)",
+        # Fig. 5 reads the layout (docs/METHODS.md §6); ViT tokens are the 7x7 grid, row-major.
+        "last_block_layout": "NTD" if s["family"] == "vit" else "NCHW",
+        "last_block_shape": ["batch", 49, 48] if s["family"] == "vit" else ["batch", 48, 7, 7],
         "opset": OPSET,
         "sha256": sha256(onnx_path),
     }
