@@ -54,7 +54,9 @@ export function ortBinDir(
   os: string = Deno.build.os,
   arch: string = Deno.build.arch,
 ): string {
-  const pkg = dirname(dirname(new URL(resolved).pathname)); // <pkg>/dist/index.js
+  const path = new URL(resolved).pathname;
+  // <pkg>/dist/index.js once installed, <pkg>/index.js before node_modules exists.
+  const pkg = /^(.*\/node_modules\/onnxruntime-node)\//.exec(path)?.[1] ?? dirname(dirname(path));
   const platform = os === "windows" ? "win32" : os;
   const cpu = arch === "x86_64" ? "x64" : arch === "aarch64" ? "arm64" : arch;
   return join(pkg, "bin", "napi-v6", platform, cpu);

@@ -37,6 +37,12 @@ Deno.test("the package's native folder follows its bin/napi-v6/<platform>/<arch>
     ortBinDir(url, "darwin", "aarch64"),
     "/p/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64",
   );
+  const fresh =
+    "file:///p/node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/index.js";
+  assertEquals(
+    ortBinDir(fresh, "linux", "x86_64"),
+    "/p/node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/bin/napi-v6/linux/x64",
+  );
   assertEquals(cudaBuildExists("linux", "x86_64"), true);
   assertEquals(cudaBuildExists("linux", "aarch64"), false);
   assertEquals(cudaBuildExists("darwin", "aarch64"), false);

@@ -43,7 +43,10 @@ export type ProviderProbe = { provider: Provider; opens: true } | {
 /** Opens the probe model on `provider` alone (no fallback) and runs it once. */
 export async function probeProvider(provider: Provider): Promise<ProviderProbe> {
   try {
-    const s = await createSession(probeModel(), { providers: [provider], requireProvider: provider });
+    const s = await createSession(probeModel(), {
+      providers: [provider],
+      requireProvider: provider,
+    });
     try {
       const out = await s.session.run({ x: new ort.Tensor("float32", Float32Array.of(1), [1]) });
       if ((out.y.data as Float32Array)[0] !== 1) throw new Error("the probe model ran wrong");
