@@ -12,6 +12,7 @@ import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
 import { stages } from "../stages/index.ts";
 import { probeRuntime } from "../runtime/probe.ts";
+import type { Provider } from "../lib/runtime_identity.ts";
 
 /**
  * The store and reports folders as the environment overrides them (tests, a shared cluster store);
@@ -29,10 +30,17 @@ export const DEFAULT_CONFIG = "configs/default.json";
 export const configPathOf = (values: Record<string, unknown>): string =>
   (values.config as string | undefined) ?? DEFAULT_CONFIG;
 
-export async function loadPipeline(configPath: string): Promise<
+/** What the command line overrides in a loaded config. */
+export interface ConfigOverrides {
+  /** `--require-provider`: replaces `runtime.requireProvider`. */
+  requireProvider?: Provider;
+}
+
+export async function loadPipeline(configPath: string, cli: ConfigOverrides = {}): Promise<
   { spec: PipelineSpec<Config>; config: Config; configHash: string }
 > {
   const { config, raw } = await loadConfig(configPath, configSchema);
+  if (cli.requireProvider) config.runtime.requireProvider = cli.requireProvider;
   const names = stages.map((s) => s.name);
   for (const k of Object.keys(config.stages)) {
     if (!names.includes(k)) {
@@ -63,7 +71,7 @@ export async function loadPipeline(configPath: string): Promise<
     stageParams: (s) => config.stages[s],
     paramsPath: `${configPath}: config.stages`,
     store: new Store(ARTIFACTS),
-    runtime: () => probeRuntime(config.runtime.providers),
+    runtime: () => probeRuntime(config.runtime.providers, config.runtime.requireProvider),
   };
   return { spec, config, configHash: hashJson(raw) };
 }

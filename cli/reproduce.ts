@@ -4,7 +4,7 @@
  * lockfile; its final plain run renders).
  */
 import { join } from "node:path";
-import { intFlag, shardFlag, type Values } from "./args.ts";
+import { intFlag, providerFlag, shardFlag, type Values } from "./args.ts";
 import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } from "./app.ts";
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import { formatDuration } from "../pipeline/progress.ts";
@@ -13,8 +13,12 @@ import { runPipeline, type RunResult } from "../pipeline/runner.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec, config, configHash } = await loadPipeline(configPath);
+  const { spec, config, configHash } = await loadPipeline(configPath, {
+    requireProvider: providerFlag(values["require-provider"]),
+  });
   const shard = shardFlag(values.shard);
+  // A required provider that does not open stops the run here, before any unit or the lock.
+  if (config.runtime.requireProvider) await spec.runtime();
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",

@@ -118,7 +118,8 @@ export class RequiredProviderError extends Error {
   override name = "RequiredProviderError";
   constructor(readonly provider: Provider, readonly reason: string, source = "<model bytes>") {
     super(
-      `${source}: execution provider ${provider} is required (runtime.requireProvider or ` +
+      `${source === "<model bytes>" ? "" : `${source}: `}execution provider ${provider} is ` +
+        "required (runtime.requireProvider or " +
         `--require-provider) but a session does not open on it: ${reason}. ` +
         "`deno task xcompare doctor` says why and what to do.",
     );
