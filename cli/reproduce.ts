@@ -10,6 +10,7 @@ import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
 import { runPipeline, type RunResult } from "../pipeline/runner.ts";
+import { runDirName, runRecord, shardRuntimes } from "./run_record.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
@@ -26,7 +27,17 @@ export async function reproduceVerb(values: Values): Promise<number> {
   );
   try {
     const runId = (values["run-id"] as string) ?? newRunId(config.name);
+    // A final cluster job reuses what its shards computed, whatever node they ran on.
+    const reuseRuntimes = shard ? [] : await shardRuntimes(REPORTS, runId);
+    if (reuseRuntimes.length) {
+      console.error(
+        `xcompare: reusing units that run ${runId}'s shards computed with ${
+          reuseRuntimes.map((r) => `${r.provider} (onnxruntime ${r.ortVersion})`).join(", ")
+        }`,
+      );
+    }
     const result = await runPipeline(spec, {
+      reuseRuntimes,
       only: (values.only as string[]) ?? [],
       force: (values.force as string[]) ?? [],
       from: values.from as string | undefined,
@@ -39,7 +50,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
       console.log(dryRunTable(result));
       return 0;
     }
-    const runDir = join(REPORTS, shard ? `${runId}-shard-${shard.index}-of-${shard.count}` : runId);
+    const runDir = join(REPORTS, runDirName(runId, shard));
     await Deno.mkdir(runDir, { recursive: true });
     await writeAtomic(
       join(runDir, LOCK_NAME),
@@ -47,11 +58,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
     );
     await writeAtomic(
       join(runDir, "run.json"),
-      JSON.stringify(
-        { runId, config: configPath, runtime: result.runtime, shard, summaries: result.summaries },
-        null,
-        1,
-      ),
+      JSON.stringify(runRecord(runId, configPath, result, shard), null, 1),
     );
     const published = !shard && await publish(result, spec, runId, runDir);
     console.log(summaryTable(result));

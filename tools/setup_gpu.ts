@@ -65,10 +65,9 @@ export function scriptsMarker(binDir: string): string | null {
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
-/** The last lines of an install's output (colours removed), where the script's error is. */
+/** The last lines of an install's output, where the script's error is. */
 const tail = (text: string, n = 8) =>
-  text.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n").filter((l) => l.trim()).slice(-n)
-    .map((l) => `    ${l}`).join("\n");
+  text.trim().split("\n").filter((l) => l.trim()).slice(-n).map((l) => `    ${l}`).join("\n");
 
 /** Installs the CUDA providers unless present, checks their libraries, runs doctor. */
 export async function setupGpu(o: SetupOptions, deps: SetupDeps): Promise<number> {
@@ -133,7 +132,7 @@ async function denoInstall(env: Record<string, string>) {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["install", "--allow-scripts=npm:onnxruntime-node"],
     cwd: ROOT,
-    env,
+    env: { ...env, NO_COLOR: "1" }, // plain text for the error lines quoted on failure
     stdout: "piped",
     stderr: "piped",
   }).output();
