@@ -5,7 +5,8 @@
 #   2. the Scorer benchmark (bench/scorer.ts) on the zoo (or $MODELS);
 #   3. the gradient benchmark (bench/grad.ts) on the same models;
 #   4. the config's whole DAG from an empty store (`reproduce --require-provider`), and, for the
-#      embedded default, a comparison of its results with the CPU's (reports/expected/default.json);
+#      embedded default, a comparison of its results with the CPU's (reports/expected/default.json,
+#      its tolerances; bench/compare_to_cpu.ts);
 #   5. bench/gpu_throughput.ts, which writes throughput.json for `xcompare plan --throughput`,
 #      and that plan.
 # Everything lands in $OUT. With PROVIDER=cpu the same runs on the CPU: the stand-in used to test
@@ -73,7 +74,7 @@ if [ "$DAG" = 1 ]; then
   cp "$reps/$run_id/results.json" "$OUT/dag-results.json"
   run_args=(--run "$OUT/dag-run.json")
   if [ "$CONFIG" = configs/default.json ]; then
-    if $DENO run --allow-read tools/compare_results.ts reports/expected/default.json \
+    if $DENO run --allow-read bench/compare_to_cpu.ts reports/expected/default.json \
       "$OUT/dag-results.json" >"$OUT/compare.txt" 2>&1; then
       log "    results match the CPU's within the stated tolerances ($OUT/compare.txt)"
     else
