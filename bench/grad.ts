@@ -2,17 +2,21 @@
  * Gradient-graph cost vs the forward pass, same model, same process, same batch: prints JSON
  * lines {model, batch, forwardMsPerImage, gradMsPerImage, ratio}. Target: ratio ≤ 3.
  *
- * usage: deno run -A bench/grad.ts [MODEL.onnx ...] [--batch B[,B...]] [--rounds R]
+ * usage: deno run -A bench/grad.ts [MODEL.onnx ...] [--batch B[,B...]] [--rounds R] [--provider P]
  * Without --batch: the batch the stages use for the model's input size on this machine's
  * provider. A list of batches prints one line per batch and model (a sweep).
  * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
+ * `--provider P`: the sessions open on P alone (no fallback); each line says the provider used.
  */
 import { parseArgs } from "node:util";
 import { Rng } from "../lib/rng.ts";
 import { createGradientModel } from "../runtime/grad_model.ts";
+import { type Provider, providers } from "../lib/runtime_identity.ts";
 
 export interface BenchResult {
   model: string;
+  /** The provider the gradient and forward sessions ran on. */
+  provider: Provider;
   batch: number;
   forwardMsPerImage: number;
   gradMsPerImage: number;
@@ -34,8 +38,13 @@ export async function benchGrad(
   batch?: number,
   rounds = 8,
   blockMs = 300,
+  provider?: Provider,
 ): Promise<BenchResult> {
-  const gm = await createGradientModel(path, { target: "prob", maxBatch: batch ?? "auto" });
+  const gm = await createGradientModel(path, {
+    target: "prob",
+    maxBatch: batch ?? "auto",
+    ...(provider ? { providers: [provider], requireProvider: provider } : {}),
+  });
   const b = gm.maxBatch;
   try {
     const per = gm.inputShape.reduce((a, c) => a * c, 1);
@@ -69,6 +78,7 @@ export async function benchGrad(
     const forwardMsPerImage = fwdMs / fwdImages, gradMsPerImage = gradMs / gradImages;
     return {
       model: path,
+      provider: gm.provider,
       batch: b,
       forwardMsPerImage,
       gradMsPerImage,
@@ -84,8 +94,16 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { batch: { type: "string" }, rounds: { type: "string", default: "8" } },
+    options: {
+      batch: { type: "string" },
+      rounds: { type: "string", default: "8" },
+      provider: { type: "string" },
+    },
   });
+  const provider = values.provider as Provider | undefined;
+  if (provider && !providers.includes(provider)) {
+    throw new Error(`--provider: expected one of ${providers.join(", ")}, got "${provider}"`);
+  }
   const batches = values.batch ? values.batch.split(",").map(Number) : [undefined];
   if (batches.some((b) => b !== undefined && !(Number.isInteger(b) && b > 0))) {
     throw new Error(`--batch: expected positive integers, got "${values.batch}"`);
@@ -109,7 +127,7 @@ if (import.meta.main) {
   for (const p of paths) {
     for (const batch of batches) {
       try {
-        console.log(JSON.stringify(await benchGrad(p, batch, rounds)));
+        console.log(JSON.stringify(await benchGrad(p, batch, rounds, undefined, provider)));
       } catch (e) {
         console.log(JSON.stringify({ model: p, batch, error: (e as Error).message }));
       }

@@ -4,7 +4,11 @@
  * same size, same model, same process, interleaved. Prints JSON.
  *
  *   deno run -A bench/scorer.ts [--model path]... [--seconds 0.6] [--callers 32] [--rounds 10]
- *     [--threads T]
+ *     [--threads T] [--provider cuda] [--batch B]
+ *
+ * `--provider P` opens every session on P alone (no fallback: it fails where P does not open);
+ * `--batch B` sets the batch of the model files (default 128, MobileNetV2 16); `--only-models`
+ * benchmarks the `--model` files alone (not the in-memory model, the zoo and MobileNetV2).
  */
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
@@ -16,6 +20,7 @@ import { inspectModel } from "../runtime/onnx/inspect.ts";
 import { decodeModel, encodeModel, type ModelProto } from "../runtime/onnx/proto.ts";
 import { OnnxScorer } from "../runtime/onnx_scorer.ts";
 import { createSession, runtimeIdentity } from "../runtime/session.ts";
+import { type Provider, providers } from "../lib/runtime_identity.ts";
 
 const SIDE = 7;
 
@@ -74,7 +79,13 @@ async function benchModel(
   name: string,
   model: ModelProto,
   batchSize: number,
-  opts: { seconds: number; callers: number; rounds: number; threads?: number },
+  opts: {
+    seconds: number;
+    callers: number;
+    rounds: number;
+    threads?: number;
+    provider?: Provider;
+  },
 ) {
   const io = inspectModel(model, name);
   const [, c, h, w] = io.inputDims as number[];
@@ -107,7 +118,10 @@ async function benchModel(
       batch.subarray(i * chw, (i + 1) * chw),
     );
   }
-  const session = { threads: opts.threads };
+  const session = {
+    threads: opts.threads,
+    ...(opts.provider ? { providers: [opts.provider], requireProvider: opts.provider } : {}),
+  };
   const bare = await createSession(encodeModel(model), session);
   const scorer = await OnnxScorer.create(model, images, baselines, { batchSize, session });
   const rounds: { raw: Measured; scorer: Measured; ratio: number }[] = [];
@@ -148,32 +162,42 @@ if (import.meta.main) {
       callers: { type: "string", default: "32" },
       rounds: { type: "string", default: "10" },
       threads: { type: "string" },
+      provider: { type: "string" },
+      batch: { type: "string" },
+      "only-models": { type: "boolean" },
     },
   });
+  if (values.provider && !providers.includes(values.provider as Provider)) {
+    throw new Error(
+      `--provider: expected one of ${providers.join(", ")}, got "${values.provider}"`,
+    );
+  }
   const opts = {
     seconds: Number(values.seconds),
     callers: Number(values.callers),
     rounds: Number(values.rounds),
     threads: values.threads ? Number(values.threads) : undefined,
+    provider: values.provider as Provider | undefined,
   };
   const root = new URL("..", import.meta.url).pathname;
-  const models: [string, () => Promise<ModelProto>, number][] = [
-    ["tiny-rgb-32 (in memory)", () => Promise.resolve(tinyRgb(1)), 256],
-  ];
+  const only = Boolean(values["only-models"]);
+  const models: [string, () => Promise<ModelProto>, number][] = only
+    ? []
+    : [["tiny-rgb-32 (in memory)", () => Promise.resolve(tinyRgb(1)), 256]];
   const mobilenet = `${root}../shared/models/mobilenetv2-12-int8.onnx`;
   const paths = [...(values.model ?? [])];
   try {
-    if (Deno.statSync(mobilenet).isFile) paths.push(mobilenet);
+    if (!only && Deno.statSync(mobilenet).isFile) paths.push(mobilenet);
   } catch {
     console.error(`bench: ${mobilenet} missing; MobileNetV2 skipped`);
   }
   try {
-    for (const e of Deno.readDirSync(`${root}zoo/models`)) {
+    for (const e of only ? [] : Deno.readDirSync(`${root}zoo/models`)) {
       if (e.name.endsWith(".onnx")) paths.push(`${root}zoo/models/${e.name}`);
     }
   } catch { /* no zoo models yet */ }
   for (const p of paths) {
-    const big = p.includes("mobilenet") ? 16 : 128;
+    const big = values.batch ? Number(values.batch) : p.includes("mobilenet") ? 16 : 128;
     models.push([p, async () => decodeModel(await Deno.readFile(p), p), big]);
   }
   const results = [];

@@ -12,6 +12,7 @@ import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
 import { stages } from "../stages/index.ts";
 import { probeRuntime } from "../runtime/probe.ts";
+import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
 
 /**
  * The store and reports folders as the environment overrides them (tests, a shared cluster store);
@@ -29,10 +30,17 @@ export const DEFAULT_CONFIG = "configs/default.json";
 export const configPathOf = (values: Record<string, unknown>): string =>
   (values.config as string | undefined) ?? DEFAULT_CONFIG;
 
-export async function loadPipeline(configPath: string): Promise<
+/** What the command line overrides in a loaded config. */
+export interface ConfigOverrides {
+  /** `--require-provider`: replaces `runtime.requireProvider`. */
+  requireProvider?: Provider;
+}
+
+export async function loadPipeline(configPath: string, cli: ConfigOverrides = {}): Promise<
   { spec: PipelineSpec<Config>; config: Config; configHash: string }
 > {
   const { config, raw } = await loadConfig(configPath, configSchema);
+  if (cli.requireProvider) config.runtime.requireProvider = cli.requireProvider;
   const names = stages.map((s) => s.name);
   for (const k of Object.keys(config.stages)) {
     if (!names.includes(k)) {
@@ -63,7 +71,7 @@ export async function loadPipeline(configPath: string): Promise<
     stageParams: (s) => config.stages[s],
     paramsPath: `${configPath}: config.stages`,
     store: new Store(ARTIFACTS),
-    runtime: () => probeRuntime(config.runtime.providers),
+    runtime: () => probeRuntime(config.runtime.providers, config.runtime.requireProvider),
   };
   return { spec, config, configHash: hashJson(raw) };
 }
@@ -99,7 +107,10 @@ export async function publish(
     for (const [f, h] of Object.entries(r.manifest?.components.files ?? {})) hashes.set(f, h);
   }
   const onnxOf = new Map(spec.config.models.map((m) => [m.id, m.onnx]));
+  // The cached input holds the config without its runtime block (stages/report.ts): this run's.
+  input.provenance.config = spec.config;
   for (const m of input.provenance?.models ?? []) m.sha256 = hashes.get(onnxOf.get(m.id) ?? "");
+  Object.assign(input.provenance, runtimeProvenance(result));
   input.provenance.stages = result.summaries.map((s) => {
     const evals = result.records.filter((r) => r.stage === s.stage)
       .reduce((a, r) => a + (r.manifest?.counters.modelEvals ?? 0), 0);
@@ -114,6 +125,38 @@ export async function publish(
   await renderReport(input, runDir);
   await replaceDir(runDir, join(REPORTS, "latest"));
   return true;
+}
+
+/**
+ * The runtime behind a run's results: the identities recorded in the keys of its units that ran a
+ * model (reused ones included, so a final cluster job on a CPU node reports the shards' GPU), with
+ * unit counts where they differ; this process's own where no unit ran a model.
+ */
+export function runtimeProvenance(
+  result: Pick<RunResult, "records" | "runtime">,
+): { onnxruntime_version?: string; execution_provider?: string } {
+  const units = new Map<string, number>();
+  const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const versions = new Map<string, number>();
+  for (const r of result.records) {
+    const rt = r.manifest?.components.runtime as RuntimeIdentity | null | undefined;
+    if (!rt) continue;
+    count(units, rt.provider);
+    count(versions, rt.ortVersion);
+  }
+  const say = (m: Map<string, number>) =>
+    m.size === 1
+      ? [...m.keys()][0]
+      : [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} (${n} units)`).join(", ");
+  if (units.size === 0) {
+    return result.runtime
+      ? {
+        onnxruntime_version: result.runtime.ortVersion,
+        execution_provider: result.runtime.provider,
+      }
+      : {};
+  }
+  return { onnxruntime_version: say(versions), execution_provider: say(units) };
 }
 
 /**

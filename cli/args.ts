@@ -3,6 +3,7 @@
  * node:util's parseArgs). Every verb's flags are declared here and nowhere else.
  */
 import { parseArgs } from "node:util";
+import { type Provider, providers } from "../lib/runtime_identity.ts";
 
 type Flag = { type: "string" | "boolean"; multiple?: boolean; short?: string };
 
@@ -25,6 +26,7 @@ export const verbs = {
       shard: { type: "string" },
       "no-wait": { type: "boolean" },
       "run-id": { type: "string" },
+      "require-provider": { type: "string" },
     },
   },
   status: { summary: "say which stages are fresh or stale, and why", flags: { ...common } },
@@ -63,6 +65,11 @@ export const verbs = {
       batch: { type: "string" },
       seed: { type: "string" },
     },
+  },
+  doctor: {
+    summary: "say whether each execution provider opens here (GPU included), why not, " +
+      "and the next step",
+    flags: { help: common.help, json: { type: "boolean" }, "require-provider": { type: "string" } },
   },
   plan: {
     summary: "estimate model evaluations and hours per stage",
@@ -182,6 +189,17 @@ export function intFlag(values: Values, name: string, fallback: number): number 
     throw new UsageError(`--${name}: expected a positive integer, got "${raw}"`);
   }
   return n;
+}
+
+/** `--require-provider P`: one of the execution providers a config may name. */
+export function providerFlag(raw: unknown): Provider | undefined {
+  if (raw === undefined) return undefined;
+  if (!providers.includes(raw as Provider)) {
+    throw new UsageError(
+      `--require-provider: expected one of ${providers.join(", ")}, got "${raw}"`,
+    );
+  }
+  return raw as Provider;
 }
 
 /** `--shard i/n` with 0 <= i < n. */

@@ -12,6 +12,7 @@ const handlers: Record<Verb, () => Promise<Handler>> = {
   gc: async () => (await import("./gc.ts")).gcVerb,
   evaluate: async () => (await import("./evaluate.ts")).evaluateVerb,
   "grad-check": async () => (await import("./grad_check.ts")).gradCheckVerb,
+  doctor: async () => (await import("./doctor.ts")).doctorVerb,
   plan: async () => (await import("./plan.ts")).planVerb,
   slurm: async () => (await import("./slurm.ts")).slurmVerb,
   k8s: async () => (await import("./k8s.ts")).k8sVerb,

@@ -4,18 +4,23 @@
  * lockfile; its final plain run renders).
  */
 import { join } from "node:path";
-import { intFlag, shardFlag, type Values } from "./args.ts";
+import { intFlag, providerFlag, shardFlag, type Values } from "./args.ts";
 import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } from "./app.ts";
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
 import { blockedSelected, runPipeline, type RunResult } from "../pipeline/runner.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
+import { runRecord, shardRuntimes } from "./run_record.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec, config, configHash } = await loadPipeline(configPath);
+  const { spec, config, configHash } = await loadPipeline(configPath, {
+    requireProvider: providerFlag(values["require-provider"]),
+  });
   const shard = shardFlag(values.shard);
+  // A required provider that does not open stops the run here, before any unit or the lock.
+  if (config.runtime.requireProvider) await spec.runtime();
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
@@ -24,7 +29,17 @@ export async function reproduceVerb(values: Values): Promise<number> {
   try {
     const runId = (values["run-id"] as string) ?? newRunId(config.name);
     const only = (values.only as string[]) ?? [];
+    // A final cluster job reuses what its shards computed, whatever node they ran on.
+    const reuseRuntimes = shard ? [] : await shardRuntimes(REPORTS, runId);
+    if (reuseRuntimes.length) {
+      console.error(
+        `xcompare: reusing units that run ${runId}'s shards computed with ${
+          reuseRuntimes.map((r) => `${r.provider} (onnxruntime ${r.ortVersion})`).join(", ")
+        }`,
+      );
+    }
     const result = await runPipeline(spec, {
+      reuseRuntimes,
       only,
       force: (values.force as string[]) ?? [],
       from: values.from as string | undefined,
@@ -47,11 +62,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
     );
     await writeAtomic(
       join(runDir, "run.json"),
-      JSON.stringify(
-        { runId, config: configPath, runtime: result.runtime, shard, summaries: result.summaries },
-        null,
-        1,
-      ),
+      JSON.stringify(runRecord(runId, configPath, result, shard), null, 1),
     );
     const published = !shard && await publish(result, spec, runId, runDir);
     console.log(summaryTable(result));

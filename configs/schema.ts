@@ -68,12 +68,19 @@ export const configSchema = obj({
        * GPU hosts, where the JS thread otherwise waits out every run.
        */
       offThread: optional(bool(), false),
+      /**
+       * The provider every session must open on: set, it is the only one tried and a run stops
+       * at once with a clear error where it does not open, instead of falling back to the CPU
+       * (`--require-provider` sets it from the command line).
+       */
+      requireProvider: maybe(oneOf(...providers)),
     }),
     {
       providers: ["cpu"] as Provider[],
       threads: 0,
       batchSize: "auto" as number | "auto",
       offThread: false,
+      requireProvider: undefined as Provider | undefined,
     },
   ),
   /**

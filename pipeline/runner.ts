@@ -28,6 +28,13 @@ export interface RunOptions {
   jobs?: number;
   /** Compute only units whose stable hash falls in shard `index` of `count`. */
   shard?: { index: number; count: number };
+  /**
+   * Runtime identities other processes recorded, tried in order before this process's own when
+   * keying a unit that depends on the runtime: the first whose entry is in the store is reused.
+   * A final cluster job passes its shards' (METHODS §8), so a CPU node reuses their GPU units.
+   * Units computed here are always keyed with this process's runtime.
+   */
+  reuseRuntimes: RuntimeIdentity[];
   progress: Partial<ProgressOptions>;
   log: (line: string) => void;
 }
@@ -35,6 +42,7 @@ export interface RunOptions {
 export const defaults: RunOptions = {
   only: [],
   force: [],
+  reuseRuntimes: [],
   dryRun: false,
   verify: false,
   progress: {},
@@ -202,6 +210,18 @@ async function triage<C>(
   const id = `${stage.name}/${unit.id}`;
   const record = (r: Omit<UnitRecord, "stage" | "unit">) =>
     records.push({ stage: stage.name, unit: unit.id, ...r });
+  const recorded = await reuseRecorded(run, stage, unit);
+  if (recorded) {
+    run.outputs.set(id, recorded);
+    record({
+      outcome: "reused",
+      key: recorded.key,
+      outputHash: recorded.outputHash,
+      manifest: recorded,
+    });
+    summary.reused++;
+    return null;
+  }
   const kc = await keyComponents(stage, unit, run.outputs, run.files, run.runtime.get);
   if ("missing" in kc && o.dryRun && run.planned.has(kc.missing)) {
     run.planned.add(id);
@@ -262,6 +282,35 @@ async function triage<C>(
     return null;
   }
   return { unit, key, components };
+}
+
+/**
+ * The store's entry of a runtime-dependent unit keyed with one of `reuseRuntimes` (the first found,
+ * in order), or null. Forced stages reuse nothing; a corrupt entry is moved aside, as any other.
+ */
+async function reuseRecorded<C>(
+  run: Run<C>,
+  stage: AnyStage,
+  unit: UnitPlan,
+): Promise<Manifest | null> {
+  const { o, spec } = run;
+  if (!unit.runtime || run.forced.has(stage.name)) return null;
+  for (const rt of o.reuseRuntimes) {
+    const kc = await keyComponents(stage, unit, run.outputs, run.files, () => Promise.resolve(rt));
+    if ("missing" in kc) return null;
+    const check = await spec.store.check(stage.name, kc.key, o.verify);
+    if (check.ok) return check.manifest;
+    if (check.reason === "corrupt") {
+      const moved = o.dryRun
+        ? "(dry run: left in place)"
+        : await spec.store.quarantine(stage.name, kc.key);
+      o.log(
+        `${stage.name}/${unit.id}: cached entry ${kc.key.slice(0, 12)} (${rt.provider}) is ` +
+          `corrupt (${check.detail}); moved to ${moved}`,
+      );
+    }
+  }
+  return null;
 }
 
 /** Computes a stage's units, `--jobs` (or the stage's `streams`) at a time, between open and close. */

@@ -34,6 +34,8 @@ export interface GradModelOptions {
   outputName?: string;
   /** Intra-op threads (0 = onnxruntime's default). */
   threads: number;
+  /** The provider the sessions must open on (no fallback); see runtime/session.ts. */
+  requireProvider?: Provider;
   /** The VJP rules to build with (default: all of runtime/onnx/grad/build.ts's). */
   rules?: RuleTable;
 }
@@ -185,6 +187,7 @@ export async function createGradientModel(
   }
   const so = {
     providers: opts.providers,
+    requireProvider: opts.requireProvider,
     ...(opts.threads > 0 ? { threads: opts.threads } : {}),
   };
   const grad = await createSession(bytes, so);

@@ -14,6 +14,11 @@ export interface SessionOptions {
   threads?: number;
   /** Graph optimisation level. */
   graphOptimization: "disabled" | "basic" | "extended" | "all";
+  /**
+   * The provider a session must open on (config `runtime.requireProvider`, `--require-provider`):
+   * set, it is the only one tried, and failing to open on it is an error instead of a fallback.
+   */
+  requireProvider?: Provider;
 }
 
 export const defaults: SessionOptions = {
@@ -80,10 +85,13 @@ export async function openOnProviders(
   source = "<model bytes>",
 ): Promise<{ session: ort.InferenceSession; provider: Provider; failures: ProviderFailure[] }> {
   const opts = { ...defaults, ...options };
-  const wanted: Provider[] = [...opts.providers.filter((p) => p !== "cpu"), "cpu"];
+  const required = opts.requireProvider;
+  const wanted: Provider[] = required
+    ? [required]
+    : [...opts.providers.filter((p) => p !== "cpu"), "cpu"];
   const failures: ProviderFailure[] = [];
   for (const provider of wanted) {
-    if (skip.includes(provider) && provider !== "cpu") continue;
+    if (skip.includes(provider) && provider !== "cpu" && !required) continue;
     const base: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: opts.graphOptimization,
@@ -98,10 +106,24 @@ export async function openOnProviders(
       if (provider === "cpu" || isModelError(msg)) {
         throw new Error(`${source}: cannot create an ONNX Runtime session: ${msg}`);
       }
+      if (required) throw new RequiredProviderError(required, msg, source);
       failures.push([provider, msg]);
     }
   }
   throw new Error(`${source}: no execution provider could be used`);
+}
+
+/** A session could not open on the provider a config or `--require-provider` requires. */
+export class RequiredProviderError extends Error {
+  override name = "RequiredProviderError";
+  constructor(readonly provider: Provider, readonly reason: string, source = "<model bytes>") {
+    super(
+      `${source === "<model bytes>" ? "" : `${source}: `}execution provider ${provider} is ` +
+        "required (runtime.requireProvider or " +
+        `--require-provider) but a session does not open on it: ${reason}. ` +
+        "`deno task xcompare doctor` says why and what to do.",
+    );
+  }
 }
 
 /** Providers that failed in this process so far (sessions elsewhere skip them too). */

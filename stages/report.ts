@@ -1,8 +1,8 @@
 /**
  * report: gathers every stage's part of the renderer's ReportInput, computes the mini-replication
  * verdicts from them, and caches the whole as report_input.json. The CLI renders it into
- * reports/<run-id>/ after adding the run's own provenance (wall times, units computed and reused),
- * which is not part of any cached result.
+ * reports/<run-id>/ after adding the run's own provenance (wall times, units computed and reused,
+ * the runtime that computed the model stages' units), which is not part of any cached result.
  */
 import type { Config } from "../configs/schema.ts";
 import { int, obj, optional } from "../lib/schema.ts";
@@ -60,7 +60,7 @@ export function reportStage(
         id: "all",
         params: {
           ...params,
-          config,
+          config: withoutRuntime(config),
           models: ms.map((m) => ({ id: m.id, name: m.name, group: m.group, card: m.card })),
           skipped,
         },
@@ -68,10 +68,9 @@ export function reportStage(
           upstream[s.name].map((u): UnitRef => ({ stage: s.name, unit: u.id }))
         ),
         files: ms.map((m) => m.onnx),
-        runtime: true,
       }];
     },
-    async run(unit, io, { config, params, runtime }) {
+    async run(unit, io, { config, params }) {
       const p = unit.params as ReportUnitParams;
       const byStage = Map.groupBy(unit.inputs, (r) => r.stage);
       const units = (stage: string) => byStage.get(stage) ?? [];
@@ -86,7 +85,7 @@ export function reportStage(
       const input: ReportInput = {
         run: { id: "(set when published)", config: config.name, created: "(set when published)" },
         provenance: {
-          config,
+          config: withoutRuntime(config),
           models: p.models.map((m): ModelInfo => ({
             id: m.id,
             group: m.group,
@@ -95,8 +94,6 @@ export function reportStage(
             paper_name: m.name !== m.id ? m.name : undefined,
             traits: traitsOf(m.card),
           })),
-          onnxruntime_version: runtime.ortVersion,
-          execution_provider: runtime.provider,
         },
         paper_columns: config.paperColumns,
         figures: {},
@@ -114,6 +111,17 @@ export function reportStage(
       }
     },
   };
+}
+
+/**
+ * The config as the report's key and cached input see it: without its `runtime` block, which says
+ * how and where models run, not what the report computes from the stored results. So the report
+ * runs no model and does not key on the runtime (METHODS §8); the CLI adds the runtime that
+ * computed the results, and the run's config, when it publishes (cli/app.ts `publish`).
+ */
+function withoutRuntime(config: Config): Omit<Config, "runtime"> {
+  const { runtime: _runtime, ...rest } = config;
+  return rest;
 }
 
 /** Merges a stage's part into the input: figures key by key, other sections from one stage only. */

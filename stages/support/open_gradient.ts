@@ -16,6 +16,7 @@ export async function openGradientModel(m: ModelSpec, config: Config): Promise<O
     target: "prob",
     maxBatch: "auto",
     providers: config.runtime.providers,
+    requireProvider: config.runtime.requireProvider,
     threads: config.runtime.threads,
   });
   return {
