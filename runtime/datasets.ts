@@ -7,7 +7,7 @@
  * ImageNet devkit's `ILSVRC2012_validation_ground_truth.txt` (ILSVRC2012_ID order, not the order
  * the models use) is refused with a message saying what to provide instead.
  */
-import { basename, dirname, extname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, posix, resolve } from "node:path";
 
 export interface DatasetItem {
   /** Absolute path of the image file. */

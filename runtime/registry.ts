@@ -10,6 +10,7 @@ import {
 } from "./preprocess_options.ts";
 import type { Expected, ModelIO } from "./onnx/inspect.ts";
 import { type LoadedModel, loadModel } from "./onnx/load.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 export interface ModelEntry {
   id: string;
@@ -49,7 +50,7 @@ async function readCard(path: string): Promise<Record<string, unknown> | null> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: model card is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: model card is not valid JSON (${jsonSyntaxReason(e)})`);
   }
 }
 
