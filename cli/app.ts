@@ -3,6 +3,7 @@
  * pipeline (with the checks its schema cannot make), run ids, and publishing a run's report.
  */
 import { join } from "node:path";
+import { UsageError } from "./args.ts";
 import { loadConfig } from "./config.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
@@ -29,10 +30,17 @@ export const DEFAULT_CONFIG = "configs/default.json";
 export const configPathOf = (values: Record<string, unknown>): string =>
   (values.config as string | undefined) ?? DEFAULT_CONFIG;
 
-export async function loadPipeline(configPath: string): Promise<
+/** What flags change in a loaded config. */
+export interface ConfigOverrides {
+  /** `--lenient`: set `dataset.lenient`, which decides the dataset and so enters the keys. */
+  lenient?: boolean;
+}
+
+export async function loadPipeline(configPath: string, overrides: ConfigOverrides = {}): Promise<
   { spec: PipelineSpec<Config>; config: Config; configHash: string }
 > {
   const { config, raw } = await loadConfig(configPath, configSchema);
+  if (overrides.lenient) config.dataset.lenient = true;
   const names = stages.map((s) => s.name);
   for (const k of Object.keys(config.stages)) {
     if (!names.includes(k)) {
@@ -71,7 +79,55 @@ export async function loadPipeline(configPath: string): Promise<
 /** A new run's id: the UTC time and the config's name, e.g. `20240101-120000-default`. */
 export function newRunId(configName: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.{2,}/g, "_").slice(0, 96)}`;
+}
+
+/**
+ * Why `id` cannot name a run, or null. A run id names one folder under reports/: letters, digits,
+ * `.`, `_` and `-`, starting with a letter or digit, no `..`, at most 128 characters, and not
+ * `latest` (the copy of the newest run). So `""`, `.` or `../artifacts/x` never reach the disk.
+ */
+export function runIdProblem(id: string): string | null {
+  if (id === "") return "is empty";
+  if (id.length > 128) return "is longer than 128 characters";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
+    return "may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit";
+  }
+  if (id.includes("..")) return "may not contain '..'";
+  if (id === "latest") return "is reserved for the copy of the newest run";
+  return null;
+}
+
+/** The `--run-id` flag, checked (a usage error says why it cannot be one), or undefined. */
+export function runIdFlag(values: Record<string, unknown>): string | undefined {
+  const raw = values["run-id"];
+  if (raw === undefined) return undefined;
+  const why = runIdProblem(String(raw));
+  if (why) throw new UsageError(`--run-id ${JSON.stringify(raw)}: ${why}`);
+  return String(raw);
+}
+
+/**
+ * Fails, naming the folder and why, when `dir` cannot be created or written (read-only, a file in
+ * the way, or outside what this process may write): checked before any compute, so a run never
+ * finishes its work unable to keep it.
+ */
+export async function assertWritable(dir: string, what: string): Promise<void> {
+  const probe = join(dir, `.xcompare-write-check.${Deno.pid}`);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotCapable
+      ? "not among the folders Deno's --allow-write lets this process write"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory
+      ? "a file is in the way"
+      : (e as Error).message;
+    throw new Error(`${dir}: cannot write the ${what} folder (${why}); nothing was computed`);
+  }
 }
 
 /**

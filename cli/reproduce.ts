@@ -1,37 +1,58 @@
 /**
  * `xcompare reproduce`: runs the pipeline under the store's run lock, writes the run's lockfile
  * and run.json into reports/<run-id>/, and renders the report (a shard run writes only the
- * lockfile; its final plain run renders).
+ * lockfile; its final plain run renders). The run id and the writability of the store and the
+ * reports folder are checked before anything is computed. Skipped images are counted and listed;
+ * `--strict` makes any of them a non-zero exit.
  */
 import { join } from "node:path";
 import { intFlag, shardFlag, type Values } from "./args.ts";
-import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } from "./app.ts";
+import {
+  ARTIFACTS,
+  assertWritable,
+  configPathOf,
+  loadPipeline,
+  newRunId,
+  publish,
+  REPORTS,
+  runIdFlag,
+} from "./app.ts";
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
+import type { PipelineSpec } from "../pipeline/plan.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
 import { runPipeline, type RunResult } from "../pipeline/runner.ts";
+import type { Config } from "../configs/schema.ts";
+import { skippedImages } from "../stages/preprocess.ts";
+import type { SkippedImages } from "../report/input.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec, config, configHash } = await loadPipeline(configPath);
   const shard = shardFlag(values.shard);
+  const runIdGiven = runIdFlag(values);
+  const dryRun = Boolean(values["dry-run"]);
+  const { spec, config, configHash } = await loadPipeline(configPath, {
+    lenient: Boolean(values.lenient),
+  });
+  await assertWritable(ARTIFACTS, "store");
+  if (!dryRun) await assertWritable(REPORTS, "reports");
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
     { wait: !values["no-wait"] },
   );
   try {
-    const runId = (values["run-id"] as string) ?? newRunId(config.name);
+    const runId = runIdGiven ?? newRunId(config.name);
     const result = await runPipeline(spec, {
       only: (values.only as string[]) ?? [],
       force: (values.force as string[]) ?? [],
       from: values.from as string | undefined,
-      dryRun: Boolean(values["dry-run"]),
+      dryRun,
       verify: Boolean(values.verify),
       jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
       shard,
     });
-    if (values["dry-run"]) {
+    if (dryRun) {
       console.log(dryRunTable(result));
       return 0;
     }
@@ -54,15 +75,51 @@ export async function reproduceVerb(values: Values): Promise<number> {
     for (const r of result.records.filter((r) => r.outcome === "failed")) {
       console.log(`FAILED ${r.stage}/${r.unit}: ${r.detail}`);
     }
+    const skipped = await skippedInRun(result, spec);
+    if (skipped.count > 0) console.log(skippedLines(skipped, published));
     console.log(
       published
         ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
         : `lockfile: ${runDir}/${LOCK_NAME}`,
     );
+    if (values.strict && skipped.count > 0) {
+      console.error(
+        `xcompare: --strict: ${skipped.count} image${
+          skipped.count === 1 ? " was" : "s were"
+        } skipped; exit 1`,
+      );
+      return 1;
+    }
     return result.ok ? 0 : 1;
   } finally {
     await lock.release();
   }
+}
+
+/** The images this run's preprocess units skipped (those it holds: a shard, its own). */
+function skippedInRun(result: RunResult, spec: PipelineSpec<Config>): Promise<SkippedImages> {
+  const keys = new Map<string, string>();
+  for (const r of result.records) {
+    if (r.stage === "preprocess" && r.manifest) keys.set(r.unit, r.manifest.key);
+  }
+  return skippedImages(
+    [...keys.keys()].map((unit) => ({ stage: "preprocess", unit })),
+    (ref, file) =>
+      Deno.readTextFile(join(spec.store.entryDir("preprocess", keys.get(ref.unit)!), file)),
+  );
+}
+
+/** The skipped images' count and the first few, with where the full list is. */
+function skippedLines(skipped: SkippedImages, published: boolean): string {
+  const shown = skipped.images.slice(0, 5).map((s) => `  ${s.id}: ${s.reason}`);
+  const more = skipped.count - shown.length;
+  return [
+    `skipped images: ${skipped.count}${
+      published ? " (all listed in report.md and results.json)" : ""
+    }`,
+    ...shown,
+    ...(more > 0 ? [`  and ${more} more`] : []),
+  ].join("\n");
 }
 
 /** `--dry-run`: per stage, what would be computed and what is cached. */

@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, newRunId, overrides, REPORTS } from "./app.ts";
+import { configPathOf, newRunId, overrides, REPORTS, runIdFlag } from "./app.ts";
 import { wavesFor, writeJobFile } from "./jobs.ts";
 import { slurmDefaults, slurmScripts, waveArgs } from "../pipeline/cluster.ts";
 
@@ -30,7 +30,7 @@ export async function slurmVerb(values: Values): Promise<number> {
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
   const { waves, name } = await wavesFor(configPath, shards);
-  const runId = (values["run-id"] as string) ?? newRunId(name);
+  const runId = runIdFlag(values) ?? newRunId(name);
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
