@@ -8,8 +8,9 @@ export async function k8sVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare k8s: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
+  const runIdGiven = runIdFlag(values);
   const { waves, name } = await wavesFor(configPath, shards);
-  const runId = runIdFlag(values) ?? newRunId(name);
+  const runId = runIdGiven ?? newRunId(name);
   const yaml = k8sManifest({
     config: configPath,
     runId,

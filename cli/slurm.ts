@@ -29,8 +29,9 @@ export async function slurmVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare slurm: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
+  const runIdGiven = runIdFlag(values);
   const { waves, name } = await wavesFor(configPath, shards);
-  const runId = runIdFlag(values) ?? newRunId(name);
+  const runId = runIdGiven ?? newRunId(name);
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
