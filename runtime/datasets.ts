@@ -5,7 +5,9 @@
  * Ground truth decides the class `c` that every explanation is computed for, so a wrong class
  * order would silently corrupt everything downstream: label files are parsed strictly, and the
  * ImageNet devkit's `ILSVRC2012_validation_ground_truth.txt` (ILSVRC2012_ID order, not the order
- * the models use) is refused with a message saying what to provide instead.
+ * the models use) is refused with a message saying what to provide instead. Labels are checked
+ * against the classes the models know, and images without labels are not dropped silently
+ * (METHODS §9).
  */
 import { basename, dirname, extname, isAbsolute, join, posix, resolve } from "node:path";
 
