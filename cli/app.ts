@@ -3,6 +3,8 @@
  * pipeline (with the checks its schema cannot make), run ids, and publishing a run's report.
  */
 import { join } from "node:path";
+import { runIdProblem } from "../lib/run_id.ts";
+import { UsageError } from "./args.ts";
 import { loadConfig } from "./config.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
@@ -30,17 +32,20 @@ export const DEFAULT_CONFIG = "configs/default.json";
 export const configPathOf = (values: Record<string, unknown>): string =>
   (values.config as string | undefined) ?? DEFAULT_CONFIG;
 
-/** What the command line overrides in a loaded config. */
+/** What flags change in a loaded config. */
 export interface ConfigOverrides {
   /** `--require-provider`: replaces `runtime.requireProvider`. */
   requireProvider?: Provider;
+  /** `--lenient`: set `dataset.lenient`, which decides the dataset and so enters the keys. */
+  lenient?: boolean;
 }
 
-export async function loadPipeline(configPath: string, cli: ConfigOverrides = {}): Promise<
+export async function loadPipeline(configPath: string, flags: ConfigOverrides = {}): Promise<
   { spec: PipelineSpec<Config>; config: Config; configHash: string }
 > {
   const { config, raw } = await loadConfig(configPath, configSchema);
-  if (cli.requireProvider) config.runtime.requireProvider = cli.requireProvider;
+  if (flags.requireProvider) config.runtime.requireProvider = flags.requireProvider;
+  if (flags.lenient) config.dataset.lenient = true;
   const names = stages.map((s) => s.name);
   for (const k of Object.keys(config.stages)) {
     if (!names.includes(k)) {
@@ -79,7 +84,39 @@ export async function loadPipeline(configPath: string, cli: ConfigOverrides = {}
 /** A new run's id: the UTC time and the config's name, e.g. `20240101-120000-default`. */
 export function newRunId(configName: string): string {
   const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.{2,}/g, "_").slice(0, 96)}`;
+}
+
+/** The `--run-id` flag, checked (a usage error says why it cannot be one), or undefined. */
+export function runIdFlag(values: Record<string, unknown>): string | undefined {
+  const raw = values["run-id"];
+  if (raw === undefined) return undefined;
+  const why = runIdProblem(String(raw));
+  if (why) throw new UsageError(`--run-id ${JSON.stringify(raw)}: ${why}`);
+  return String(raw);
+}
+
+/**
+ * Fails, naming the folder and why, when `dir` cannot be created or written (read-only, a file in
+ * the way, or outside what this process may write): checked before any compute, so a run never
+ * finishes its work unable to keep it.
+ */
+export async function assertWritable(dir: string, what: string): Promise<void> {
+  const probe = join(dir, `.xcompare-write-check.${Deno.pid}`);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotCapable
+      ? "not among the folders Deno's --allow-write lets this process write"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory
+      ? "a file is in the way"
+      : (e as Error).message;
+    throw new Error(`${dir}: cannot write the ${what} folder (${why}); nothing was computed`);
+  }
 }
 
 /**

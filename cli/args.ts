@@ -27,9 +27,14 @@ export const verbs = {
       "no-wait": { type: "boolean" },
       "run-id": { type: "string" },
       "require-provider": { type: "string" },
+      lenient: { type: "boolean" },
+      strict: { type: "boolean" },
     },
   },
-  status: { summary: "say which stages are fresh or stale, and why", flags: { ...common } },
+  status: {
+    summary: "say which stages are fresh or stale, and why",
+    flags: { ...common, lenient: { type: "boolean" } },
+  },
   gc: {
     summary: "remove store entries that no lockfile references (after running runs finish)",
     flags: {

@@ -1,5 +1,6 @@
 /** Loads a JSON config and validates it; every error starts with the file name and the path. */
 import { ConfigError, type Schema } from "../lib/schema.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 export async function loadConfig<T>(
   file: string,
@@ -26,7 +27,7 @@ export async function loadConfig<T>(
       const before = text.slice(0, pos);
       where = ` at line ${before.split("\n").length}, column ${pos - before.lastIndexOf("\n")}`;
     }
-    throw new Error(`${file}: invalid JSON${where}: ${(e as Error).message}`);
+    throw new Error(`${file}: invalid JSON${where}: ${jsonSyntaxReason(e)}`);
   }
   try {
     return { config: schema.parse(raw, "config"), raw, text };

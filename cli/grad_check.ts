@@ -6,6 +6,7 @@
 import { intFlag, UsageError } from "./args.ts";
 import { defaults, gradCheck } from "../runtime/grad_check.ts";
 import type { GradTarget } from "../runtime/onnx/grad/build.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 /** Positive numbers, comma-separated, with an error naming the flag. */
 function positives(v: Record<string, unknown>, name: string): number[] | undefined {
@@ -32,7 +33,7 @@ export async function gradCheckVerb(v: Record<string, unknown>): Promise<number>
   if (v.card) {
     // Inputs are drawn in the model's normalised space: pixels spread about 0.5 in [0, 1] units
     // become about 0.5 / std after the card's normalisation.
-    const card = JSON.parse(await Deno.readTextFile(v.card as string));
+    const card = await readCard(v.card as string);
     const std: number[] = card.preprocess?.std ?? card.input?.std ?? [1];
     inputScale = 0.5 / (std.reduce((a, b) => a + b, 0) / std.length);
   }
@@ -54,4 +55,18 @@ export async function gradCheckVerb(v: Record<string, unknown>): Promise<number>
       `(${r.target}; ${kinkFree}/${r.perDirection.length} directions crossed no kink)`,
   );
   return r.passed ? 0 : 1;
+}
+
+/** The card's JSON; an error names the file and the reason, never its contents. */
+async function readCard(
+  path: string,
+): Promise<{ preprocess?: { std?: number[] }; input?: { std?: number[] } }> {
+  const text = await Deno.readTextFile(path).catch((e) => {
+    throw new Error(`${path}: cannot read card (${(e as Error).message})`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: card is not valid JSON (${jsonSyntaxReason(e)})`);
+  }
 }

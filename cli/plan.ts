@@ -93,7 +93,7 @@ async function countImages(
 ): Promise<{ images: number; imagesBasis: string }> {
   try {
     return {
-      images: (await dataset(config)).items.length,
+      images: (await dataset(config, { modelClasses: false })).items.length,
       imagesBasis: `listed from ${config.dataset.dir}`,
     };
   } catch (e) {

@@ -1,24 +1,44 @@
 /**
  * `xcompare reproduce`: runs the pipeline under the store's run lock, writes the run's lockfile
  * and run.json into reports/<run-id>/, and renders the report (a shard run writes only the
- * lockfile; its final plain run renders).
+ * lockfile; its final plain run renders). The run id and the writability of the store and the
+ * reports folder are checked before anything is computed. Skipped images are counted and listed;
+ * `--strict` makes any of them a non-zero exit.
  */
 import { join } from "node:path";
 import { intFlag, providerFlag, shardFlag, type Values } from "./args.ts";
-import { ARTIFACTS, configPathOf, loadPipeline, newRunId, publish, REPORTS } from "./app.ts";
+import {
+  ARTIFACTS,
+  assertWritable,
+  configPathOf,
+  loadPipeline,
+  newRunId,
+  publish,
+  REPORTS,
+  runIdFlag,
+} from "./app.ts";
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
+import type { PipelineSpec } from "../pipeline/plan.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
 import { blockedSelected, runPipeline, type RunResult } from "../pipeline/runner.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
 import { runRecord, shardRuntimes } from "./run_record.ts";
+import type { Config } from "../configs/schema.ts";
+import { skippedImages } from "../stages/preprocess.ts";
+import type { SkippedImages } from "../report/input.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
+  const shard = shardFlag(values.shard);
+  const runIdGiven = runIdFlag(values);
+  const dryRun = Boolean(values["dry-run"]);
   const { spec, config, configHash } = await loadPipeline(configPath, {
+    lenient: Boolean(values.lenient),
     requireProvider: providerFlag(values["require-provider"]),
   });
-  const shard = shardFlag(values.shard);
+  await assertWritable(ARTIFACTS, "store");
+  if (!dryRun) await assertWritable(REPORTS, "reports");
   // A required provider that does not open stops the run here, before any unit or the lock.
   if (config.runtime.requireProvider) await spec.runtime();
   const lock = await RunLock.acquire(
@@ -27,7 +47,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
     { wait: !values["no-wait"] },
   );
   try {
-    const runId = (values["run-id"] as string) ?? newRunId(config.name);
+    const runId = runIdGiven ?? newRunId(config.name);
     const only = (values.only as string[]) ?? [];
     // A final cluster job reuses what its shards computed, whatever node they ran on.
     const reuseRuntimes = shard ? [] : await shardRuntimes(REPORTS, runId);
@@ -43,14 +63,14 @@ export async function reproduceVerb(values: Values): Promise<number> {
       only,
       force: (values.force as string[]) ?? [],
       from: values.from as string | undefined,
-      dryRun: Boolean(values["dry-run"]),
+      dryRun,
       verify: Boolean(values.verify),
       jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
       shard,
     });
     // A signal stopped the run: the lock's signal handler exits once the lock is released.
     if (result.stopped) return result.stopped === "SIGINT" ? 130 : 143;
-    if (values["dry-run"]) {
+    if (dryRun) {
       console.log(dryRunTable(result));
       return 0;
     }
@@ -73,15 +93,51 @@ export async function reproduceVerb(values: Values): Promise<number> {
     for (const r of blocked) {
       console.log(`NOT RUN ${r.stage}/${r.unit}: its input ${r.waitingOn} is not in the store`);
     }
+    const skipped = await skippedInRun(result, spec);
+    if (skipped.count > 0) console.log(skippedLines(skipped, published));
     console.log(
       published
         ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
         : `lockfile: ${runDir}/${LOCK_NAME}`,
     );
+    if (values.strict && skipped.count > 0) {
+      console.error(
+        `xcompare: --strict: ${skipped.count} image${
+          skipped.count === 1 ? " was" : "s were"
+        } skipped; exit 1`,
+      );
+      return 1;
+    }
     return result.ok && blocked.length === 0 ? 0 : 1;
   } finally {
     await lock.release();
   }
+}
+
+/** The images this run's preprocess units skipped (those it holds: a shard, its own). */
+function skippedInRun(result: RunResult, spec: PipelineSpec<Config>): Promise<SkippedImages> {
+  const keys = new Map<string, string>();
+  for (const r of result.records) {
+    if (r.stage === "preprocess" && r.manifest) keys.set(r.unit, r.manifest.key);
+  }
+  return skippedImages(
+    [...keys.keys()].map((unit) => ({ stage: "preprocess", unit })),
+    (ref, file) =>
+      Deno.readTextFile(join(spec.store.entryDir("preprocess", keys.get(ref.unit)!), file)),
+  );
+}
+
+/** The skipped images' count and the first few, with where the full list is. */
+function skippedLines(skipped: SkippedImages, published: boolean): string {
+  const shown = skipped.images.slice(0, 5).map((s) => `  ${s.id}: ${s.reason}`);
+  const more = skipped.count - shown.length;
+  return [
+    `skipped images: ${skipped.count}${
+      published ? " (all listed in report.md and results.json)" : ""
+    }`,
+    ...shown,
+    ...(more > 0 ? [`  and ${more} more`] : []),
+  ].join("\n");
 }
 
 /** `--dry-run`: per stage, what would be computed and what is cached. */

@@ -6,7 +6,7 @@ import { formatStatus, pipelineStatus } from "../pipeline/status.ts";
 
 export async function statusVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec } = await loadPipeline(configPath);
+  const { spec } = await loadPipeline(configPath, { lenient: Boolean(values.lenient) });
   const prev =
     (await readLocks(REPORTS)).find((l) => l.config === configPath && !/-shard-/.test(l.runId)) ??
       null;

@@ -6,6 +6,7 @@ import type { Config } from "../configs/schema.ts";
 import { Rng } from "../lib/rng.ts";
 import { OnnxScorer } from "../runtime/onnx_scorer.ts";
 import { sessionOptions } from "../stages/support/session_options.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 /** A `--throughput` file: forward masks/s per model id, a default, and the device it is for. */
 export interface ThroughputFile {
@@ -45,7 +46,7 @@ export async function readThroughput(path: string): Promise<ThroughputFile> {
   try {
     raw = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new Error(`${path}: cannot read throughput file (${(e as Error).message})`);
+    throw new Error(`${path}: cannot read throughput file (${jsonSyntaxReason(e)})`);
   }
   return parseThroughput(raw, path);
 }

@@ -46,6 +46,11 @@ export const datasetSchema = obj({
   first: maybe(int({ min: 1 })),
   /** Images per chunk: the unit of caching for per-image stages. */
   chunk: optional(int({ min: 1 }), 50),
+  /**
+   * Skip, and list in the report, images whose label is a class the models lack or that have no
+   * labels row, instead of stopping with an error (`reproduce --lenient` sets it).
+   */
+  lenient: maybe(bool()),
 });
 
 export const configSchema = obj({

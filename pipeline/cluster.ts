@@ -19,6 +19,7 @@
  * only those tasks.
  */
 import { stageDepths, type StageNode } from "./dag.ts";
+import { runIdProblem } from "../lib/run_id.ts";
 
 export interface Wave {
   /** 1-based wave number. */
@@ -98,14 +99,10 @@ export function defaultRequiredProvider(gpus: number | undefined): string | unde
   return gpus && gpus > 0 ? "cuda" : undefined;
 }
 
-/** Run ids become job names, folder names and Kubernetes labels. */
+/** Run ids become job names, folder names and Kubernetes labels: one rule for every verb. */
 export function checkRunId(runId: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(runId)) {
-    throw new Error(
-      `--run-id "${runId}": expected letters, digits, '_', '.' or '-', starting with a letter or ` +
-        "digit: it names jobs and folders",
-    );
-  }
+  const why = runIdProblem(runId);
+  if (why) throw new Error(`--run-id "${runId}": ${why}`);
   return runId;
 }
 

@@ -1,9 +1,10 @@
 /**
  * A unit's cache key: the hash of its stage's code closure, its params, its inputs' output hashes,
- * its external files' contents and, where results depend on it, the runtime. The runner keys units
- * to reuse them; `status` keys them to say why one is stale.
+ * its external files' contents (each named by its path, or relative to the unit's `filesRoot`) and,
+ * where results depend on it, the runtime. The runner keys units to reuse them; `status` keys them
+ * to say why one is stale.
  */
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { codeClosure, hashJson, sha256File } from "../lib/hash.ts";
 import type { AnyStage, RuntimeIdentity, UnitPlan, UnitRef } from "./stage.ts";
 import type { KeyComponents, Manifest, Store } from "./store.ts";
@@ -50,6 +51,11 @@ export class FileHashes {
   }
 }
 
+/** How a key names an external file: relative to `root` (with `/`), else as given. */
+export function keyName(file: string, root?: string): string {
+  return root === undefined ? file : relative(root, file).replaceAll("\\", "/");
+}
+
 /** The runtime identity, probed once and only when a unit's key or run needs it. */
 export class LazyRuntime {
   value?: RuntimeIdentity;
@@ -78,7 +84,7 @@ export async function keyComponents(
   }
   const fileHashes: Record<string, string> = {};
   for (const f of unit.files ?? []) {
-    fileHashes[f] = missingFile === undefined
+    fileHashes[keyName(f, unit.filesRoot)] = missingFile === undefined
       ? await files.get(f)
       : await files.get(f).catch(() => missingFile);
   }

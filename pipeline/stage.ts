@@ -23,6 +23,11 @@ export interface UnitPlan {
   inputs: UnitRef[];
   /** Files outside the store it reads (images, ONNX models): their content hashes enter the key. */
   files?: string[];
+  /**
+   * The folder (a dataset's) that names `files` in the key: each by its path relative to it, so
+   * moving the folder, the checkout, or a shared store's mount keeps the key. Absent: as given.
+   */
+  filesRoot?: string;
   /** Whether results depend on the inference runtime (onnxruntime version, provider). */
   runtime?: boolean;
 }

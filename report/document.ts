@@ -47,6 +47,23 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
     title: "Run",
     blocks: [{ kind: "table", table: tables.runTable(input.run, input.provenance) }],
   });
+  const skipped = input.skipped_images;
+  if (skipped) {
+    const n = skipped.count;
+    sections.push({
+      id: "skipped-images",
+      title: "Skipped images",
+      blocks: n === 0 ? [{ kind: "text", text: "No image was skipped." }] : [
+        {
+          kind: "text",
+          text: `${n} image${n === 1 ? " was" : "s were"} skipped: ${
+            n === 1 ? "it is" : "they are"
+          } in no number of this report.`,
+        },
+        { kind: "table", table: tables.skippedTable(skipped) },
+      ],
+    });
+  }
   const verdicts = input.verdicts;
   if (verdicts?.length) {
     const yes = verdicts.filter((v) => v.replicates === true).length;

@@ -202,6 +202,16 @@ export interface Verdict {
   paired?: boolean;
 }
 
+/**
+ * Images that are in no number of the report: left out by a lenient dataset listing (unknown
+ * class, no labels row) or not decodable. `count` is the number listed.
+ */
+export interface SkippedImages {
+  count: number;
+  /** Each image by its path inside the dataset folder, with the reason. */
+  images: { id: string; reason: string }[];
+}
+
 export interface ReportInput {
   run: RunInfo;
   provenance?: Provenance;
@@ -211,6 +221,7 @@ export interface ReportInput {
   paper_columns?: boolean;
   figures?: FiguresInput;
   cross_matrix?: CrossMatrixInput;
+  skipped_images?: SkippedImages;
   /**
    * The mini-replication verdicts, computed by the report stage from `table1` and the models'
    * traits so that they are cached with it; results.json lists them under `derived`.
@@ -321,6 +332,18 @@ export function validateReportInput(v: unknown): ReportInput {
           `length differs from mse_count's ${n}`,
         );
       }
+    });
+  }
+  if (o.skipped_images !== undefined) {
+    need(isObj(o.skipped_images), "$.skipped_images", "expected {count, images}");
+    const sk = o.skipped_images as Record<string, unknown>;
+    need(Array.isArray(sk.images), "$.skipped_images.images", "expected an array");
+    const images = sk.images as unknown[];
+    need(sk.count === images.length, "$.skipped_images.count", "differs from the images listed");
+    images.forEach((x, i) => {
+      need(isObj(x), `$.skipped_images.images[${i}]`, "expected {id, reason}");
+      str(x as Record<string, unknown>, "id", `$.skipped_images.images[${i}]`);
+      str(x as Record<string, unknown>, "reason", `$.skipped_images.images[${i}]`);
     });
   }
   if (o.verdicts !== undefined) {

@@ -134,3 +134,36 @@ Deno.test("a minimal input renders; missing paper facts fail clearly", async () 
     );
   });
 });
+
+Deno.test("skipped images are counted and listed in report.md, report.html and results.json", async () => {
+  await withTemp(async (out) => {
+    const run = { id: "s", config: "default", created: "now" };
+    const skipped_images = {
+      count: 2,
+      images: [
+        {
+          id: `bad${HOSTILE}.png`,
+          reason: "labels.csv line 4: label 12 is outside the 10 classes",
+        },
+        { id: "sub/x.png", reason: "not a decodable image: the file is text, not image data" },
+      ],
+    };
+    await renderReport({ run, skipped_images }, out);
+    const md = await Deno.readTextFile(join(out, "report.md"));
+    assert.match(md, /## Skipped images/);
+    assert.match(md, /2 images were skipped: they are in no number of this report\./);
+    assert.match(md, /sub\/x\.png \| not a decodable image/);
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert.ok(html.includes("label 12 is outside the 10 classes"));
+    assert.ok(!html.includes(HOSTILE), "ids are escaped");
+    const results = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.deepEqual(results.input.skipped_images, skipped_images);
+
+    await renderReport({ run, skipped_images: { count: 0, images: [] } }, out);
+    assert.match(await Deno.readTextFile(join(out, "report.md")), /No image was skipped\./);
+    await assert.rejects(
+      () => renderReport({ run, skipped_images: { count: 3, images: [] } }, out),
+      /report input: \$\.skipped_images\.count: differs from the images listed/,
+    );
+  });
+});

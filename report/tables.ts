@@ -9,6 +9,7 @@ import type {
   ModelInfo,
   Provenance,
   RunInfo,
+  SkippedImages,
   Table1Row,
   Threshold,
   Verdict,
@@ -231,5 +232,18 @@ export function crossMatrixTable(m: CrossMatrixInput): Table {
     columns: ["source \\ tested", ...m.models],
     align: ["left", ...m.models.map(() => "right" as const)],
     rows: m.models.map((a, i) => [a, ...m.insertion[i].map((v) => fmt(v, 3))]),
+  };
+}
+
+/** The images no model saw, with why: the first `limit`, the rest counted in the caption. */
+export function skippedTable(skipped: SkippedImages, limit = 200): Table {
+  const more = skipped.images.length - limit;
+  return {
+    id: "skipped-images",
+    title: "Skipped images",
+    caption: more > 0 ? `the first ${limit}; ${more} more are listed in results.json` : undefined,
+    columns: ["image", "reason"],
+    align: ["left", "left"],
+    rows: skipped.images.slice(0, limit).map((x) => [x.id, x.reason]),
   };
 }

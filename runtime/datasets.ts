@@ -5,9 +5,11 @@
  * Ground truth decides the class `c` that every explanation is computed for, so a wrong class
  * order would silently corrupt everything downstream: label files are parsed strictly, and the
  * ImageNet devkit's `ILSVRC2012_validation_ground_truth.txt` (ILSVRC2012_ID order, not the order
- * the models use) is refused with a message saying what to provide instead.
+ * the models use) is refused with a message saying what to provide instead. Labels are checked
+ * against the classes the models know, and images without labels are not dropped silently
+ * (METHODS §9).
  */
-import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, extname, isAbsolute, join, posix, resolve } from "node:path";
 
 export interface DatasetItem {
   /** Absolute path of the image file. */
@@ -18,11 +20,55 @@ export interface DatasetItem {
   label: number | null;
 }
 
+/** An image a lenient listing left out, and why (no file path, so it stays portable). */
+export interface SkippedImage {
+  /** The file name relative to the dataset folder. */
+  id: string;
+  /** What is wrong, naming the labels file (by name) and line where there is one. */
+  reason: string;
+}
+
 export interface Dataset {
   name: string;
+  /** Absolute path of the dataset folder: every item's `file` lies inside it. */
+  root: string;
   items: DatasetItem[];
   /** Class names by index ("" for an index no row names), or null when unknown. */
   classNames: string[] | null;
+  /** Images left out because of their labels (lenient listings only; else always empty). */
+  skipped: SkippedImage[];
+}
+
+/**
+ * How labels are checked. An unknown class (a label at or above the classes known) or an image
+ * without a labels row is an error naming the file and line, unless `lenient`: then the image is
+ * left out and listed in `Dataset.skipped`.
+ */
+export interface LabelChecks {
+  /** The classes the models know (e.g. their output count): whose they are, for messages. */
+  knownClasses?: { count: number; source: string };
+  lenient?: boolean;
+}
+
+/** The tighter of two class bounds. */
+function tighter(
+  a: LabelChecks["knownClasses"],
+  b: LabelChecks["knownClasses"],
+): LabelChecks["knownClasses"] {
+  if (!a) return b;
+  if (!b) return a;
+  return b.count < a.count ? b : a;
+}
+
+/** Collects label problems: throws the first when strict, lists them when lenient. */
+class LabelProblems {
+  readonly skipped: SkippedImage[] = [];
+  constructor(readonly lenient: boolean) {}
+  /** `error` is the full message (file, line, reason); `reason` the portable one for the list. */
+  add(id: string, error: string, reason: string): void {
+    if (!this.lenient) throw new Error(error);
+    this.skipped.push({ id, reason });
+  }
 }
 
 export interface ClassInfo {
@@ -117,9 +163,9 @@ function readTable(path: string, what: string) {
     }
     if (required) {
       throw new Error(
-        `${path}: line ${rows[0].line}: no ${names[0]} column (expected one of ${
+        `${path}: line ${rows[0].line}: no ${names[0]} column in the header (expected one of ${
           names.join(", ")
-        }; the header has ${header.join(", ")})`,
+        })`,
       );
     }
     return -1;
@@ -136,11 +182,14 @@ function readTable(path: string, what: string) {
   return { header, body, column };
 }
 
-/** Parses a class index: a non-negative integer, else an error naming file and line. */
+/**
+ * Parses a class index: a non-negative integer, else an error naming file and line (not the value:
+ * errors never echo a file's contents).
+ */
 function parseIndex(value: string, path: string, line: number, what = "label"): number {
   const v = value.trim();
   if (!/^\d+$/.test(v)) {
-    throw new Error(`${path}: line ${line}: ${what} "${value}" is not a non-negative integer`);
+    throw new Error(`${path}: line ${line}: ${what} is not a non-negative integer`);
   }
   return Number(v);
 }
@@ -166,11 +215,13 @@ export function loadClassList(path: string): ClassInfo[] {
   return out;
 }
 
-export interface FolderOptions {
+export interface FolderOptions extends LabelChecks {
   /** Dataset name; default: the name of the folder holding the labels file. */
   name?: string;
   /** A class list (see `loadClassList`) giving every class name; else the name column is used. */
   classes?: string;
+  /** Take the first N rows of the labels file; omitted: all. */
+  first?: number;
 }
 
 function exists(path: string): boolean {
@@ -181,30 +232,103 @@ function exists(path: string): boolean {
   }
 }
 
+/** File name extensions of images (any case): what a dataset folder's images are told by. */
+const IMAGE_EXTENSIONS = new Set([
+  ".png",
+  ".jpg",
+  ".jpeg",
+  ".jpe",
+  ".jfif",
+  ".webp",
+  ".gif",
+  ".tif",
+  ".tiff",
+  ".bmp",
+  ".avif",
+  ".heic",
+  ".heif",
+]);
+
+/**
+ * Image files under `root`, as sorted `/`-separated paths relative to it. Hidden files and folders
+ * (a leading `.`) are passed over, and symlinked folders are not followed (no cycles); symlinked
+ * files count.
+ */
+export function imageFilesUnder(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name.startsWith(".")) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) walk(join(dir, e.name), r);
+      else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) {
+        if (e.isFile || exists(join(dir, e.name))) out.push(r);
+      }
+    }
+  };
+  try {
+    walk(root, "");
+  } catch (e) {
+    throw new Error(`${root}: cannot list the dataset folder: ${(e as Error).message}`);
+  }
+  return out.sort();
+}
+
+/**
+ * A labels row's file name as a `/`-separated path inside the dataset folder, or null when it
+ * names a place outside it (absolute, or climbing out with `..`): keys name dataset files relative
+ * to the folder, and a dataset reads nothing outside it.
+ */
+function insideName(name: string): string | null {
+  const n = posix.normalize(name.replaceAll("\\", "/"));
+  if (isAbsolute(n) || /^[A-Za-z]:/.test(n) || n === ".." || n.startsWith("../")) return null;
+  return n.replace(/^\.\//, "");
+}
+
+/** `first` checked: a positive integer or absent. */
+function checkFirst(first: number | undefined, who: string): void {
+  if (first !== undefined && !(Number.isInteger(first) && first > 0)) {
+    throw new Error(`${who}: first must be a positive integer, got ${first}`);
+  }
+}
+
 /**
  * Images listed in a labels file (CSV or TSV, with a header): a file column (`file`, `filename` or
- * `image`, relative to `dir`), a label column (`label`, `class_index` or `class`: an integer; an
- * empty cell means unlabelled) and optionally a name column (`class_name` or `name`). Items keep
- * the file's order. Fits data/fashion-sample/labels.csv and
+ * `image`, relative to `dir` and inside it), a label column (`label`, `class_index` or `class`: an
+ * integer; an empty cell means unlabelled) and optionally a name column (`class_name` or `name`).
+ * Items keep the file's order. Fits data/fashion-sample/labels.csv and
  * ../shared/data/imagenet-sample/labels.tsv.
+ *
+ * The whole file is checked for its form (malformed rows, files listed twice, files missing or
+ * outside `dir`); labels are checked on the rows used (the first N) against the class list and
+ * `classes`; and every image file in `dir` needs a row (see `LabelChecks` for what a problem does).
  */
 export function listFolderWithLabels(
   dir: string,
   labelsFile: string,
   options: FolderOptions = {},
 ): Dataset {
+  checkFirst(options.first, "listFolderWithLabels");
   const root = resolve(dir);
+  const labelsName = basename(labelsFile);
   const { body, column } = readTable(labelsFile, "labels file");
   const fi = column(["file", "filename", "image"], true);
   const li = column(["label", "class_index", "class"], true);
   const ni = column(["class_name", "name"], false);
-  const items: DatasetItem[] = [];
+  const rows: (DatasetItem & { line: number })[] = [];
   const seen = new Map<string, number>();
   const names: string[] = [];
   const nameLine: number[] = [];
   for (const r of body) {
-    const id = r.fields[fi].trim().replaceAll("\\", "/");
-    if (id === "") throw new Error(`${labelsFile}: line ${r.line}: empty file name`);
+    const written = r.fields[fi].trim();
+    if (written === "") throw new Error(`${labelsFile}: line ${r.line}: empty file name`);
+    const id = insideName(written);
+    if (id === null) {
+      throw new Error(
+        `${labelsFile}: line ${r.line}: file "${written}" is outside the dataset folder ${root} ` +
+          "(file names must be relative to it and stay inside it)",
+      );
+    }
     const first = seen.get(id);
     if (first !== undefined) {
       throw new Error(
@@ -212,7 +336,7 @@ export function listFolderWithLabels(
       );
     }
     seen.set(id, r.line);
-    const file = isAbsolute(id) ? id : join(root, id);
+    const file = join(root, id);
     if (!exists(file)) {
       throw new Error(
         `${labelsFile}: line ${r.line}: unknown file "${id}" (no such file in ${root})`,
@@ -224,32 +348,54 @@ export function listFolderWithLabels(
       const name = r.fields[ni].trim();
       if (names[label] !== undefined && names[label] !== name) {
         throw new Error(
-          `${labelsFile}: line ${r.line}: class ${label} is named "${name}" here but "${
-            names[label]
-          }" on line ${nameLine[label]}`,
+          `${labelsFile}: line ${r.line}: class ${label} is named differently here than on line ${
+            nameLine[label]
+          }`,
         );
       }
       names[label] = name;
       nameLine[label] = r.line;
     }
-    items.push({ file, id, label });
+    rows.push({ file, id, label, line: r.line });
   }
   let classNames: string[] | null = null;
+  let bound = options.knownClasses;
   if (options.classes) {
     classNames = loadClassList(options.classes).map((c) => c.name);
-    const bad = items.find((it) => it.label !== null && it.label >= classNames!.length);
-    if (bad) {
-      throw new Error(
-        `${labelsFile}: line ${
-          seen.get(bad.id)
-        }: label ${bad.label} is outside the ${classNames.length} classes of ${options.classes}`,
-      );
-    }
+    bound = tighter({ count: classNames.length, source: options.classes }, bound);
   } else if (ni >= 0) classNames = Array.from(names, (n) => n ?? "");
-  return { name: options.name ?? basename(dirname(resolve(labelsFile))), items, classNames };
+  const problems = new LabelProblems(options.lenient ?? false);
+  const items: DatasetItem[] = [];
+  for (const { line, ...item } of rows.slice(0, options.first)) {
+    if (bound && item.label !== null && item.label >= bound.count) {
+      const what = `label ${item.label} is outside the ${bound.count} classes of ${bound.source}`;
+      problems.add(
+        item.id,
+        `${labelsFile}: line ${line}: ${what}`,
+        `${labelsName} line ${line}: ${what}`,
+      );
+    } else items.push(item);
+  }
+  const unlisted = imageFilesUnder(root).filter((f) => !seen.has(f));
+  if (unlisted.length > 0 && !options.lenient) {
+    const shown = unlisted.slice(0, 5).map((f) => `"${f}"`).join(", ");
+    throw new Error(
+      `${labelsFile}: no row for ${unlisted.length} image file${
+        unlisted.length === 1 ? "" : "s"
+      } in ${root}: ${shown}${unlisted.length > 5 ? `, and ${unlisted.length - 5} more` : ""}`,
+    );
+  }
+  for (const f of unlisted) problems.add(f, "", `no row in ${labelsName}`);
+  return {
+    name: options.name ?? basename(dirname(resolve(labelsFile))),
+    root,
+    items,
+    classNames,
+    skipped: problems.skipped,
+  };
 }
 
-export interface ImagenetValOptions {
+export interface ImagenetValOptions extends LabelChecks {
   /**
    * Labels: Caffe's `val.txt` (`ILSVRC2012_val_00000001.JPEG 65`, standard class indices) or
    * Kaggle's `LOC_val_solution.csv` (WordNet ids; needs `classes`). Omitted: labels are null.
@@ -277,7 +423,8 @@ function valLabelFormat(text: string): "caffe" | "kaggle" | "devkit" | "unknown"
 
 /**
  * The ImageNet validation folder (`ILSVRC2012_val_*.JPEG`), sorted by file name, optionally the
- * first N, with labels from `val.txt` or `LOC_val_solution.csv` (see `ImagenetValOptions`).
+ * first N, with labels from `val.txt` or `LOC_val_solution.csv` (see `ImagenetValOptions`). Each
+ * image used needs a label line with a known class (see `LabelChecks`).
  */
 export function listImagenetVal(dir: string, options: ImagenetValOptions = {}): Dataset {
   const root = resolve(dir);
@@ -289,10 +436,8 @@ export function listImagenetVal(dir: string, options: ImagenetValOptions = {}): 
     throw new Error(`${root}: cannot list the ImageNet validation folder: ${(e as Error).message}`);
   }
   if (names.length === 0) throw new Error(`${root}: no ILSVRC2012_val_*.JPEG files`);
+  checkFirst(options.first, "listImagenetVal");
   if (options.first !== undefined) {
-    if (!(Number.isInteger(options.first) && options.first > 0)) {
-      throw new Error(`listImagenetVal: first must be a positive integer, got ${options.first}`);
-    }
     if (options.first > names.length) {
       throw new Error(
         `${root}: asked for the first ${options.first} images but the folder holds only ` +
@@ -302,39 +447,67 @@ export function listImagenetVal(dir: string, options: ImagenetValOptions = {}): 
     names = names.slice(0, options.first);
   }
   const classes = options.classes ? loadClassList(options.classes) : null;
-  const labelOf = options.labels ? readValLabels(options.labels, classes, options.classes) : null;
-  const items = names.map((id) => {
+  const labels = options.labels;
+  const labelOf = labels ? readValLabels(labels, classes, options.classes) : null;
+  const bound = tighter(
+    classes
+      ? { count: classes.length, source: options.classes! }
+      : { count: 1000, source: "ImageNet-1k" },
+    options.knownClasses,
+  )!;
+  const problems = new LabelProblems(options.lenient ?? false);
+  const items: DatasetItem[] = [];
+  for (const id of names) {
     let label: number | null = null;
-    if (labelOf) {
+    if (labels && labelOf) {
       const l = labelOf.get(id.replace(/\.jpe?g$/i, "").toUpperCase());
-      if (l === undefined) throw new Error(`${options.labels}: no label for ${id}`);
-      label = l;
+      const at = l && `line ${l.line}`;
+      if (l === undefined) {
+        problems.add(id, `${labels}: no label for ${id}`, `no label in ${basename(labels)}`);
+        continue;
+      }
+      if (l.problem !== undefined) {
+        problems.add(
+          id,
+          `${labels}: ${at}: ${l.problem}`,
+          `${basename(labels)} ${at}: ${l.problem}`,
+        );
+        continue;
+      }
+      if (l.label >= bound.count) {
+        const what = `label ${l.label} is outside the ${bound.count} classes of ${bound.source}`;
+        problems.add(id, `${labels}: ${at}: ${what}`, `${basename(labels)} ${at}: ${what}`);
+        continue;
+      }
+      label = l.label;
     }
-    return { file: join(root, id), id, label };
-  });
+    items.push({ file: join(root, id), id, label });
+  }
   return {
     name: options.name ?? "imagenet-val",
+    root,
     items,
     classNames: classes ? classes.map((c) => c.name) : null,
+    skipped: problems.skipped,
   };
 }
 
-/** Image stem (upper case, no extension) → standard class index. */
+/** A label line: its class index, or what is wrong with it (an unknown WordNet id). */
+type ValLabel = { line: number; label: number; problem?: undefined } | {
+  line: number;
+  label?: undefined;
+  problem: string;
+};
+
+/** Image stem (upper case, no extension) → its label line. */
 function readValLabels(
   path: string,
   classes: ClassInfo[] | null,
   classesPath?: string,
-): Map<string, number> {
+): Map<string, ValLabel> {
   const text = readText(path, "labels file");
   const format = valLabelFormat(text);
-  const out = new Map<string, number>();
-  const limit = classes ? classes.length : 1000;
-  const put = (stem: string, label: number, line: number) => {
-    if (label >= limit) {
-      throw new Error(`${path}: line ${line}: label ${label} is outside the ${limit} classes`);
-    }
-    out.set(stem.toUpperCase(), label);
-  };
+  const out = new Map<string, ValLabel>();
   if (format === "devkit") {
     throw new Error(
       `${path}: this is the devkit's ILSVRC2012_validation_ground_truth.txt, whose labels are ` +
@@ -349,11 +522,9 @@ function readValLabels(
       if (l.trim() === "") return;
       const m = /^\s*(\S+?)\.jpe?g\s+(\S+)\s*$/i.exec(l);
       if (!m) {
-        throw new Error(
-          `${path}: line ${i + 1}: malformed row "${l}" (expected "FILE.JPEG LABEL")`,
-        );
+        throw new Error(`${path}: line ${i + 1}: malformed row (expected "FILE.JPEG LABEL")`);
       }
-      put(m[1], parseIndex(m[2], path, i + 1), i + 1);
+      out.set(m[1].toUpperCase(), { line: i + 1, label: parseIndex(m[2], path, i + 1) });
     });
     return out;
   }
@@ -369,14 +540,13 @@ function readValLabels(
     const { body, column } = readTable(path, "labels file");
     const ii = column(["imageid"], true), pi = column(["predictionstring"], true);
     for (const r of body) {
-      const wnid = r.fields[pi].trim().split(/\s+/)[0];
-      const index = byWnid.get(wnid);
-      if (index === undefined) {
-        throw new Error(
-          `${path}: line ${r.line}: WordNet id "${wnid}" is not in the class list ${classesPath}`,
-        );
-      }
-      put(r.fields[ii].trim(), index, r.line);
+      const index = byWnid.get(r.fields[pi].trim().split(/\s+/)[0]);
+      out.set(
+        r.fields[ii].trim().toUpperCase(),
+        index === undefined
+          ? { line: r.line, problem: `its WordNet id is not in the class list ${classesPath}` }
+          : { line: r.line, label: index },
+      );
     }
     return out;
   }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listFolderWithLabels, listImagenetVal, loadClassList } from "./datasets.ts";
+import {
+  imageFilesUnder,
+  listFolderWithLabels,
+  listImagenetVal,
+  loadClassList,
+} from "./datasets.ts";
 
 const SHARED = new URL("../../shared/data/", import.meta.url).pathname;
 const SAMPLE = join(SHARED, "imagenet-sample");
@@ -97,7 +102,7 @@ Deno.test(
     p = write("file,label\na.jpg,1\nc.jpg,2\n");
     rejects(() => listFolderWithLabels(dir, p), p, "line 3", 'unknown file "c.jpg"');
     p = write("file,label\na.jpg,cat\n");
-    rejects(() => listFolderWithLabels(dir, p), p, "line 2", '"cat" is not a non-negative integer');
+    rejects(() => listFolderWithLabels(dir, p), p, "line 2", "label is not a non-negative integer");
     p = write("file,label\na.jpg,-1\n");
     rejects(() => listFolderWithLabels(dir, p), "line 2", "not a non-negative integer");
     p = write("file,label\na.jpg,1.5\n");
@@ -115,13 +120,122 @@ Deno.test(
     p = write("file,label\na.jpg,1\na.jpg,1\n");
     rejects(() => listFolderWithLabels(dir, p), "line 3", "listed twice", "line 2");
     p = write("file,label,class_name\na.jpg,1,cat\nb.jpg,1,dog\n");
-    rejects(() => listFolderWithLabels(dir, p), "line 3", '"dog"', '"cat" on line 2');
+    rejects(() => listFolderWithLabels(dir, p), "line 3", "class 1 is named differently", "line 2");
     p = write('file,label,class_name\na.jpg,1,"cat\n');
     rejects(() => listFolderWithLabels(dir, p), p, "unterminated");
     rejects(
       () => listFolderWithLabels(dir, join(dir, "none.csv")),
       "none.csv: labels file not found",
     );
+  }),
+);
+
+/** Asserts that an error never carries `secret`, the contents of some file. */
+const lacks = (f: () => unknown, secret: string, ...parts: string[]) =>
+  assert.throws(f, (e: Error) => {
+    assert.ok(!e.message.includes(secret), `"${e.message}" echoes file contents`);
+    for (const p of parts) assert.ok(e.message.includes(p), `"${e.message}" lacks "${p}"`);
+    return true;
+  });
+
+Deno.test(
+  "labels rows stay inside the dataset folder, and no error echoes a file's contents",
+  withTemp((dir) => {
+    const root = join(dir, "data");
+    touch(root, "a.png");
+    const secret = join(dir, "secret.txt");
+    Deno.writeTextFileSync(secret, "hunter2-top-secret\tline\n");
+    const p = join(root, "labels.csv");
+    for (const name of ["/etc/passwd", secret, "../secret.txt", "sub/../../secret.txt"]) {
+      Deno.writeTextFileSync(p, `file,label\na.png,1\n${name},2\n`);
+      lacks(() => listFolderWithLabels(root, p), "hunter2", p, "line 3", "outside the dataset");
+    }
+    // A labels file that is not one (here a file of secrets) is refused without quoting it.
+    lacks(() => listFolderWithLabels(root, secret), "hunter2", secret, "no file column");
+    lacks(() => listImagenetVal(root, { labels: secret }), "hunter2");
+    lacks(() => loadClassList(secret), "hunter2", secret, "no class_index column");
+    Deno.writeTextFileSync(p, "file,label\na.png,hunter2\n");
+    lacks(() => listFolderWithLabels(root, p), "hunter2", "line 2", "not a non-negative integer");
+    // "./a.png" is a.png: listing it twice is caught.
+    Deno.writeTextFileSync(p, "file,label\na.png,1\n./a.png,1\n");
+    rejects(() => listFolderWithLabels(root, p), "line 3", 'file "a.png" is listed twice');
+  }),
+);
+
+Deno.test(
+  "an unknown class or an image without a row is an error naming line or file; lenient lists it",
+  withTemp((dir) => {
+    touch(dir, "a.png", "b.png", "c.png", "sub/d.PNG", ".hidden.png", ".git/x.png", "notes.txt");
+    const p = join(dir, "labels.csv");
+    const model = { count: 10, source: "model cnn-bn" };
+    Deno.writeTextFileSync(p, "file,label\na.png,1\nb.png,12\nc.png,\n");
+    rejects(
+      () => listFolderWithLabels(dir, p, { knownClasses: model }),
+      p,
+      "line 3",
+      "label 12 is outside the 10 classes of model cnn-bn",
+    );
+    Deno.writeTextFileSync(p, "file,label\na.png,1\nb.png,2\nc.png,\n");
+    rejects(
+      () => listFolderWithLabels(dir, p, { knownClasses: model }),
+      p,
+      "no row for 1 image file",
+      '"sub/d.PNG"',
+    );
+    Deno.writeTextFileSync(p, "file,label\na.png,1\nb.png,12\nc.png,\n");
+    const ds = listFolderWithLabels(dir, p, { knownClasses: model, lenient: true });
+    assert.deepEqual(ds.items.map((i) => [i.id, i.label]), [["a.png", 1], ["c.png", null]]);
+    assert.deepEqual(ds.skipped, [
+      {
+        id: "b.png",
+        reason: "labels.csv line 3: label 12 is outside the 10 classes of model cnn-bn",
+      },
+      { id: "sub/d.PNG", reason: "no row in labels.csv" },
+    ]);
+    assert.equal(ds.root, dir);
+    // Labels are checked on the rows used: with first 1, b.png's class does not matter.
+    const one = listFolderWithLabels(dir, p, { knownClasses: model, lenient: true, first: 1 });
+    assert.deepEqual(one.items.map((i) => i.id), ["a.png"]);
+    assert.deepEqual(one.skipped.map((s) => s.id), ["sub/d.PNG"]);
+    // A class list bounds labels too, and the tighter bound names itself.
+    const classes = join(dir, "classes.tsv");
+    Deno.writeTextFileSync(classes, "class_index\tname\n0\tzero\n1\tone\n");
+    const listed = listFolderWithLabels(dir, p, { classes, knownClasses: model, lenient: true });
+    assert.match(listed.skipped[0].reason, /outside the 2 classes of .*classes\.tsv/);
+  }),
+);
+
+Deno.test(
+  "image files under a folder: nested, any case, hidden ones and other files passed over",
+  withTemp((dir) => {
+    touch(dir, "b.JPG", "a/c.webp", ".x/d.png", "e.txt", "a/.f.png");
+    Deno.symlinkSync(join(dir, "b.JPG"), join(dir, "link.png"));
+    Deno.symlinkSync(join(dir, "nowhere.png"), join(dir, "dangling.png"));
+    assert.deepEqual(imageFilesUnder(dir), ["a/c.webp", "b.JPG", "link.png"]);
+  }),
+);
+
+Deno.test(
+  "ImageNet val: a missing label line or an unknown class is an error, lenient skips and lists",
+  withTemp((dir) => {
+    const val = join(dir, "val");
+    const ids = [1, 2, 3].map((i) => `ILSVRC2012_val_0000000${i}.JPEG`);
+    touch(val, ...ids);
+    const caffe = join(dir, "val.txt");
+    Deno.writeTextFileSync(caffe, `${ids[0]} 5\n${ids[1]} 999\n`);
+    const model = { count: 100, source: "model m" };
+    rejects(
+      () => listImagenetVal(val, { labels: caffe, knownClasses: model }),
+      "line 2",
+      "model m",
+    );
+    rejects(() => listImagenetVal(val, { labels: caffe }), caffe, `no label for ${ids[2]}`);
+    const ds = listImagenetVal(val, { labels: caffe, knownClasses: model, lenient: true });
+    assert.deepEqual(ds.items.map((i) => i.label), [5]);
+    assert.deepEqual(ds.skipped, [
+      { id: ids[1], reason: "val.txt line 2: label 999 is outside the 100 classes of model m" },
+      { id: ids[2], reason: "no label in val.txt" },
+    ]);
   }),
 );
 

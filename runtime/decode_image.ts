@@ -90,15 +90,15 @@ export async function decodeImage(path: string, o: Readonly<DecodeOptions>): Pro
   return { planes, max, width: ow, height: oh };
 }
 
+/**
+ * Why `bytes` do not decode. A text file is said to be text, never quoted: the path may lead (a
+ * labels row, a symlink) to a file whose contents must not reach logs or reports.
+ */
 function describeUndecodable(bytes: Uint8Array, e: Error): string {
   const head = bytes.subarray(0, 64);
   const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
-  const msg = e.message.trim();
-  if (printable) {
-    const start = new TextDecoder().decode(head.subarray(0, 24)).replace(/\s+/g, " ");
-    return `the file is text (starts "${start}"), not image data (sharp: ${msg})`;
-  }
-  return `unsupported or corrupt image format (sharp: ${msg})`;
+  if (printable) return "the file is text, not image data";
+  return `unsupported or corrupt image format (sharp: ${e.message.trim()})`;
 }
 
 /** sharp's raw output info; `depth` is there at run time though its type omits it. */

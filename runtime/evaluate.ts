@@ -7,6 +7,7 @@ import { Forward } from "./forward.ts";
 import { loadImages } from "./images.ts";
 import { optionsFromCard, type PreprocessOptions } from "./preprocess_options.ts";
 import { listFolderWithLabels } from "./datasets.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 export interface EvaluateOptions {
   card?: string;
@@ -42,7 +43,7 @@ export async function evaluate(
   try {
     card = JSON.parse(await Deno.readTextFile(cardPath));
   } catch (e) {
-    if (o.card) throw new Error(`${cardPath}: cannot read card (${(e as Error).message})`);
+    if (o.card) throw new Error(`${cardPath}: cannot read card (${jsonSyntaxReason(e)})`);
   }
   const preprocess = optionsFromCard(card.preprocess ?? {}, cardPath);
   const ds = listFolderWithLabels(images, labels);

@@ -90,6 +90,19 @@ Deno.test("bad inputs each fail with a clear error naming the file; the others s
       assert.ok(e.error.startsWith(`${b.path}: `), e.error);
       assert.ok(e.error.includes(b.reason), `"${e.error}" should mention "${b.reason}"`);
     }
+    // The text file is said to be text, never quoted.
+    const text = res.errors.find((x) => x.path === bad.text.path)!;
+    assert.ok(!text.error.includes("not a photo"), `"${text.error}" quotes the file`);
+    // Nor is a file that a symlinked "image" leads to.
+    const secret = join(dir, "secret.txt");
+    await Deno.writeTextFile(secret, "root:hunter2-secret:0:0\n");
+    await Deno.symlink(secret, join(dir, "photo.png"));
+    await assert.rejects(
+      loadImage(join(dir, "photo.png")),
+      (e: Error) =>
+        e.message === `${join(dir, "photo.png")}: not a decodable image: the file is text, ` +
+            "not image data",
+    );
     // loadImage itself throws the same kind of message.
     await assert.rejects(loadImage(bad.tiny.path), (e: Error) => e.message.includes("8 px"));
     await assert.rejects(

@@ -12,6 +12,7 @@ import type { BlurFractions } from "./blur.ts";
 import { type LastBlock, lastBlockFromCard } from "./last_block.ts";
 import type { Expected, ModelIO } from "./onnx/inspect.ts";
 import { type LoadedModel, loadModel } from "./onnx/load.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 export interface ModelEntry {
   id: string;
@@ -51,7 +52,7 @@ async function readCard(path: string): Promise<Record<string, unknown> | null> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: model card is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: model card is not valid JSON (${jsonSyntaxReason(e)})`);
   }
 }
 

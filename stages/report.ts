@@ -12,6 +12,7 @@ import { defaults as bootstrapDefaults } from "../explain/stats.ts";
 import type { ModelInfo, ReportInput } from "../report/input.ts";
 import { computeVerdicts } from "../report/verdicts.ts";
 import { dataset, models } from "./support/common.ts";
+import { LISTING_UNIT } from "./preprocess.ts";
 import type {
   FigureSample,
   ReportContext,
@@ -80,7 +81,11 @@ export function reportStage(
         units,
         bootstrap: { ...bootstrapDefaults, samples: params.bootstrap, seed: params.seed },
         // Figs. 3, 4 and 7 show the first image of the first preprocessing group.
-        sample: await readSample(io, units("preprocess")[0], (await dataset(config)).classNames),
+        sample: await readSample(
+          io,
+          units("preprocess").find((r) => r.unit !== LISTING_UNIT),
+          (await dataset(config)).classNames,
+        ),
       };
       const input: ReportInput = {
         run: { id: "(set when published)", config: config.name, created: "(set when published)" },

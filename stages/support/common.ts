@@ -3,7 +3,12 @@
  * of caching for per-image work), and the resolved models. Memoised per process.
  */
 import type { Config } from "../../configs/schema.ts";
-import { type Dataset, listFolderWithLabels, listImagenetVal } from "../../runtime/datasets.ts";
+import {
+  type Dataset,
+  type LabelChecks,
+  listFolderWithLabels,
+  listImagenetVal,
+} from "../../runtime/datasets.ts";
 import { type ModelSpec, resolveModels } from "../../runtime/registry.ts";
 import type { UnitPlan, UnitRef } from "../../pipeline/stage.ts";
 
@@ -13,22 +18,48 @@ const modelCache = new Map<
   Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }>
 >();
 
-export function dataset(config: Config): Promise<Dataset> {
+/**
+ * The dataset's items in order, with labels checked against the models' classes (the fewest any
+ * model has), unless `modelClasses` is false: `xcompare plan` counts images without the models.
+ * With `dataset.lenient`, images of unknown classes or without a labels row are skipped and listed
+ * (`Dataset.skipped`); otherwise they are an error naming the line or file.
+ */
+export function dataset(config: Config, o = { modelClasses: true }): Promise<Dataset> {
   const d = config.dataset;
-  const key = JSON.stringify(d);
+  const key = JSON.stringify([d, o.modelClasses]);
   let p = datasetCache.get(key);
   if (!p) {
     p = (async () => {
+      const checks: LabelChecks = {
+        lenient: d.lenient ?? false,
+        knownClasses: o.modelClasses ? await fewestClasses(config) : undefined,
+      };
       if (d.kind === "folder") {
         if (!d.labels) throw new Error(`config.dataset.labels: required for kind "folder"`);
-        const ds = await listFolderWithLabels(d.dir, d.labels);
-        return d.first ? { ...ds, items: ds.items.slice(0, d.first) } : ds;
+        return listFolderWithLabels(d.dir, d.labels, {
+          ...checks,
+          classes: d.classes,
+          first: d.first,
+        });
       }
-      return await listImagenetVal(d.dir, { labels: d.labels, first: d.first, classes: d.classes });
+      return listImagenetVal(d.dir, {
+        ...checks,
+        labels: d.labels,
+        first: d.first,
+        classes: d.classes,
+      });
     })();
     datasetCache.set(key, p);
   }
   return p;
+}
+
+/** The classes every model has: the fewest of any model, named by that model. */
+async function fewestClasses(config: Config): Promise<LabelChecks["knownClasses"]> {
+  const { models: ms } = await models(config);
+  if (ms.length === 0) return undefined;
+  const fewest = ms.reduce((a, m) => (m.classes < a.classes ? m : a));
+  return { count: fewest.classes, source: `model ${fewest.id}` };
 }
 
 export function models(
