@@ -37,10 +37,10 @@ export async function reproduceVerb(values: Values): Promise<number> {
     lenient: Boolean(values.lenient),
     requireProvider: providerFlag(values["require-provider"]),
   });
+  // A required provider that does not open stops the run here, before the store is touched.
+  if (config.runtime.requireProvider) await spec.runtime();
   await assertWritable(ARTIFACTS, "store");
   if (!dryRun) await assertWritable(REPORTS, "reports");
-  // A required provider that does not open stops the run here, before any unit or the lock.
-  if (config.runtime.requireProvider) await spec.runtime();
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, loadPipeline, newRunId, overrides, REPORTS } from "./app.ts";
+import { configPathOf, loadPipeline, newRunId, overrides, REPORTS, runIdFlag } from "./app.ts";
 import { runStatus, wavesFor, writeJobFile } from "./jobs.ts";
 import {
   checkRunId,
@@ -78,7 +78,7 @@ export async function slurmVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
   const loaded = await loadPipeline(configPath);
   const waves = await wavesFor(loaded, configPath, shards);
-  const runId = checkRunId((values["run-id"] as string) ?? newRunId(loaded.config.name));
+  const runId = checkRunId(runIdFlag(values) ?? newRunId(loaded.config.name));
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
