@@ -4,7 +4,7 @@
  * its sizes alone, so a flipped byte goes unnoticed until something reads it: here, before a
  * result can be built from it. The bytes read are the bytes hashed, so a file that changes between
  * a check and a use cannot slip through; hashing what is already in memory costs far less than
- * reading it (bench/read_check.ts measures it on the default run).
+ * reading it (bench/read_check.ts measures it on the default run). METHODS §9.
  */
 import { join } from "node:path";
 import { sha256 } from "../lib/hash.ts";

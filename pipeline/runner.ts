@@ -22,7 +22,7 @@ import { type ProgressOptions, StageProgress } from "./progress.ts";
 import type { AnyStage, RunContext, RuntimeIdentity, UnitPlan } from "./stage.ts";
 import type { KeyComponents, Manifest } from "./store.ts";
 import { unitIO } from "./unit_io.ts";
-import { type VerifyReport, verifyStore } from "./verify.ts";
+import { type MovedEntry, type VerifyReport, verifyStore } from "./verify.ts";
 
 export interface RunOptions {
   /** Run only these stages; their upstream must already be in the store. */
@@ -179,17 +179,13 @@ export async function runPipeline<C>(
     failedBefore: new Map(),
   };
   const verified = o.verify ? await verifyStore(spec.store, o) : undefined;
-  for (
-    const [found, list] of [["verify", verified?.corrupt], [
-      "verify-derived",
-      verified?.derived,
-    ]] as const
-  ) {
-    for (const m of list ?? []) {
-      shared.quarantined.push({ ...m, found, detail: m.reason });
-      if (o.dryRun) shared.condemned.set(entryId(m.stage, m.key), m.reason);
-    }
-  }
+  const moved = (found: "verify" | "verify-derived") => (m: MovedEntry) => {
+    const { stage, key, unit, reason: detail, to } = m;
+    shared.quarantined.push({ stage, key, unit, found, detail, to });
+    if (o.dryRun) shared.condemned.set(entryId(m.stage, m.key), m.reason);
+  };
+  verified?.corrupt.forEach(moved("verify"));
+  verified?.derived.forEach(moved("verify-derived"));
   const passes: { records: UnitRecord[]; summaries: StageSummary[] }[] = [];
   for (let pass = 1;; pass++) {
     const run: Run<C> = {

@@ -9,7 +9,7 @@
  * that do not match the manifest, so its entries are sound whatever their inputs' state now. An
  * entry without the mark may have read the corrupt bytes, at any time since the input was
  * written, so it is moved aside too, and so is everything built from it, checked or not: its
- * bytes match its manifest but its content is wrong.
+ * bytes match its manifest but its content is wrong. METHODS §9.
  */
 import type { Manifest, Store } from "./store.ts";
 
