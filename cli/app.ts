@@ -8,6 +8,7 @@ import { UsageError } from "./args.ts";
 import { loadConfig } from "./config.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
+import { readChecked } from "../pipeline/checked_read.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
@@ -133,10 +134,9 @@ export async function publish(
   const rec = result.records.find((r) => r.stage === "report" && r.manifest);
   if (!rec?.manifest) return false;
   const { renderReport } = await import("../report/mod.ts");
+  // Checked like a unit's input: a corrupt entry throws CorruptEntryError (`reproduce` recovers).
   const input = JSON.parse(
-    await Deno.readTextFile(
-      join(spec.store.entryDir("report", rec.manifest.key), "report_input.json"),
-    ),
+    new TextDecoder().decode(await readChecked(spec.store, rec.manifest, "report_input.json")),
   );
   input.run = { ...input.run, id: runId, created: new Date().toISOString() };
   const hashes = new Map<string, string>();

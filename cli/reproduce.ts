@@ -21,7 +21,14 @@ import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
-import { blockedSelected, runPipeline, type RunResult } from "../pipeline/runner.ts";
+import {
+  blockedSelected,
+  type QuarantinedEntry,
+  type RunOptions,
+  runPipeline,
+  type RunResult,
+} from "../pipeline/runner.ts";
+import { CorruptEntryError, quarantineCorrupt } from "../pipeline/checked_read.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
 import { runRecord, shardRuntimes } from "./run_record.ts";
 import type { Config } from "../configs/schema.ts";
@@ -58,7 +65,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
         }`,
       );
     }
-    const result = await runPipeline(spec, {
+    const options: Partial<RunOptions> = {
       reuseRuntimes,
       only,
       force: (values.force as string[]) ?? [],
@@ -67,48 +74,76 @@ export async function reproduceVerb(values: Values): Promise<number> {
       verify: Boolean(values.verify),
       jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
       shard,
-    });
-    // A signal stopped the run: the lock's signal handler exits once the lock is released.
-    if (result.stopped) return result.stopped === "SIGINT" ? 130 : 143;
-    if (dryRun) {
-      console.log(dryRunTable(result));
-      return 0;
-    }
-    const runDir = join(REPORTS, shardRunName(runId, shard));
-    await Deno.mkdir(runDir, { recursive: true });
-    await writeAtomic(
-      join(runDir, LOCK_NAME),
-      JSON.stringify(buildLock(runId, configPath, configHash, result.records), null, 1),
-    );
-    await writeAtomic(
-      join(runDir, "run.json"),
-      JSON.stringify(runRecord(runId, configPath, result, shard), null, 1),
-    );
-    const published = !shard && await publish(result, spec, runId, runDir);
-    console.log(summaryTable(result));
-    for (const r of result.records.filter((r) => r.outcome === "failed")) {
-      console.log(`FAILED ${r.stage}/${r.unit}: ${r.detail}`);
-    }
-    const blocked = blockedSelected(result.records, { only, shard });
-    for (const r of blocked) {
-      console.log(`NOT RUN ${r.stage}/${r.unit}: its input ${r.waitingOn} is not in the store`);
-    }
-    const skipped = await skippedInRun(result, spec);
-    if (skipped.count > 0) console.log(skippedLines(skipped, published));
-    console.log(
-      published
-        ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
-        : `lockfile: ${runDir}/${LOCK_NAME}`,
-    );
-    if (values.strict && skipped.count > 0) {
-      console.error(
-        `xcompare: --strict: ${skipped.count} image${
-          skipped.count === 1 ? " was" : "s were"
-        } skipped; exit 1`,
+    };
+    // A second run only when the report's own entry turns out corrupt as it is published.
+    const movedByPublish: QuarantinedEntry[] = [];
+    for (let attempt = 1;; attempt++) {
+      const result = await runPipeline(spec, options);
+      result.quarantined.unshift(...movedByPublish);
+      // A signal stopped the run: the lock's signal handler exits once the lock is released.
+      if (result.stopped) return result.stopped === "SIGINT" ? 130 : 143;
+      if (dryRun) {
+        console.log(dryRunTable(result));
+        return 0;
+      }
+      const runDir = join(REPORTS, shardRunName(runId, shard));
+      await Deno.mkdir(runDir, { recursive: true });
+      await writeAtomic(
+        join(runDir, LOCK_NAME),
+        JSON.stringify(buildLock(runId, configPath, configHash, result.records), null, 1),
       );
-      return 1;
+      await writeAtomic(
+        join(runDir, "run.json"),
+        JSON.stringify(
+          { ...runRecord(runId, configPath, result, shard), integrity: integrityOf(result) },
+          null,
+          1,
+        ),
+      );
+      let published: boolean;
+      try {
+        published = !shard && await publish(result, spec, runId, runDir);
+      } catch (e) {
+        if (!(e instanceof CorruptEntryError) || attempt > 1) throw e;
+        const to = await quarantineCorrupt(spec.store, e);
+        const detail = `${e.file} ${e.detail}`;
+        movedByPublish.push({
+          stage: e.stage,
+          key: e.key,
+          unit: e.unit,
+          found: "read",
+          detail,
+          to,
+        });
+        console.error(`report: ${e.message}; moved to ${to}, running again to recompute it`);
+        continue;
+      }
+      console.log(summaryTable(result));
+      for (const line of integrityLines(result)) console.log(line);
+      for (const r of result.records.filter((r) => r.outcome === "failed")) {
+        console.log(`FAILED ${r.stage}/${r.unit}: ${r.detail}`);
+      }
+      const blocked = blockedSelected(result.records, { only, shard });
+      for (const r of blocked) {
+        console.log(`NOT RUN ${r.stage}/${r.unit}: its input ${r.waitingOn} is not in the store`);
+      }
+      const skipped = await skippedInRun(result, spec);
+      if (skipped.count > 0) console.log(skippedLines(skipped, published));
+      console.log(
+        published
+          ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
+          : `lockfile: ${runDir}/${LOCK_NAME}`,
+      );
+      if (values.strict && skipped.count > 0) {
+        console.error(
+          `xcompare: --strict: ${skipped.count} image${
+            skipped.count === 1 ? " was" : "s were"
+          } skipped; exit 1`,
+        );
+        return 1;
+      }
+      return result.ok && blocked.length === 0 ? 0 : 1;
     }
-    return result.ok && blocked.length === 0 ? 0 : 1;
   } finally {
     await lock.release();
   }
@@ -138,6 +173,41 @@ function skippedLines(skipped: SkippedImages, published: boolean): string {
     ...shown,
     ...(more > 0 ? [`  and ${more} more`] : []),
   ].join("\n");
+}
+
+/** What run.json keeps of the store's checks: passes, the read checks' cost, what was moved. */
+function integrityOf(r: RunResult) {
+  return {
+    passes: r.passes,
+    readChecks: r.readChecks,
+    verified: r.verified && {
+      entries: r.verified.entries,
+      files: r.verified.files,
+      bytes: r.verified.bytes,
+      seconds: r.verified.seconds,
+    },
+    quarantined: r.quarantined,
+  };
+}
+
+/** `--verify`'s figures and every entry moved aside, for the summary. */
+function integrityLines(r: RunResult): string[] {
+  const out: string[] = [];
+  if (r.verified) {
+    const v = r.verified;
+    out.push(
+      `verify: hashed ${v.entries} entries (${v.files} files, ${
+        (v.bytes / 2 ** 20).toFixed(1)
+      } MiB) in ${
+        formatDuration(v.seconds)
+      }: ${v.corrupt.length} corrupt, ${v.derived.length} built from corrupt bytes without checked reads`,
+    );
+  }
+  for (const q of r.quarantined) {
+    out.push(`moved aside: ${q.stage}/${q.unit ?? "?"} (${q.found}: ${q.detail}) → ${q.to}`);
+  }
+  if (r.passes > 1) out.push(`${r.passes} passes: corrupt inputs found by checked reads`);
+  return out;
 }
 
 /** `--dry-run`: per stage, what would be computed and what is cached. */

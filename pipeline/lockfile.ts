@@ -22,11 +22,12 @@ export function buildLock(
   configHash: string,
   records: UnitRecord[],
 ): LockFile {
-  const stages: LockFile["stages"] = {};
-  for (const r of records) {
-    if (!r.key || !r.outputHash) continue;
-    (stages[r.stage] ??= {})[r.unit] = { key: r.key, outputHash: r.outputHash };
-  }
+  const locked = records.filter((r) => r.key && r.outputHash);
+  // Stages in DAG order, their units in id order rather than in the order they finished: equal
+  // runs give equal lockfiles.
+  const stages: LockFile["stages"] = Object.fromEntries(locked.map((r) => [r.stage, {}]));
+  const byUnit = [...locked].sort((a, b) => a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0);
+  for (const r of byUnit) stages[r.stage][r.unit] = { key: r.key!, outputHash: r.outputHash! };
   return { runId, config, configHash, createdAt: new Date().toISOString(), stages };
 }
 

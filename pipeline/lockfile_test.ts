@@ -21,3 +21,18 @@ Deno.test("scanLocks reads every run's lockfile and lists those it cannot read",
   assertEquals(await readLocks(reports), [good]);
   assertEquals(await scanLocks(join(reports, "absent")), { locks: [], unreadable: [] });
 });
+
+Deno.test("buildLock lists stages in run order and their units by id, however they finished", () => {
+  const rec = (stage: string, unit: string) => ({
+    stage,
+    unit,
+    outcome: "computed" as const,
+    key: `k-${unit}`,
+    outputHash: `o-${unit}`,
+  });
+  const a = buildLock("r", "c", "h", [rec("s", "b"), rec("s", "a"), rec("t", "all")]);
+  const b = buildLock("r", "c", "h", [rec("s", "a"), rec("s", "b"), rec("t", "all")]);
+  assertEquals(JSON.stringify(a.stages), JSON.stringify(b.stages));
+  assertEquals(Object.keys(a.stages), ["s", "t"]);
+  assertEquals(Object.keys(a.stages.s), ["a", "b"]);
+});

@@ -1,39 +1,30 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
-import { calls, syntheticStages } from "../tests/fixtures/synthetic_stages.ts";
+import { calls, syntheticSpec, syntheticStages } from "../tests/fixtures/synthetic_stages.ts";
 import { buildLock } from "./lockfile.ts";
 import { orderStages } from "./dag.ts";
-import { type RunOptions, runPipeline, shardOf } from "./runner.ts";
-import type { AnyStage } from "./stage.ts";
+import { type RunOptions, runPipeline, type RunResult, shardOf } from "./runner.ts";
+import type { AnyStage, UnitIO, UnitPlan } from "./stage.ts";
 import { formatStatus, pipelineStatus } from "./status.ts";
-import { Store } from "./store.ts";
+import { Store, TIMINGS } from "./store.ts";
 import { collectGarbage } from "./gc.ts";
 
 const quiet: Partial<RunOptions> = { progress: { live: false, write: () => {} }, log: () => {} };
-const items = (n: number) =>
-  Array.from({ length: n }, (_, i) => `item${String(i).padStart(3, "0")}`);
-
-function spec(root: string, n: number, params: Record<string, unknown> = {}) {
-  return {
-    stages: syntheticStages,
-    config: { items: items(n) },
-    stageParams: (s: string) => params[s],
-    store: new Store(root),
-    runtime: () => Promise.resolve({ ortVersion: "test", provider: "cpu" as const }),
-  };
-}
+const spec = syntheticSpec;
 
 function resetCalls() {
   for (const k of Object.keys(calls)) delete calls[k];
 }
 
+/** Every file of the store under `prefix` (a stage, say), but temporary and moved-aside ones. */
 async function readTree(dir: string, prefix = ""): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const e of Deno.readDir(join(dir, prefix))) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.name.startsWith(".")) continue;
     if (e.isDirectory) Object.assign(out, await readTree(dir, rel));
-    else if (e.name !== "manifest.json") out[rel] = await Deno.readTextFile(join(dir, rel));
+    // Everything but the timings sidecar, manifests included: equal keys give equal bytes.
+    else if (e.name !== TIMINGS) out[rel] = await Deno.readTextFile(join(dir, rel));
   }
   return out;
 }
@@ -88,14 +79,91 @@ Deno.test("--verify catches a flipped byte and recomputes; a size-only check tru
   assertEquals(calls, { square: 1 });
   assert(
     logs.some((l) =>
-      /square\/item001: cached entry .* is corrupt \(value\.json does not match its sha256\)/.test(
-        l,
-      )
+      /--verify: square\/item001 \(entry \w+\) is corrupt \(value\.json does not match its sha256\)/
+        .test(
+          l,
+        )
     ),
     logs.join("\n"),
   );
   const fixed = JSON.parse(await Deno.readTextFile(file));
   assert(typeof fixed.value === "number");
+});
+
+/** Flips one bit of `file` in place, keeping its size. */
+async function flipBit(file: string, at = -3) {
+  const bytes = await Deno.readFile(file);
+  bytes[(bytes.length + at) % bytes.length] ^= 1;
+  await Deno.writeFile(file, bytes);
+}
+
+Deno.test("a checked read finds a corrupt input: it and its readers are recomputed in a second pass", async () => {
+  const clean = await Deno.makeTempDir();
+  await runPipeline(spec(clean, 3, { square: { scale: 3 } }), quiet);
+  const root = await Deno.makeTempDir();
+  const r = await runPipeline(spec(root, 3), quiet);
+  const src = r.records.find((x) => x.stage === "source" && x.unit === "item001")!;
+  await flipBit(join(root, "source", src.key!, "value.json"));
+  const logs: string[] = [];
+  // A new scale makes square read its inputs again; a plain rerun reuses and reads nothing.
+  const again = await runPipeline(spec(root, 3, { square: { scale: 3 } }), {
+    ...quiet,
+    log: (l) => logs.push(l),
+  });
+  assert(again.ok, logs.join("\n"));
+  assertEquals(again.passes, 2);
+  assertEquals(again.quarantined.map((q) => [q.stage, q.unit, q.found, q.detail]), [
+    ["source", "item001", "read", "value.json does not match its sha256"],
+  ]);
+  assert(
+    logs.some((l) =>
+      l.startsWith("square/item001: input source/item001 (entry ") &&
+      l.includes("value.json does not match its sha256; moved to ")
+    ),
+    logs.join("\n"),
+  );
+  const by = Object.fromEntries(again.summaries.map((s) => [s.stage, [s.computed, s.reused]]));
+  assertEquals(by, { source: [1, 2], square: [3, 0], total: [1, 0], side: [0, 1] });
+  assert(again.records.every((x) => x.outcome === "computed" || x.outcome === "reused"));
+  assert(again.readChecks.files >= 6, `${again.readChecks.files} reads checked`);
+  const cleanRun = await runPipeline(spec(clean, 3, { square: { scale: 3 } }), quiet);
+  assertEquals(outputsOf(again), outputsOf(cleanRun));
+  const verified = await runPipeline(spec(root, 3, { square: { scale: 3 } }), {
+    ...quiet,
+    verify: true,
+  });
+  assertEquals(verified.quarantined, [], "the repaired store verifies");
+});
+
+/** `stage/unit` → output hash of every unit a run used: equal maps mean byte-identical outputs. */
+const outputsOf = (r: RunResult) =>
+  Object.fromEntries(r.records.map((x) => [`${x.stage}/${x.unit}`, x.outputHash]));
+
+Deno.test("a unit whose stage swallows a failed read check is not committed", async () => {
+  const tolerant = {
+    ...syntheticStages[1],
+    name: "tolerant",
+    async run(unit: UnitPlan, io: UnitIO) {
+      let value = -1;
+      try {
+        value = (await io.readInputJson<{ value: number }>(unit.inputs[0], "value.json")).value;
+      } catch { /* a stage that falls back on any error */ }
+      await io.writeJson("value.json", { value });
+    },
+  } as AnyStage;
+  const root = await Deno.makeTempDir();
+  const s = { ...spec(root, 2), stages: [syntheticStages[0], tolerant] };
+  const first = await runPipeline(s, quiet);
+  const src = first.records.find((x) => x.stage === "source" && x.unit === "item000")!;
+  await flipBit(join(root, "source", src.key!, "value.json"));
+  await Deno.remove(join(root, "tolerant"), { recursive: true });
+  const r = await runPipeline(s, quiet);
+  assert(r.ok);
+  assertEquals(r.passes, 2);
+  for (const [path, text] of Object.entries(await readTree(root, "tolerant"))) {
+    if (path.endsWith("value.json")) assert(JSON.parse(text).value >= 0, `${path}: the fallback`);
+  }
+  assertEquals(outputsOf(r), outputsOf(first));
 });
 
 Deno.test("status names the param that changed and propagates staleness downstream only", async () => {

@@ -34,8 +34,12 @@ export interface UnitPlan {
 
 /** What a running unit may do: read its declared inputs, write its outputs, report progress. */
 export interface UnitIO {
-  /** Absolute path of a file of an input unit (which must be declared in `inputs`). */
+  /**
+   * Path of a file of an input unit (which must be declared in `inputs`), for messages: read it
+   * through `readInput`, which checks the bytes against the input's manifest.
+   */
   inputPath(ref: UnitRef, file: string): string;
+  /** A file of an input unit, after checking its bytes against the sha256 in its manifest. */
   readInput(ref: UnitRef, file: string): Promise<Uint8Array>;
   readInputJson<T = unknown>(ref: UnitRef, file: string): Promise<T>;
   /** Output files of an input unit. */
@@ -50,6 +54,11 @@ export interface UnitIO {
   log(message: string): void;
   /** Counters that the summary and the report show (e.g. modelEvals). */
   count(name: string, n: number): void;
+  /**
+   * Timings and batch statistics of this computation: kept in the entry's `timings.json` sidecar,
+   * which no hash covers, so that equal inputs give byte-identical outputs.
+   */
+  timings(name: string, value: unknown): void;
 }
 
 export interface PlanContext<P, C> {

@@ -20,11 +20,25 @@ export interface Manifest {
   files: Record<string, FileRecord>;
   /** Hash over the output files' names and digests: what downstream keys depend on. */
   outputHash: string;
-  startedAt: string;
-  wallSeconds: number;
   counters: Record<string, number>;
   provenance: Record<string, unknown>;
+  /**
+   * Set by engines that check every input byte against its manifest before use (this one). An
+   * entry without it may have been built from corrupt bytes: `--verify` drops such an entry when
+   * one of its inputs turns out corrupt (pipeline/verify.ts).
+   */
+  readsChecked?: true;
 }
+
+/** The entry's record of its files: not an output. */
+export const MANIFEST = "manifest.json";
+/**
+ * The entry's sidecar of timings and batch statistics (when it started, how long it took, how
+ * full the batches were): not an output, outside every hash, so equal keys give equal outputs.
+ */
+export const TIMINGS = "timings.json";
+/** Names a unit may not write: the store's own files. */
+export const RESERVED = new Set([MANIFEST, TIMINGS]);
 
 export interface KeyComponents {
   code: string;
@@ -59,7 +73,7 @@ export class Store {
 
   async readManifest(stage: string, key: string): Promise<Manifest | null> {
     try {
-      return JSON.parse(await Deno.readTextFile(join(this.entryDir(stage, key), "manifest.json")));
+      return JSON.parse(await Deno.readTextFile(join(this.entryDir(stage, key), MANIFEST)));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return null;
       if (e instanceof SyntaxError) return null;
@@ -92,7 +106,7 @@ export class Store {
     const dir = this.entryDir(stage, key);
     let manifest: Manifest;
     try {
-      manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+      manifest = JSON.parse(await Deno.readTextFile(join(dir, MANIFEST)));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         try {
@@ -134,13 +148,14 @@ export class Store {
   }
 
   /**
-   * Hashes the temporary directory's files, writes the manifest and renames the directory into
-   * place. If another run committed the same key first, ours is discarded: equal keys mean equal
-   * inputs, and the entry already there is complete.
+   * Hashes the temporary directory's files, writes the manifest and the timings sidecar and
+   * renames the directory into place. If another run committed the same key first, ours is
+   * discarded: equal keys mean equal inputs, and the entry already there is complete.
    */
   async commit(
     tmp: string,
     partial: Omit<Manifest, "files" | "outputHash">,
+    timings: Record<string, unknown> = {},
   ): Promise<Manifest> {
     const files: Record<string, FileRecord> = {};
     for await (const f of walkFiles(tmp)) {
@@ -148,7 +163,8 @@ export class Store {
       files[f] = { size: (await Deno.stat(path)).size, sha256: await sha256File(path) };
     }
     const manifest: Manifest = { ...partial, files, outputHash: outputHash(files) };
-    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
+    await Deno.writeTextFile(join(tmp, TIMINGS), JSON.stringify(timings, null, 1) + "\n");
+    await Deno.writeTextFile(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2));
     const dest = this.entryDir(partial.stage, partial.key);
     try {
       await Deno.rename(tmp, dest);
@@ -187,7 +203,7 @@ export class Store {
   }
 }
 
-/** Relative paths of all files under `dir`, sorted, excluding manifest.json at the top. */
+/** Relative paths of all files under `dir`, sorted, excluding the store's own files at the top. */
 export async function* walkFiles(dir: string, prefix = ""): AsyncGenerator<string> {
   const entries = (await Array.fromAsync(Deno.readDir(join(dir, prefix)))).sort((a, b) =>
     a.name < b.name ? -1 : 1
@@ -195,6 +211,6 @@ export async function* walkFiles(dir: string, prefix = ""): AsyncGenerator<strin
   for (const e of entries) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory) yield* walkFiles(dir, rel);
-    else if (e.isFile && rel !== "manifest.json") yield rel;
+    else if (e.isFile && !RESERVED.has(rel)) yield rel;
   }
 }

@@ -1,13 +1,15 @@
 /**
- * The UnitIO a running unit is given: it reads only the inputs its plan declared, writes into its
- * temporary entry (which the store commits when the unit succeeds), and reports progress, log
- * lines and counters under its own name.
+ * The UnitIO a running unit is given: it reads only the inputs its plan declared, each byte
+ * checked against the input's manifest (pipeline/checked_read.ts), writes into its temporary
+ * entry (which the store commits when the unit succeeds), and reports progress, log lines,
+ * counters and timings under its own name.
  */
 import { join } from "node:path";
+import { CorruptEntryError, readChecked, type ReadCheckStats } from "./checked_read.ts";
 import { refKey } from "./keys.ts";
 import type { StageProgress } from "./progress.ts";
 import type { UnitIO, UnitPlan, UnitRef } from "./stage.ts";
-import type { Manifest, Store } from "./store.ts";
+import { type Manifest, RESERVED, type Store } from "./store.ts";
 
 export interface UnitIOOptions {
   store: Store;
@@ -21,10 +23,19 @@ export interface UnitIOOptions {
   log: (line: string) => void;
   /** Filled by `count`; the manifest records it. */
   counters: Record<string, number>;
+  /** Filled by `timings`; the entry's timings.json sidecar records it. */
+  timings: Record<string, unknown>;
+  /** What the read checks cost, summed over the run. */
+  readStats: ReadCheckStats;
+  /**
+   * Told of every input read that failed its check, even one the stage catches: the runner then
+   * discards the unit's outputs, whatever the stage made of the error.
+   */
+  onCorrupt: (e: CorruptEntryError) => void;
 }
 
 export function unitIO(o: UnitIOOptions): UnitIO {
-  const { store, stage, unit, outDir, outputs, progress, log, counters } = o;
+  const { store, stage, unit, outDir, outputs, progress, log, counters, timings } = o;
   const declared = new Set(unit.inputs.map(refKey));
   const manifestOf = (ref: UnitRef) => {
     const k = refKey(ref);
@@ -38,7 +49,17 @@ export function unitIO(o: UnitIOOptions): UnitIO {
     }
     return join(store.entryDir(ref.stage, m.key), file);
   };
+  const readInput = async (ref: UnitRef, file: string) => {
+    inputPath(ref, file);
+    try {
+      return await readChecked(store, manifestOf(ref), file, o.readStats);
+    } catch (e) {
+      if (e instanceof CorruptEntryError) o.onCorrupt(e);
+      throw e;
+    }
+  };
   const write = async (file: string, data: Uint8Array | string) => {
+    if (RESERVED.has(file)) throw new Error(`${stage}/${unit.id}: ${file} is the store's own file`);
     const path = join(outDir, file);
     const dir = path.slice(0, path.lastIndexOf("/"));
     await Deno.mkdir(dir, { recursive: true });
@@ -47,8 +68,9 @@ export function unitIO(o: UnitIOOptions): UnitIO {
   };
   return {
     inputPath,
-    readInput: (ref, file) => Deno.readFile(inputPath(ref, file)),
-    readInputJson: async (ref, file) => JSON.parse(await Deno.readTextFile(inputPath(ref, file))),
+    readInput,
+    readInputJson: async (ref, file) =>
+      JSON.parse(new TextDecoder().decode(await readInput(ref, file))),
     inputFiles: (ref) => Object.keys(manifestOf(ref).files),
     write,
     writeJson: (file, value) => write(file, JSON.stringify(value, null, 1) + "\n"),
@@ -56,5 +78,6 @@ export function unitIO(o: UnitIOOptions): UnitIO {
     progress: (done, total) => progress.unit(unit.id, total > 0 ? done / total : 0),
     log: (m) => log(`${stage}/${unit.id}: ${m}`),
     count: (name, n) => counters[name] = (counters[name] ?? 0) + n,
+    timings: (name, value) => timings[name] = value,
   };
 }

@@ -110,6 +110,7 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
         deletion: params.deletion,
       });
       io.count("modelEvals", scorer.stats().masks);
+      io.timings("scorer", scorer.stats());
       const points = curves[0]?.insertion.length ?? 0;
       const flat = new Float32Array(curves.length * 2 * points);
       curves.forEach((c, k) => {
@@ -121,7 +122,6 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
         source: unit.id.split("/")[0],
         tested: b.id,
         fractions: curves[0] ? Array.from(curves[0].fractions) : [],
-        scorer: scorer.stats(),
         images: requests.map((r, k) => ({
           pos: r.pos,
           id: r.id,

@@ -152,6 +152,7 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
     const seconds = (performance.now() - t0) / 1000;
     io.count("modelEvals", forwardEvals);
     io.count("gradientEvals", gradientEvals);
+    io.timings("heatmaps", { seconds, secondsPerImage: n ? seconds / n : 0 });
     const s = params.maskSize;
     const flat = new Float32Array(n * s * s);
     heatmaps.forEach((h, k) => flat.set(h, k * s * s));
@@ -166,8 +167,6 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
         label: it.label,
         cls: cls[k],
       })),
-      seconds,
-      secondsPerImage: n ? seconds / n : 0,
       gradientEvals,
       forwardEvals,
     });

@@ -164,6 +164,8 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
         ratios.push(...d.ratios);
         offsets.push(keys.length);
       }
+      // Of the model's shared Scorer so far, all units in flight together: timing, not a result.
+      io.timings("sharedScorer", scorer.stats());
       await io.write("memo_keys.npy", encodeNpy(Float64Array.from(keys), [keys.length]));
       await io.write("memo_ratios.npy", encodeNpy(Float32Array.from(ratios), [ratios.length]));
       await io.writeJson("mse.json", {
@@ -176,8 +178,6 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
         },
         notes: [...new Set(notes)],
         memoOffsets: offsets,
-        /** Of the model's shared Scorer so far, all units in flight together. */
-        sharedScorer: scorer.stats(),
         images: results.map((r, k) => ({
           pos: chunk.items[k].pos,
           id: chunk.items[k].id,

@@ -142,11 +142,11 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
       );
       io.count("modelEvals", results.reduce((a, r) => a + r.subtree.evaluations, 0));
       io.count("memoHits", results.reduce((a, r) => a + r.subtree.hits, 0));
+      // Of the model's shared Scorer so far, all units in flight together: timing, not a result.
+      io.timings("sharedScorer", scorer.stats());
       await io.writeJson("subtree.json", {
         model: m.id,
         thresholds: params.countThresholds,
-        /** Of the model's shared Scorer so far, all units in flight together. */
-        sharedScorer: scorer.stats(),
         images: results.map((r, k) => ({
           pos: stored.images[k].pos,
           id: stored.images[k].id,
