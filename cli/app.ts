@@ -2,8 +2,9 @@
  * What the verbs share, defined once: where the store and the reports live, a config loaded into a
  * pipeline (with the checks its schema cannot make), run ids, and publishing a run's report.
  */
-import { join } from "node:path";
+import { basename, extname, join } from "node:path";
 import { loadConfig } from "./config.ts";
+import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
@@ -29,10 +30,18 @@ export const DEFAULT_CONFIG = "configs/default.json";
 export const configPathOf = (values: Record<string, unknown>): string =>
   (values.config as string | undefined) ?? DEFAULT_CONFIG;
 
-export async function loadPipeline(configPath: string): Promise<
-  { spec: PipelineSpec<Config>; config: Config; configHash: string }
+/**
+ * A config loaded into a pipeline, with `--set` overrides (cli/overrides.ts) applied to its stage
+ * params; `configHash` covers the overrides, which `overrides` lists as run.json records them.
+ */
+export async function loadPipeline(configPath: string, sets: readonly string[] = []): Promise<
+  { spec: PipelineSpec<Config>; config: Config; configHash: string; overrides: string[] }
 > {
-  const { config, raw } = await loadConfig(configPath, configSchema);
+  const loaded = await loadConfig(configPath, configSchema);
+  const parsedSets = parseOverrides(sets);
+  const raw = parsedSets.length ? applyOverrides(loaded.raw, parsedSets) : loaded.raw;
+  if (parsedSets.length) checkOverrides(parsedSets, stages, loaded.raw, raw, configPath);
+  const config = parsedSets.length ? configSchema.parse(raw, "config") : loaded.config;
   const names = stages.map((s) => s.name);
   for (const k of Object.keys(config.stages)) {
     if (!names.includes(k)) {
@@ -65,25 +74,30 @@ export async function loadPipeline(configPath: string): Promise<
     store: new Store(ARTIFACTS),
     runtime: () => probeRuntime(config.runtime.providers),
   };
-  return { spec, config, configHash: hashJson(raw) };
+  return { spec, config, configHash: hashJson(raw), overrides: parsedSets.map((o) => o.text) };
 }
 
-/** A new run's id: the UTC time and the config's name, e.g. `20240101-120000-default`. */
-export function newRunId(configName: string): string {
-  const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+/**
+ * A run's id: the config file's name and a short hash of what identifies the run, e.g.
+ * `default-3f2a9c1b`. reproduce hashes the config (with its overrides) and every unit's key and
+ * output, so rerunning an unchanged config lands on the same id and a variant never takes another's.
+ */
+export function runIdFor(configPath: string, content: unknown): string {
+  const stem = basename(configPath, extname(configPath)).replace(/[^A-Za-z0-9_.-]/g, "_");
+  return `${stem}-${hashJson(content).slice(0, 8)}`;
 }
 
 /**
  * Renders the report stage's input into reports/<run-id>/, with this run's own provenance
  * (per-stage wall time, units computed and reused, model evaluations) added, and
- * copies it to reports/latest.
+ * copies it to reports/latest. `config` is the report's config row: the file, and any `--set`.
  */
 export async function publish(
   result: RunResult,
   spec: PipelineSpec<Config>,
   runId: string,
   runDir: string,
+  config: string,
 ): Promise<boolean> {
   const rec = result.records.find((r) => r.stage === "report" && r.manifest);
   if (!rec?.manifest) return false;
@@ -93,7 +107,7 @@ export async function publish(
       join(spec.store.entryDir("report", rec.manifest.key), "report_input.json"),
     ),
   );
-  input.run = { ...input.run, id: runId, created: new Date().toISOString() };
+  input.run = { ...input.run, id: runId, config, created: new Date().toISOString() };
   const hashes = new Map<string, string>();
   for (const r of result.records) {
     for (const [f, h] of Object.entries(r.manifest?.components.files ?? {})) hashes.set(f, h);

@@ -1,6 +1,6 @@
 /** `xcompare k8s`: prints (or writes with `--out`) the sharded run's Kubernetes manifest. */
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, newRunId, overrides } from "./app.ts";
+import { configPathOf, overrides } from "./app.ts";
 import { wavesFor, writeJobFile } from "./jobs.ts";
 import { k8sDefaults, k8sManifest } from "../pipeline/cluster.ts";
 
@@ -8,8 +8,8 @@ export async function k8sVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare k8s: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
-  const { waves, name } = await wavesFor(configPath, shards);
-  const runId = (values["run-id"] as string) ?? newRunId(name);
+  const { waves, runId: newId } = await wavesFor(configPath, shards);
+  const runId = (values["run-id"] as string) ?? newId;
   const yaml = k8sManifest({
     config: configPath,
     runId,

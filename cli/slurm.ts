@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, newRunId, overrides, REPORTS } from "./app.ts";
+import { configPathOf, overrides, REPORTS } from "./app.ts";
 import { wavesFor, writeJobFile } from "./jobs.ts";
 import { slurmDefaults, slurmScripts, waveArgs } from "../pipeline/cluster.ts";
 
@@ -14,6 +14,13 @@ async function sbatch(args: string[], cwd: string): Promise<string> {
     out = await new Deno.Command("sbatch", { args, cwd, stdout: "piped", stderr: "piped" })
       .output();
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(
+        `the scripts are written to ${cwd}, but this task may not run sbatch: submit with ` +
+          "`deno task slurm ... --submit` (the one task allowed to run it) or run " +
+          `${cwd}/submit.sh`,
+      );
+    }
     throw new Error(`sbatch could not be run (${(e as Error).message}); is Slurm installed here?`);
   }
   const text = new TextDecoder().decode(out.stdout).trim();
@@ -29,8 +36,8 @@ export async function slurmVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare slurm: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
-  const { waves, name } = await wavesFor(configPath, shards);
-  const runId = (values["run-id"] as string) ?? newRunId(name);
+  const { waves, runId: newId } = await wavesFor(configPath, shards);
+  const runId = (values["run-id"] as string) ?? newId;
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
@@ -59,7 +66,7 @@ export async function slurmVerb(values: Values): Promise<number> {
   }
   console.log(`  final: plain reproduce --run-id ${runId}; report in ${join(REPORTS, runId)}`);
   if (!values.submit) {
-    console.log(`submit with: ${join(out, "submit.sh")}  (or xcompare slurm --submit)`);
+    console.log(`submit with: ${join(out, "submit.sh")}  (or deno task slurm ... --submit)`);
     return 0;
   }
   let dep: string | null = null;

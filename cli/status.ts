@@ -1,18 +1,30 @@
 /** `xcompare status`: which stages of a config are fresh or stale, against its last full run. */
 import type { Values } from "./args.ts";
 import { configPathOf, loadPipeline, REPORTS } from "./app.ts";
-import { readLocks } from "../pipeline/lockfile.ts";
+import { type LockFile, readLocks } from "../pipeline/lockfile.ts";
 import { formatStatus, pipelineStatus } from "../pipeline/status.ts";
 
 export async function statusVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec } = await loadPipeline(configPath);
-  const prev =
-    (await readLocks(REPORTS)).find((l) => l.config === configPath && !/-shard-/.test(l.runId)) ??
-      null;
+  const { spec, configHash } = await loadPipeline(configPath, values.set as string[]);
+  const prev = await previousRun(configPath, configHash);
   console.log(
     `status of ${configPath}${prev ? ` against run ${prev.runId}` : " (no earlier run)"}:`,
   );
   console.log(formatStatus(await pipelineStatus(spec, prev)));
   return 0;
+}
+
+/**
+ * The run `status` and `dag` compare with: the newest full run of the config with the same
+ * overrides, else the newest of the config file.
+ */
+export async function previousRun(
+  configPath: string,
+  configHash: string,
+): Promise<LockFile | null> {
+  const runs = (await readLocks(REPORTS)).filter((l) =>
+    l.config === configPath && !/-shard-/.test(l.runId)
+  );
+  return runs.find((l) => l.configHash === configHash) ?? runs[0] ?? null;
 }
