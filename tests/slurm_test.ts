@@ -1,5 +1,5 @@
 /**
- * A real single-node Slurm (.ci/slurm-setup installs and starts it): `xcompare slurm --submit`
+ * A real single-node Slurm (.ci/slurm-setup installs and starts it): `deno task slurm --submit`
  * runs tests/slurm/tiny.json (the embedded default cut to two zoo models and 4 images) as 3
  * shards (job-array waves) plus the dependent final job, and the final results.json equals a
  * single-machine run's on every deterministic field. Skips with a message where Slurm cannot be
@@ -78,7 +78,6 @@ Deno.test({
       const sub = await new Deno.Command(Deno.execPath(), {
         args: [
           "task",
-          "xcompare",
           "slurm",
           "--config",
           TINY,

@@ -19,7 +19,6 @@ const taskFlags = (dir: string) => [
   "--allow-ffi",
   "--allow-env",
   "--allow-sys",
-  "--allow-run=chromium,sbatch,squeue,sacct,nproc",
 ];
 
 /** The synthetic DAG (tests/fixtures/synthetic_run.ts) on `<dir>/artifacts`. */
