@@ -87,3 +87,55 @@ export function stageHours(
   }
   return seconds / 3600;
 }
+
+/** What a stage's finished units in the store took: the time `plan` calibrates its hours with. */
+export interface MeasuredTime {
+  units: number;
+  /** Seconds during which at least one of the units was running (overlapping units count once). */
+  busySeconds: number;
+  /** Forward rows plus `gradientCost` x gradient rows the units counted. */
+  rows: number;
+}
+
+/**
+ * The busy time and weighted rows of a stage's finished units, from their manifests (start and wall
+ * time, counters); null when the store has none. Units computed at once (a stage's `streams`,
+ * `--jobs`) overlap, so their time is the union of their intervals, not the sum.
+ */
+export async function measuredTime(
+  store: Store,
+  stage: string,
+  gradientCost: number,
+): Promise<MeasuredTime | null> {
+  const ms = (await store.manifests(stage)).filter((m) =>
+    typeof m.wallSeconds === "number" && !Number.isNaN(Date.parse(m.startedAt))
+  );
+  if (!ms.length) return null;
+  const spans = ms.map((m) => {
+    const t = Date.parse(m.startedAt) / 1000;
+    return [t, t + m.wallSeconds] as const;
+  }).sort((a, b) => a[0] - b[0]);
+  let busy = 0, end = -Infinity;
+  for (const [s, e] of spans) {
+    if (e <= end) continue;
+    busy += e - Math.max(s, end);
+    end = e;
+  }
+  const rows = ms.reduce(
+    (a, m) => a + (m.counters?.modelEvals ?? 0) + gradientCost * (m.counters?.gradientEvals ?? 0),
+    0,
+  );
+  return { units: ms.length, busySeconds: busy, rows };
+}
+
+/**
+ * Hours of a stage at the pace its finished units kept: seconds per weighted row where both the
+ * estimate and the store count rows, else seconds per unit.
+ */
+export function calibratedHours(s: StageEstimate, t: MeasuredTime, gradientCost: number): number {
+  const rows = totalForward(s) + gradientCost * totalGradient(s);
+  const seconds = rows > 0 && t.rows > 0
+    ? rows * (t.busySeconds / t.rows)
+    : s.units * (t.busySeconds / t.units);
+  return seconds / 3600;
+}
