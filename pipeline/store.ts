@@ -104,12 +104,15 @@ export class Store {
       }
       return { ok: false, reason: "corrupt", detail: `manifest.json unreadable: ${e}` };
     }
-    for (const [file, rec] of Object.entries(manifest.files)) {
+    const files = Object.entries(manifest.files);
+    // Sizes of all files at once (a reuse check is mostly waiting on stat), judged in order.
+    const sizes = await Promise.all(
+      files.map(([file]) => Deno.stat(join(dir, file)).then((st) => st.size, () => null)),
+    );
+    for (const [k, [file, rec]] of files.entries()) {
       const path = join(dir, file);
-      let size: number;
-      try {
-        size = (await Deno.stat(path)).size;
-      } catch {
+      const size = sizes[k];
+      if (size === null) {
         return { ok: false, reason: "corrupt", detail: `${file} is missing` };
       }
       if (size !== rec.size) {
