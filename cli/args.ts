@@ -135,7 +135,7 @@ export const verbs = {
   evaluate: {
     summary: "top-1/top-5 accuracy of an ONNX model on a labelled image folder, as JSON",
     flags: {
-      ...common,
+      help: common.help,
       model: { type: "string", value: "M.onnx", desc: "the model (required)" },
       card: { type: "string", value: "C.json", desc: "its card (default: M.json beside it)" },
       images: { type: "string", value: "DIR", desc: "the image folder (required)" },
@@ -148,7 +148,7 @@ export const verbs = {
     summary: "compare the gradient graph with finite differences (kinks frozen), as JSON; exit 1 " +
       "above --threshold",
     flags: {
-      ...common,
+      help: common.help,
       model: { type: "string", value: "M.onnx", desc: "the model (required)" },
       card: { type: "string", value: "C.json", desc: "its card: inputs drawn at its scale" },
       target: { type: "string", value: "logit|prob", desc: "what is differentiated (logit)" },

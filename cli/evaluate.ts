@@ -19,7 +19,8 @@ export async function evaluateVerb(v: Record<string, unknown>): Promise<number> 
     providers: v.provider ? [v.provider as Provider] : ["cpu"],
     onProgress: (done, total) => {
       progress ??= new StageProgress("evaluate", total, { noun: "images", intervalMs: 5_000 });
-      for (; shown < done; shown++) progress.unitDone(String(shown));
+      if (done > shown) progress.advance(done - shown);
+      shown = done;
     },
   });
   progress?.finish();

@@ -56,6 +56,12 @@ export class StageProgress {
     this.#draw(false);
   }
 
+  /** `n` finished together (a batch of images) with no unit in flight to forget. */
+  advance(n: number): void {
+    this.#done += n;
+    this.#draw(false);
+  }
+
   line(): string {
     const elapsed = (this.#o.now() - this.#start) / 1000;
     let partial = 0;
