@@ -32,14 +32,15 @@ export async function reproduceVerb(values: Values): Promise<number> {
       runIdFor(configPath, { configHash, stages: lockFile.stages });
     lockFile.runId = runId;
     const runDir = join(REPORTS, shard ? `${runId}-shard-${shard.index}-of-${shard.count}` : runId);
-    const render = shard || !result.ok ? null : await renderKeyOf(result, runId);
-    const upToDate = render !== null && await isUpToDate(runDir, lockFile, render);
+    const render = shard ? null : await renderKeyOf(result, runId);
+    const upToDate = result.ok && render !== null && await isUpToDate(runDir, lockFile, render);
     return { lockFile, runId, runDir, render, upToDate };
   };
-  if (!shard && !options.dryRun) {
+  if (!shard && !options.dryRun && !options.verify) {
     // Checked before taking the store lock, since a no-op must cost no more than `status`: when
     // every unit is in the store and the run's folder holds them rendered by this code, nothing is
-    // written. That folder's lockfile names every unit, so a concurrent gc keeps them.
+    // written. That folder's lockfile names every unit, so a concurrent gc keeps them. (--verify
+    // reads every file, so it checks once, under the lock.)
     const probe = await runPipeline(spec, { ...options, dryRun: true, log: () => {} });
     const id = await identify(probe);
     if (id.upToDate) return reportUpToDate(probe, id.runDir);
