@@ -6,10 +6,11 @@ import { formatStatus, pipelineStatus } from "../pipeline/status.ts";
 
 export async function statusVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
-  const { spec, configHash } = await loadPipeline(configPath, values.set as string[]);
+  const { spec, configHash, overrides } = await loadPipeline(configPath, values.set as string[]);
   const prev = await previousRun(configPath, configHash);
+  const sets = overrides.map((o) => ` --set ${o}`).join("");
   console.log(
-    `status of ${configPath}${prev ? ` against run ${prev.runId}` : " (no earlier run)"}:`,
+    `status of ${configPath}${sets}${prev ? ` against run ${prev.runId}` : " (no earlier run)"}:`,
   );
   console.log(formatStatus(await pipelineStatus(spec, prev)));
   return 0;
