@@ -145,8 +145,8 @@ export const verbs = {
     },
   },
   "grad-check": {
-    summary: "compare the gradient graph with finite differences (kinks frozen), as JSON; exit 1 " +
-      "above --threshold",
+    summary: "compare the gradient graph with finite differences (kinks frozen), as JSON; " +
+      "exit 1 when the worst relative error exceeds --threshold (default 1e-3)",
     flags: {
       help: common.help,
       model: { type: "string", value: "M.onnx", desc: "the model (required)" },

@@ -11,7 +11,9 @@
 import type { Values } from "./args.ts";
 import { configPathOf, loadPipeline } from "./app.ts";
 import { measureRate, readThroughput, type ThroughputFile } from "./throughput.ts";
+import { resolve } from "node:path";
 import type { Config } from "../configs/schema.ts";
+import type { Manifest } from "../pipeline/store.ts";
 import {
   calibratedHours,
   estimateStages,
@@ -53,8 +55,9 @@ export async function planVerb(values: Values): Promise<number> {
   const file = values.throughput ? await readThroughput(values.throughput as string) : null;
   const gradientCost = file?.gradientCost ?? defaults.gradientCost;
   const times = new Map<string, MeasuredTime | null>();
+  const relevant = ranOnThisConfig(config);
   for (const s of est.stages) {
-    times.set(s.stage, await measuredTime(spec.store, s.stage, gradientCost));
+    times.set(s.stage, await measuredTime(spec.store, s.stage, gradientCost, relevant));
   }
   const allTimed = est.stages.every((s) => times.get(s.stage));
   if (allTimed) notes.push("every stage is timed from the store: no throughput benchmark run");
@@ -110,6 +113,23 @@ export async function planVerb(values: Values): Promise<number> {
   }
   console.log(formatPlanTable(result));
   return 0;
+}
+
+/**
+ * Which finished units time this config's stages: those that ran only its models (the ONNX files
+ * a unit's key names) or, without a model, read only its dataset's images; units that name no
+ * file (kpca's algebra) count too. The store may hold other configs' units (the zoo beside
+ * ImageNet), whose pace says nothing about this one.
+ */
+function ranOnThisConfig(config: Config): (m: Manifest) => boolean {
+  const onnx = new Set(config.models.map((m) => m.onnx));
+  const images = resolve(config.dataset.dir) + "/";
+  return (m) => {
+    const files = Object.keys(m.components?.files ?? {});
+    const models = files.filter((f) => f.endsWith(".onnx"));
+    if (models.length) return models.every((f) => onnx.has(f));
+    return files.every((f) => resolve(f).startsWith(images));
+  };
 }
 
 /** Images: the listed dataset when it is there, else `first` (said so). */

@@ -5,7 +5,7 @@
  */
 import { parseStageParams, type PipelineSpec } from "./plan.ts";
 import type { FinishedUnit, Measured, StageEstimate } from "./stage.ts";
-import type { Store } from "./store.ts";
+import type { Manifest, Store } from "./store.ts";
 
 export interface NamedEstimate extends StageEstimate {
   stage: string;
@@ -98,17 +98,19 @@ export interface MeasuredTime {
 }
 
 /**
- * The busy time and weighted rows of a stage's finished units, from their manifests (start and wall
- * time, counters); null when the store has none. Units computed at once (a stage's `streams`,
- * `--jobs`) overlap, so their time is the union of their intervals, not the sum.
+ * The busy time and weighted rows of a stage's finished units that `relevant` accepts (the caller
+ * knows which units ran its models on its data), from their manifests (start and wall time,
+ * counters); null when there are none. Units computed at once (a stage's `streams`, `--jobs`)
+ * overlap, so their time is the union of their intervals, not the sum.
  */
 export async function measuredTime(
   store: Store,
   stage: string,
   gradientCost: number,
+  relevant: (m: Manifest) => boolean = () => true,
 ): Promise<MeasuredTime | null> {
   const ms = (await store.manifests(stage)).filter((m) =>
-    typeof m.wallSeconds === "number" && !Number.isNaN(Date.parse(m.startedAt))
+    typeof m.wallSeconds === "number" && !Number.isNaN(Date.parse(m.startedAt)) && relevant(m)
   );
   if (!ms.length) return null;
   const spans = ms.map((m) => {
