@@ -121,7 +121,7 @@ export async function planVerb(values: Values): Promise<number> {
  * file (kpca's algebra) count too. The store may hold other configs' units (the zoo beside
  * ImageNet), whose pace says nothing about this one.
  */
-function ranOnThisConfig(config: Config): (m: Manifest) => boolean {
+export function ranOnThisConfig(config: Config): (m: Manifest) => boolean {
   const onnx = new Set(config.models.map((m) => m.onnx));
   const images = resolve(config.dataset.dir) + "/";
   return (m) => {
