@@ -2,10 +2,11 @@
  * What the verbs share, defined once: where the store and the reports live, a config loaded into a
  * pipeline (with the checks its schema cannot make), run ids, and publishing a run's report.
  */
-import { join } from "node:path";
+import { basename, extname, join } from "node:path";
 import { runIdProblem } from "../lib/run_id.ts";
 import { UsageError } from "./args.ts";
 import { loadConfig } from "./config.ts";
+import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
 import { readChecked } from "../pipeline/checked_read.ts";
@@ -35,16 +36,26 @@ export const configPathOf = (values: Record<string, unknown>): string =>
 
 /** What flags change in a loaded config. */
 export interface ConfigOverrides {
+  /** `--set stage.param=value` overrides (cli/overrides.ts), applied to the stage params. */
+  sets?: readonly string[];
   /** `--require-provider`: replaces `runtime.requireProvider`. */
   requireProvider?: Provider;
   /** `--lenient`: set `dataset.lenient`, which decides the dataset and so enters the keys. */
   lenient?: boolean;
 }
 
+/**
+ * A config loaded into a pipeline, with `--set` overrides applied to its stage params;
+ * `configHash` covers the overrides, which `overrides` lists as run.json records them.
+ */
 export async function loadPipeline(configPath: string, flags: ConfigOverrides = {}): Promise<
-  { spec: PipelineSpec<Config>; config: Config; configHash: string }
+  { spec: PipelineSpec<Config>; config: Config; configHash: string; overrides: string[] }
 > {
-  const { config, raw } = await loadConfig(configPath, configSchema);
+  const loaded = await loadConfig(configPath, configSchema);
+  const parsedSets = parseOverrides(flags.sets ?? []);
+  const raw = parsedSets.length ? applyOverrides(loaded.raw, parsedSets) : loaded.raw;
+  if (parsedSets.length) checkOverrides(parsedSets, stages, loaded.raw, raw, configPath);
+  const config = parsedSets.length ? configSchema.parse(raw, "config") : loaded.config;
   if (flags.requireProvider) config.runtime.requireProvider = flags.requireProvider;
   if (flags.lenient) config.dataset.lenient = true;
   const names = stages.map((s) => s.name);
@@ -79,13 +90,18 @@ export async function loadPipeline(configPath: string, flags: ConfigOverrides = 
     store: new Store(ARTIFACTS),
     runtime: () => probeRuntime(config.runtime.providers, config.runtime.requireProvider),
   };
-  return { spec, config, configHash: hashJson(raw) };
+  return { spec, config, configHash: hashJson(raw), overrides: parsedSets.map((o) => o.text) };
 }
 
-/** A new run's id: the UTC time and the config's name, e.g. `20240101-120000-default`. */
-export function newRunId(configName: string): string {
-  const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${t}-${configName.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.{2,}/g, "_").slice(0, 96)}`;
+/**
+ * A run's id: the config file's name and a short hash of what identifies the run, e.g.
+ * `default-3f2a9c1b`. reproduce hashes the config (with its overrides) and every unit's key and
+ * output, so rerunning an unchanged config lands on the same id and a variant never takes another's.
+ */
+export function runIdFor(configPath: string, content: unknown): string {
+  const stem = basename(configPath, extname(configPath)).replace(/[^A-Za-z0-9_.-]/g, "_")
+    .replace(/\.{2,}/g, "_").replace(/^[^A-Za-z0-9]/, "x");
+  return `${stem}-${hashJson(content).slice(0, 8)}`;
 }
 
 /** The `--run-id` flag, checked (a usage error says why it cannot be one), or undefined. */
@@ -123,13 +139,14 @@ export async function assertWritable(dir: string, what: string): Promise<void> {
 /**
  * Renders the report stage's input into reports/<run-id>/, with this run's own provenance
  * (per-stage wall time, units computed and reused, model evaluations) added, and
- * copies it to reports/latest.
+ * copies it to reports/latest. `config` is the report's config row: the file, and any `--set`.
  */
 export async function publish(
   result: RunResult,
   spec: PipelineSpec<Config>,
   runId: string,
   runDir: string,
+  config: string,
 ): Promise<boolean> {
   const rec = result.records.find((r) => r.stage === "report" && r.manifest);
   if (!rec?.manifest) return false;
@@ -138,7 +155,7 @@ export async function publish(
   const input = JSON.parse(
     new TextDecoder().decode(await readChecked(spec.store, rec.manifest, "report_input.json")),
   );
-  input.run = { ...input.run, id: runId, created: new Date().toISOString() };
+  input.run = { ...input.run, id: runId, config, created: new Date().toISOString() };
   const hashes = new Map<string, string>();
   for (const r of result.records) {
     for (const [f, h] of Object.entries(r.manifest?.components.files ?? {})) hashes.set(f, h);

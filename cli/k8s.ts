@@ -4,7 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, loadPipeline, newRunId, overrides, REPORTS, runIdFlag } from "./app.ts";
+import { configPathOf, loadPipeline, overrides, REPORTS, runIdFlag, runIdFor } from "./app.ts";
 import { wavesFor, writeJobFile } from "./jobs.ts";
 import { checkRunId, defaultRequiredProvider, timeSeconds } from "../pipeline/cluster.ts";
 import { claimMount, k8sDefaults, k8sFiles, type K8sOptions } from "../pipeline/k8s_jobs.ts";
@@ -26,7 +26,10 @@ export async function k8sVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
   const loaded = await loadPipeline(configPath);
   const waves = await wavesFor(loaded, configPath, shards);
-  const runId = checkRunId(runIdFlag(values) ?? newRunId(loaded.config.name));
+  const runId = checkRunId(
+    runIdFlag(values) ??
+      runIdFor(configPath, { configHash: loaded.configHash, created: new Date().toISOString() }),
+  );
   const gpus = countFlag(values, "gpus-per-task", k8sDefaults.gpusPerTask);
   const provider = values["require-provider"] as string | undefined;
   const o: K8sOptions = {

@@ -4,11 +4,13 @@
  */
 import { parse, usage, UsageError, type Values, type Verb } from "./args.ts";
 
-type Handler = (values: Values) => Promise<number>;
+type Handler = (values: Values, positionals: string[]) => Promise<number>;
 
 const handlers: Record<Verb, () => Promise<Handler>> = {
   reproduce: async () => (await import("./reproduce.ts")).reproduceVerb,
   status: async () => (await import("./status.ts")).statusVerb,
+  dag: async () => (await import("./dag.ts")).dagVerb,
+  diff: async () => (await import("./diff.ts")).diffVerb,
   gc: async () => (await import("./gc.ts")).gcVerb,
   evaluate: async () => (await import("./evaluate.ts")).evaluateVerb,
   "grad-check": async () => (await import("./grad_check.ts")).gradCheckVerb,
@@ -21,12 +23,12 @@ const handlers: Record<Verb, () => Promise<Handler>> = {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { verb, values } = parse(argv);
+    const { verb, values, positionals } = parse(argv);
     if (values.help) {
       console.log(usage(verb));
       return 0;
     }
-    return await (await handlers[verb]())(values);
+    return await (await handlers[verb]())(values, positionals);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(e.message);

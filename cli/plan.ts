@@ -1,17 +1,31 @@
 /**
- * `xcompare plan --config F [--throughput T.json] [--json] [--no-measure]`: model evaluations and
- * hours per stage before committing a GPU to a run. Works without the ONNX files (a paper config
- * on a laptop): absent models take their rate from the throughput file or the default, and the
- * output says which numbers are measured and which assumed. What each stage costs is its own
- * `estimate`; this verb counts images and models, finds rates and adds up hours.
+ * `xcompare plan [--config F] [--set ...] [--throughput T.json] [--json] [--no-measure]`: model
+ * evaluations and hours per stage before committing a GPU to a run. Works without the ONNX files (a
+ * paper config on a laptop): absent models take their rate from the throughput file or the default,
+ * and the output says which numbers are measured and which assumed. What each stage costs is its
+ * own `estimate`; this verb counts images and models, finds rates and adds up hours. Where the
+ * store holds finished units of a stage, its hours here follow the pace they kept (seconds per
+ * model row, pipeline/estimate.ts's measuredTime), not the one-second Scorer benchmark, which
+ * misses batching, image decoding, trees and line searches.
  */
-import { UsageError, type Values } from "./args.ts";
-import { loadPipeline } from "./app.ts";
+import type { Values } from "./args.ts";
+import { configPathOf, loadPipeline } from "./app.ts";
 import { measureRate, readThroughput, type ThroughputFile } from "./throughput.ts";
+import { resolve } from "node:path";
 import type { Config } from "../configs/schema.ts";
-import { estimateStages, stageHours, totalForward, totalGradient } from "../pipeline/estimate.ts";
+import type { Manifest } from "../pipeline/store.ts";
+import {
+  calibratedHours,
+  estimateStages,
+  type MeasuredTime,
+  measuredTime,
+  stageHours,
+  totalForward,
+  totalGradient,
+} from "../pipeline/estimate.ts";
 import { resolveModels } from "../runtime/registry.ts";
 import { dataset } from "../stages/support/common.ts";
+import { formatDuration } from "../pipeline/progress.ts";
 
 /**
  * Assumed where nothing says otherwise: a gradient row (forward + backward, backward ~2x forward)
@@ -29,9 +43,8 @@ interface RateInfo {
 }
 
 export async function planVerb(values: Values): Promise<number> {
-  const configPath = values.config as string | undefined;
-  if (!configPath) throw new UsageError("xcompare plan: --config is required");
-  const { spec, config } = await loadPipeline(configPath);
+  const configPath = configPathOf(values);
+  const { spec, config } = await loadPipeline(configPath, { sets: values.set as string[] });
   const notes: string[] = [];
   const { images, imagesBasis } = await countImages(config, configPath);
   const { present, absent, planned } = await modelsToPlan(config, notes);
@@ -41,7 +54,14 @@ export async function planVerb(values: Values): Promise<number> {
   // Throughput: measured here for present models, from the file for all.
   const file = values.throughput ? await readThroughput(values.throughput as string) : null;
   const gradientCost = file?.gradientCost ?? defaults.gradientCost;
-  const measuredRates = values["no-measure"]
+  const times = new Map<string, MeasuredTime | null>();
+  const relevant = ranOnThisConfig(config);
+  for (const s of est.stages) {
+    times.set(s.stage, await measuredTime(spec.store, s.stage, gradientCost, relevant));
+  }
+  const allTimed = est.stages.every((s) => times.get(s.stage));
+  if (allTimed) notes.push("every stage is timed from the store: no throughput benchmark run");
+  const measuredRates = values["no-measure"] || allTimed
     ? new Map<string, number>()
     : await measureRates(present, config, configPath, notes);
   const rates = rateInfo(planned, measuredRates, file, notes);
@@ -49,16 +69,25 @@ export async function planVerb(values: Values): Promise<number> {
   const fileRate = (id: string) => rates.get(id)!.file ?? defaults.masksPerSecond;
   const hereComplete = planned.every((id) => rates.get(id)!.here !== null);
 
-  const rows = est.stages.map((s) => ({
-    stage: s.stage,
-    units: s.units,
-    images: s.images,
-    forwardRows: totalForward(s),
-    gradientRows: totalGradient(s),
-    hoursHere: hereComplete ? stageHours(s, hereRate, gradientCost) : null,
-    hoursFile: file ? stageHours(s, fileRate, gradientCost) : null,
-    basis: s.basis,
-  }));
+  const rows = est.stages.map((s) => {
+    const t = times.get(s.stage) ?? null;
+    return {
+      stage: s.stage,
+      units: s.units,
+      images: s.images,
+      forwardRows: totalForward(s),
+      gradientRows: totalGradient(s),
+      hoursHere: t
+        ? calibratedHours(s, t, gradientCost)
+        : hereComplete
+        ? stageHours(s, hereRate, gradientCost)
+        : null,
+      hoursHereBasis: t ? "store" as const : hereComplete ? "rates" as const : null,
+      timed: t,
+      hoursFile: file ? stageHours(s, fileRate, gradientCost) : null,
+      basis: s.basis,
+    };
+  });
   const total = (k: "hoursHere" | "hoursFile") =>
     rows.every((r) => r[k] !== null) ? rows.reduce((a, r) => a + (r[k] ?? 0), 0) : null;
   const result = {
@@ -84,6 +113,23 @@ export async function planVerb(values: Values): Promise<number> {
   }
   console.log(formatPlanTable(result));
   return 0;
+}
+
+/**
+ * Which finished units time this config's stages: those that ran only its models (the ONNX files
+ * a unit's key names) or, without a model, read only its dataset's images; units that name no
+ * file (kpca's algebra) count too. The store may hold other configs' units (the zoo beside
+ * ImageNet), whose pace says nothing about this one.
+ */
+export function ranOnThisConfig(config: Config): (m: Manifest) => boolean {
+  const onnx = new Set(config.models.map((m) => m.onnx));
+  const images = resolve(config.dataset.dir) + "/";
+  return (m) => {
+    const files = Object.keys(m.components?.files ?? {});
+    const models = files.filter((f) => f.endsWith(".onnx"));
+    if (models.length) return models.every((f) => onnx.has(f));
+    return files.every((f) => resolve(f).startsWith(images));
+  };
 }
 
 /** Images: the listed dataset when it is there, else `first` (said so). */
@@ -209,6 +255,9 @@ type PlanResult = {
     forwardRows: number;
     gradientRows: number;
     hoursHere: number | null;
+    /** `store`: the pace of the stage's finished units; `rates`: rows over the models' rates. */
+    hoursHereBasis: "store" | "rates" | null;
+    timed: MeasuredTime | null;
     hoursFile: number | null;
     basis: string;
   }[];
@@ -223,15 +272,17 @@ type PlanResult = {
 
 /** The readable table. */
 export function formatPlanTable(r: PlanResult): string {
-  const head = ["stage", "units", "images", "forward rows", "gradient rows", "hours here"];
+  const head = ["stage", "units", "images", "forward rows", "gradient rows", "hours here", "from"];
   if (r.device) head.push(`hours on ${r.device}`);
-  const body = [...r.stages, { ...r.total, stage: "total", units: null, images: null }].map((s) => [
+  const total = { ...r.total, stage: "total", units: null, images: null, hoursHereBasis: null };
+  const body = [...r.stages, total].map((s) => [
     s.stage,
     s.units === null ? "" : fmtInt(s.units),
     s.images === null ? "" : fmtInt(s.images),
     fmtInt(s.forwardRows),
     fmtInt(s.gradientRows),
     fmtHours(s.hoursHere),
+    s.hoursHereBasis ?? "",
     ...(r.device ? [fmtHours(s.hoursFile)] : []),
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -245,13 +296,22 @@ export function formatPlanTable(r: PlanResult): string {
     row(head),
     ...body.map(row),
     "",
-    `hours: forward rows / rate + ${r.gradientCost} x gradient rows / rate, per model, summed.`,
+    `hours here, "store": the stage's rows (or units) at the pace its finished units kept in the store;`,
+    `"rates": forward rows / rate + ${r.gradientCost} x gradient rows / rate, per model, summed.`,
     "how counted:",
-    ...r.stages.map((s) => `  ${s.stage}: ${s.basis}`),
-    "",
-    "throughput (forward masks/s of the Scorer, 7x7 masks):",
+    ...r.stages.map((s) =>
+      `  ${s.stage}: ${s.basis}${
+        s.timed
+          ? `; timed from ${s.timed.units} finished unit${s.timed.units === 1 ? "" : "s"}, ${
+            formatDuration(s.timed.busySeconds)
+          } busy`
+          : ""
+      }`
+    ),
   ];
-  for (const m of r.models) {
+  const rated = r.stages.some((s) => s.hoursHereBasis !== "store") || r.device;
+  if (rated) out.push("", "throughput (forward masks/s of the Scorer, 7x7 masks):");
+  for (const m of rated ? r.models : []) {
     const here = m.here === null ? "not measured here" : `${fmtInt(m.here)} here (${m.hereSource})`;
     const f = m.file === null ? "" : `; ${fmtInt(m.file)} on ${r.device} (${m.fileSource})`;
     out.push(`  ${m.id.padEnd(18)} ${m.present ? "" : "[onnx absent] "}${here}${f}`);

@@ -33,3 +33,21 @@ Deno.test("xcompare plan on configs/paper.json works without any ONNX file", asy
   assertEquals(cross.forwardRows, m * m * 5000 * 2 * 50);
   assert(plan.total.hoursFile > 0);
 });
+
+Deno.test("plan times a config only from units of its models and its images", async () => {
+  const { ranOnThisConfig } = await import("./plan.ts");
+  const config = {
+    dataset: { dir: "data/imagenet/val" },
+    models: [{ onnx: "models/resnet50.onnx" }, { onnx: "models/vit.onnx" }],
+  } as unknown as Parameters<typeof ranOnThisConfig>[0];
+  const unit = (files: string[]) =>
+    ({ components: { files: Object.fromEntries(files.map((f) => [f, "h"])) } }) as never;
+  const relevant = ranOnThisConfig(config);
+  assertEquals(relevant(unit(["models/resnet50.onnx"])), true);
+  assertEquals(relevant(unit(["models/resnet50.onnx", "models/vit.onnx"])), true);
+  assertEquals(relevant(unit(["zoo/models/cnn-bn.onnx"])), false, "another config's model");
+  assertEquals(relevant(unit(["models/vit.onnx", "zoo/models/cnn-bn.onnx"])), false);
+  assertEquals(relevant(unit([`${Deno.cwd()}/data/imagenet/val/a.JPEG`])), true);
+  assertEquals(relevant(unit(["data/fashion-sample/0001_bag.png"])), false, "another dataset");
+  assertEquals(relevant(unit([])), true, "no file: algebra on the models' results");
+});

@@ -1,9 +1,10 @@
 /**
  * `xcompare reproduce`: runs the pipeline under the store's run lock, writes the run's lockfile
  * and run.json into reports/<run-id>/, and renders the report (a shard run writes only the
- * lockfile; its final plain run renders). The run id and the writability of the store and the
- * reports folder are checked before anything is computed. Skipped images are counted and listed;
- * `--strict` makes any of them a non-zero exit.
+ * lockfile; its final plain run renders). When that folder already holds the same units rendered
+ * by the same code (cli/run_record.ts), it says "up to date" and writes nothing. The run id and the
+ * writability of the store and the reports folder are checked before anything is computed.
+ * Skipped images are counted and listed; `--strict` makes any of them a non-zero exit.
  */
 import { join } from "node:path";
 import { intFlag, providerFlag, shardFlag, type Values } from "./args.ts";
@@ -12,10 +13,10 @@ import {
   assertWritable,
   configPathOf,
   loadPipeline,
-  newRunId,
   publish,
   REPORTS,
   runIdFlag,
+  runIdFor,
 } from "./app.ts";
 import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
@@ -30,7 +31,14 @@ import {
 } from "../pipeline/runner.ts";
 import { CorruptEntryError, quarantineCorrupt } from "../pipeline/checked_read.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
-import { runRecord, shardRuntimes } from "./run_record.ts";
+import {
+  isUpToDate,
+  renderKeyOf,
+  RUN_RECORD,
+  type RunRecord,
+  runRecord,
+  shardRuntimes,
+} from "./run_record.ts";
 import type { Config } from "../configs/schema.ts";
 import { skippedImages } from "../stages/preprocess.ts";
 import type { SkippedImages } from "../report/input.ts";
@@ -40,7 +48,8 @@ export async function reproduceVerb(values: Values): Promise<number> {
   const shard = shardFlag(values.shard);
   const runIdGiven = runIdFlag(values);
   const dryRun = Boolean(values["dry-run"]);
-  const { spec, config, configHash } = await loadPipeline(configPath, {
+  const { spec, config, configHash, overrides } = await loadPipeline(configPath, {
+    sets: values.set as string[],
     lenient: Boolean(values.lenient),
     requireProvider: providerFlag(values["require-provider"]),
   });
@@ -48,33 +57,50 @@ export async function reproduceVerb(values: Values): Promise<number> {
   if (config.runtime.requireProvider) await spec.runtime();
   await assertWritable(ARTIFACTS, "store");
   if (!dryRun) await assertWritable(REPORTS, "reports");
+  const only = (values.only as string[]) ?? [];
+  // A final cluster job (`--run-id R`) reuses what R's shards computed, whatever node they ran on.
+  const reuseRuntimes = shard || !runIdGiven ? [] : await shardRuntimes(REPORTS, runIdGiven);
+  if (reuseRuntimes.length) {
+    console.error(
+      `xcompare: reusing units that run ${runIdGiven}'s shards computed with ${
+        reuseRuntimes.map((r) => `${r.provider} (onnxruntime ${r.ortVersion})`).join(", ")
+      }`,
+    );
+  }
+  const options: Partial<RunOptions> = {
+    reuseRuntimes,
+    only,
+    force: (values.force as string[]) ?? [],
+    from: values.from as string | undefined,
+    dryRun,
+    verify: Boolean(values.verify),
+    jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
+    shard,
+  };
+  const identify = async (result: RunResult) => {
+    const lockFile = buildLock("", configPath, configHash, result.records);
+    const runId = runIdGiven ?? runIdFor(configPath, { configHash, stages: lockFile.stages });
+    lockFile.runId = runId;
+    const runDir = join(REPORTS, shardRunName(runId, shard));
+    const render = shard ? null : await renderKeyOf(result, runId);
+    const upToDate = result.ok && render !== null && await isUpToDate(runDir, lockFile, render);
+    return { lockFile, runId, runDir, render, upToDate };
+  };
+  if (!shard && !dryRun && !options.verify) {
+    // Checked before taking the store lock, since a no-op must cost no more than `status`: when
+    // every unit is in the store and the run's folder holds them rendered by this code, nothing is
+    // written. That folder's lockfile names every unit, so a concurrent gc keeps them. (--verify
+    // reads every file, so it checks once, under the lock.)
+    const probe = await runPipeline(spec, { ...options, dryRun: true, log: () => {} });
+    const id = await identify(probe);
+    if (id.upToDate) return reportUpToDate(probe, id.runDir);
+  }
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
     { wait: !values["no-wait"] },
   );
   try {
-    const runId = runIdGiven ?? newRunId(config.name);
-    const only = (values.only as string[]) ?? [];
-    // A final cluster job reuses what its shards computed, whatever node they ran on.
-    const reuseRuntimes = shard ? [] : await shardRuntimes(REPORTS, runId);
-    if (reuseRuntimes.length) {
-      console.error(
-        `xcompare: reusing units that run ${runId}'s shards computed with ${
-          reuseRuntimes.map((r) => `${r.provider} (onnxruntime ${r.ortVersion})`).join(", ")
-        }`,
-      );
-    }
-    const options: Partial<RunOptions> = {
-      reuseRuntimes,
-      only,
-      force: (values.force as string[]) ?? [],
-      from: values.from as string | undefined,
-      dryRun,
-      verify: Boolean(values.verify),
-      jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
-      shard,
-    };
     // A second run only when the report's own entry turns out corrupt as it is published.
     const movedByPublish: QuarantinedEntry[] = [];
     for (let attempt = 1;; attempt++) {
@@ -86,23 +112,23 @@ export async function reproduceVerb(values: Values): Promise<number> {
         console.log(dryRunTable(result));
         return 0;
       }
-      const runDir = join(REPORTS, shardRunName(runId, shard));
+      const { lockFile, runId, runDir, render, upToDate } = await identify(result);
+      if (upToDate) return reportUpToDate(result, runDir);
       await Deno.mkdir(runDir, { recursive: true });
-      await writeAtomic(
-        join(runDir, LOCK_NAME),
-        JSON.stringify(buildLock(runId, configPath, configHash, result.records), null, 1),
-      );
-      await writeAtomic(
-        join(runDir, "run.json"),
-        JSON.stringify(
-          { ...runRecord(runId, configPath, result, shard), integrity: integrityOf(result) },
-          null,
-          1,
-        ),
-      );
+      await writeAtomic(join(runDir, LOCK_NAME), JSON.stringify(lockFile, null, 1));
+      const record: RunRecord = {
+        ...runRecord(runId, configPath, result, shard),
+        configHash,
+        overrides,
+        created: lockFile.createdAt,
+        integrity: integrityOf(result),
+      };
+      const label = overrides.length
+        ? `${configPath} --set ${overrides.join(" --set ")}`
+        : configPath;
       let published: boolean;
       try {
-        published = !shard && await publish(result, spec, runId, runDir);
+        published = render !== null && await publish(result, spec, runId, runDir, label);
       } catch (e) {
         if (!(e instanceof CorruptEntryError) || attempt > 1) throw e;
         const to = await quarantineCorrupt(spec.store, e);
@@ -118,6 +144,8 @@ export async function reproduceVerb(values: Values): Promise<number> {
         console.error(`report: ${e.message}; moved to ${to}, running again to recompute it`);
         continue;
       }
+      if (published && render) record.render = render;
+      await writeAtomic(join(runDir, RUN_RECORD), JSON.stringify(record, null, 1));
       console.log(summaryTable(result));
       for (const line of integrityLines(result)) console.log(line);
       for (const r of result.records.filter((r) => r.outcome === "failed")) {
@@ -147,6 +175,18 @@ export async function reproduceVerb(values: Values): Promise<number> {
   } finally {
     await lock.release();
   }
+}
+
+/** What a rerun that changed nothing prints: the folder that already holds its report. */
+function reportUpToDate(result: RunResult, runDir: string): number {
+  const units = result.summaries.reduce((a, s) => a + s.units, 0);
+  const computed = result.summaries.reduce((a, s) => a + s.computed, 0);
+  console.log(
+    `${units - computed}/${units} units cached` +
+      (computed ? `, ${computed} recomputed with the same output` : "") + "; report unchanged",
+  );
+  console.log(`up to date: ${runDir}/report.md`);
+  return 0;
 }
 
 /** The images this run's preprocess units skipped (those it holds: a shard, its own). */

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, loadPipeline, newRunId, overrides, REPORTS, runIdFlag } from "./app.ts";
+import { configPathOf, loadPipeline, overrides, REPORTS, runIdFlag, runIdFor } from "./app.ts";
 import { runStatus, wavesFor, writeJobFile } from "./jobs.ts";
 import {
   checkRunId,
@@ -40,6 +40,12 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<Deno.Comm
   try {
     return await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(
+        `this task may not run ${cmd}: submit or resume with \`deno task slurm ...\` (the one task ` +
+          `allowed to run Slurm's commands)${cwd ? ` or run ${cwd}/submit.sh` : ""}`,
+      );
+    }
     throw new Error(`${cmd} could not be run (${(e as Error).message}); is Slurm installed here?`);
   }
 }
@@ -78,7 +84,10 @@ export async function slurmVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
   const loaded = await loadPipeline(configPath);
   const waves = await wavesFor(loaded, configPath, shards);
-  const runId = checkRunId(runIdFlag(values) ?? newRunId(loaded.config.name));
+  const runId = checkRunId(
+    runIdFlag(values) ??
+      runIdFor(configPath, { configHash: loaded.configHash, created: new Date().toISOString() }),
+  );
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
@@ -119,7 +128,7 @@ export async function slurmVerb(values: Values): Promise<number> {
   console.log(`  final: plain reproduce --run-id ${runId}; report in ${join(REPORTS, runId)}`);
   if (c.requireProvider) console.log(`  every job requires the ${c.requireProvider} provider`);
   if (!values.submit) {
-    console.log(`submit with: ${join(out, "submit.sh")}  (or xcompare slurm --submit)`);
+    console.log(`submit with: ${join(out, "submit.sh")}  (or deno task slurm ... --submit)`);
     return 0;
   }
   await submit(submitSteps(waves), c);

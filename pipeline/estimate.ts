@@ -5,7 +5,7 @@
  */
 import { parseStageParams, type PipelineSpec } from "./plan.ts";
 import type { FinishedUnit, Measured, StageEstimate } from "./stage.ts";
-import type { Store } from "./store.ts";
+import type { Manifest, Store } from "./store.ts";
 
 export interface NamedEstimate extends StageEstimate {
   stage: string;
@@ -85,5 +85,65 @@ export function stageHours(
     const rows = s.forward[m] + gradientCost * (s.gradient[m] ?? 0);
     if (rows > 0) seconds += rows / rate(m);
   }
+  return seconds / 3600;
+}
+
+/** What a stage's finished units in the store took: the time `plan` calibrates its hours with. */
+export interface MeasuredTime {
+  units: number;
+  /** Seconds during which at least one of the units was running (overlapping units count once). */
+  busySeconds: number;
+  /** Forward rows plus `gradientCost` x gradient rows the units counted. */
+  rows: number;
+}
+
+/**
+ * The busy time and weighted rows of a stage's finished units that `relevant` accepts (the caller
+ * knows which units ran its models on its data), from their manifests (counters) and timings
+ * sidecars (start and wall time); null when there are none. Units computed at once (a stage's `streams`, `--jobs`)
+ * overlap, so their time is the union of their intervals, not the sum.
+ */
+export async function measuredTime(
+  store: Store,
+  stage: string,
+  gradientCost: number,
+  relevant: (m: Manifest) => boolean = () => true,
+): Promise<MeasuredTime | null> {
+  // When a unit started and how long it took live in its entry's timings sidecar.
+  const timed = await Promise.all(
+    (await store.manifests(stage)).filter(relevant).map(async (m) => {
+      const t = await store.timings(stage, m.key);
+      const start = Date.parse(String(t?.startedAt));
+      return typeof t?.wallSeconds === "number" && !Number.isNaN(start)
+        ? { m, span: [start / 1000, start / 1000 + t.wallSeconds] as const }
+        : null;
+    }),
+  );
+  const found = timed.filter((x) => x !== null);
+  if (!found.length) return null;
+  const ms = found.map((x) => x.m);
+  const spans = found.map((x) => x.span).sort((a, b) => a[0] - b[0]);
+  let busy = 0, end = -Infinity;
+  for (const [s, e] of spans) {
+    if (e <= end) continue;
+    busy += e - Math.max(s, end);
+    end = e;
+  }
+  const rows = ms.reduce(
+    (a, m) => a + (m.counters?.modelEvals ?? 0) + gradientCost * (m.counters?.gradientEvals ?? 0),
+    0,
+  );
+  return { units: ms.length, busySeconds: busy, rows };
+}
+
+/**
+ * Hours of a stage at the pace its finished units kept: seconds per weighted row where both the
+ * estimate and the store count rows, else seconds per unit.
+ */
+export function calibratedHours(s: StageEstimate, t: MeasuredTime, gradientCost: number): number {
+  const rows = totalForward(s) + gradientCost * totalGradient(s);
+  const seconds = rows > 0 && t.rows > 0
+    ? rows * (t.busySeconds / t.rows)
+    : s.units * (t.busySeconds / t.units);
   return seconds / 3600;
 }

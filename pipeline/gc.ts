@@ -1,6 +1,9 @@
-/** `gc`: removes store entries that no lockfile names, and leftovers of killed runs. */
+/**
+ * `gc`: removes store entries that no lockfile names, and leftovers of killed runs; with
+ * `keepRuns`, first prunes old run folders under the reports folder.
+ */
 import { join } from "node:path";
-import { type LockFile, scanLocks } from "./lockfile.ts";
+import { type LockFile, type RunFolder, scanLocks } from "./lockfile.ts";
 import { RunLock, type RunLockOptions } from "./runlock.ts";
 import type { Store } from "./store.ts";
 
@@ -35,8 +38,33 @@ export async function collectGarbage(
   return { removed, kept, bytesFreed };
 }
 
+/** A shard run's folder: `<run-id>-shard-<i>-of-<n>`. */
+const SHARD = /-shard-\d+-of-\d+$/;
+
+/**
+ * The run folders `gc --reports KEEP` removes. Kept: the newest `keep` runs; the run that
+ * `latest` copies (and `latest` itself); the shard runs of a sharded run whose final run is not
+ * written yet, since their lockfiles alone name the units it will reuse. Shard runs of a final run
+ * that exists add nothing to its lockfile and go with it or before it.
+ */
+export function runsToPrune(runs: readonly RunFolder[], keep: number): RunFolder[] {
+  const latest = runs.find((r) => r.name === "latest")?.lock.runId;
+  const plain = runs.filter((r) => r.name !== "latest" && !SHARD.test(r.name))
+    .toSorted((a, b) => (a.lock.createdAt < b.lock.createdAt ? 1 : -1));
+  const kept = new Set(plain.slice(0, keep).map((r) => r.name));
+  if (latest !== undefined) kept.add(latest);
+  const finals = new Set(plain.map((r) => r.name));
+  return runs.filter((r) => {
+    if (r.name === "latest" || kept.has(r.name)) return false;
+    if (SHARD.test(r.name)) return finals.has(r.name.replace(SHARD, ""));
+    return true;
+  });
+}
+
 export interface GcOptions {
   dryRun: boolean;
+  /** Prune run folders first, keeping the newest `keepRuns` (see runsToPrune); unset: none. */
+  keepRuns?: number;
   /** Collect although a lockfile cannot be read: what only it names is removed. */
   force: boolean;
   /** Wait while a run holds the store; false: fail, naming it. */
@@ -62,11 +90,11 @@ export async function gcStore(
   store: Store,
   reportsDir: string,
   options: Partial<GcOptions> = {},
-): Promise<GcResult & { lockfiles: number }> {
+): Promise<GcResult & { lockfiles: number; prunedRuns: string[]; runBytesFreed: number }> {
   const o = { ...defaults, ...options };
   const lock = await RunLock.acquireStore(store.root, { log: o.log, ...o.lock, wait: o.wait });
   try {
-    const { locks, unreadable } = await scanLocks(reportsDir);
+    const { locks, runs, unreadable } = await scanLocks(reportsDir);
     const list = unreadable.map((u) => `  ${u.path}: ${u.reason}`).join("\n");
     if (unreadable.length > 0 && !o.force) {
       const [them, they] = unreadable.length === 1 ? ["it", "it does"] : ["them", "they do"];
@@ -77,7 +105,19 @@ export async function gcStore(
       );
     }
     if (unreadable.length > 0) o.log(`gc --force: ignoring unreadable lockfiles:\n${list}`);
-    return { ...await collectGarbage(store, locks, { dryRun: o.dryRun }), lockfiles: locks.length };
+    const prune = o.keepRuns === undefined ? [] : runsToPrune(runs, o.keepRuns);
+    let runBytesFreed = 0;
+    for (const r of prune) {
+      runBytesFreed += await dirSize(r.dir);
+      if (!o.dryRun) await Deno.remove(r.dir, { recursive: true });
+    }
+    const left = locks.filter((l) => !prune.some((r) => r.lock === l));
+    return {
+      ...await collectGarbage(store, left, { dryRun: o.dryRun }),
+      lockfiles: left.length,
+      prunedRuns: prune.map((r) => r.dir),
+      runBytesFreed,
+    };
   } finally {
     await lock.release();
   }

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../tests/assert.ts";
 import { syntheticStages } from "../tests/fixtures/synthetic_stages.ts";
-import { gcStore } from "./gc.ts";
-import { buildLock, LOCK_NAME } from "./lockfile.ts";
+import { gcStore, runsToPrune } from "./gc.ts";
+import { buildLock, LOCK_NAME, type LockFile, type RunFolder } from "./lockfile.ts";
 import { runPipeline } from "./runner.ts";
 import { RunLock } from "./runlock.ts";
 import { Store } from "./store.ts";
@@ -75,4 +75,68 @@ Deno.test("gc waits while a run holds the store, then keeps what lockfiles name"
   assertEquals(await count(store), before, "gc removed entries while a run held the store");
   await run.release();
   assertEquals((await gc).removed.length, 3);
+});
+
+/** A run folder as scanLocks lists it, created at minute `t`. */
+const folder = (name: string, t: number, runId = name): RunFolder => ({
+  dir: `reports/${name}`,
+  name,
+  lock: {
+    runId,
+    config: "c.json",
+    configHash: "h",
+    createdAt: new Date(Date.UTC(2026, 0, 1, 0, t)).toISOString(),
+    stages: {},
+  } satisfies LockFile,
+});
+
+Deno.test("gc --reports keeps the newest runs, the one latest copies and pending shard runs", () => {
+  const runs = [
+    folder("a", 1),
+    folder("b", 2),
+    folder("c", 3),
+    folder("d", 4),
+    folder("latest", 4, "b"),
+    // A sharded run whose final run exists, and one whose final job has not run yet.
+    folder("c-shard-0-of-2", 2),
+    folder("c-shard-1-of-2", 2),
+    folder("e-shard-0-of-2", 5),
+  ];
+  const pruned = (keep: number) => runsToPrune(runs, keep).map((r) => r.name).sort();
+  assertEquals(pruned(2), ["a", "c-shard-0-of-2", "c-shard-1-of-2"], "b stays: latest copies it");
+  assertEquals(pruned(0), ["a", "c", "c-shard-0-of-2", "c-shard-1-of-2", "d"]);
+  assertEquals(
+    pruned(10),
+    ["c-shard-0-of-2", "c-shard-1-of-2"],
+    "redundant beside their final run",
+  );
+});
+
+Deno.test("gc --reports removes old run folders, then the entries only they named", async () => {
+  const { store, reports } = await twoRuns();
+  const second = await runPipeline({
+    stages: syntheticStages,
+    config: { items: ["a", "b"] },
+    stageParams: (s: string) => s === "square" ? { scale: 5 } : undefined,
+    store,
+    runtime: () => Promise.resolve({ ortVersion: "test", provider: "cpu" }),
+  }, quiet);
+  await Deno.mkdir(join(reports, "r2"));
+  const lock = buildLock("r2", "syn", "h", second.records);
+  await Deno.writeTextFile(join(reports, "r2", LOCK_NAME), JSON.stringify(lock));
+  await Deno.mkdir(join(reports, "expected"));
+  await Deno.writeTextFile(join(reports, "expected", "default.json"), "{}");
+  const before = await count(store);
+  const dry = await gcStore(store, reports, { keepRuns: 1, dryRun: true, lock: fastLock });
+  assertEquals(dry.prunedRuns, [join(reports, "r1")]);
+  assertEquals(dry.removed.length, 3, "what only r1 named: its 2 square units and its total");
+  assertEquals(await count(store), before, "a dry run removes nothing");
+  await Deno.stat(join(reports, "r1"));
+  const r = await gcStore(store, reports, { keepRuns: 1, lock: fastLock });
+  assertEquals(r.prunedRuns, [join(reports, "r1")]);
+  assertEquals(r.lockfiles, 1);
+  assertEquals(await count(store), before - 3);
+  await assertRejects(() => Deno.stat(join(reports, "r1")), /No such file/);
+  await Deno.stat(join(reports, "r2", LOCK_NAME));
+  await Deno.stat(join(reports, "expected", "default.json"));
 });

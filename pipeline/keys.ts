@@ -82,12 +82,15 @@ export async function keyComponents(
     if (!m) return { missing: refKey(ref) };
     inputs[refKey(ref)] = m.outputHash;
   }
+  // Stat (and, when new, hash) a unit's files at once: a chunk of 25 images, or every model.
+  const list = unit.files ?? [];
+  const digests = await Promise.all(
+    list.map((f) =>
+      missingFile === undefined ? files.get(f) : files.get(f).catch(() => missingFile)
+    ),
+  );
   const fileHashes: Record<string, string> = {};
-  for (const f of unit.files ?? []) {
-    fileHashes[keyName(f, unit.filesRoot)] = missingFile === undefined
-      ? await files.get(f)
-      : await files.get(f).catch(() => missingFile);
-  }
+  list.forEach((f, i) => fileHashes[keyName(f, unit.filesRoot)] = digests[i]);
   const components: KeyComponents = {
     code: code.hash,
     codeFiles: code.files,

@@ -42,21 +42,32 @@ export async function readLocks(reportsDir: string): Promise<LockFile[]> {
   return (await scanLocks(reportsDir)).locks;
 }
 
+/** A run folder under the reports folder: its path and its lockfile. */
+export interface RunFolder {
+  dir: string;
+  /** The folder's name (`latest` is a copy of another run). */
+  name: string;
+  lock: LockFile;
+}
+
 /**
- * Every lockfile under `reportsDir/<run>/`, newest first, and those that exist but cannot be read
- * or parsed (truncated, hand-edited): `gc` must not trust a scan that misses what they name.
+ * Every lockfile under `reportsDir/<run>/`, newest first (as `locks`, and with their folders as
+ * `runs`), and those that exist but cannot be read or parsed (truncated, hand-edited): `gc` must
+ * not trust a scan that misses what they name.
  */
-export async function scanLocks(
-  reportsDir: string,
-): Promise<{ locks: LockFile[]; unreadable: { path: string; reason: string }[] }> {
-  const locks: LockFile[] = [];
+export async function scanLocks(reportsDir: string): Promise<{
+  locks: LockFile[];
+  runs: RunFolder[];
+  unreadable: { path: string; reason: string }[];
+}> {
+  const runs: RunFolder[] = [];
   const unreadable: { path: string; reason: string }[] = [];
   let dirs: Deno.DirEntry[] = [];
   try {
     dirs = await Array.fromAsync(Deno.readDir(reportsDir));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) unreadable.push({ path: reportsDir, reason: `${e}` });
-    return { locks, unreadable };
+    return { locks: [], runs, unreadable };
   }
   for (const d of dirs) {
     if (!d.isDirectory) continue;
@@ -69,12 +80,13 @@ export async function scanLocks(
       continue; // not a run directory
     }
     try {
-      locks.push(checkLock(JSON.parse(text)));
+      runs.push({ dir: join(reportsDir, d.name), name: d.name, lock: checkLock(JSON.parse(text)) });
     } catch (e) {
       unreadable.push({ path, reason: e instanceof Error ? e.message : String(e) });
     }
   }
-  return { locks: locks.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)), unreadable };
+  runs.sort((a, b) => (a.lock.createdAt < b.lock.createdAt ? 1 : -1));
+  return { locks: runs.map((r) => r.lock), runs, unreadable };
 }
 
 /** Throws unless `v` has the shape gc and status rely on. */

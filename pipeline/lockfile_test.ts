@@ -19,7 +19,7 @@ Deno.test("scanLocks reads every run's lockfile and lists those it cannot read",
     join(reports, "r3", LOCK_NAME),
   ]);
   assertEquals(await readLocks(reports), [good]);
-  assertEquals(await scanLocks(join(reports, "absent")), { locks: [], unreadable: [] });
+  assertEquals(await scanLocks(join(reports, "absent")), { locks: [], runs: [], unreadable: [] });
 });
 
 Deno.test("buildLock lists stages in run order and their units by id, however they finished", () => {

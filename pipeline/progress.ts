@@ -10,6 +10,8 @@ export interface ProgressOptions {
   live: boolean;
   intervalMs: number;
   now: () => number;
+  /** What is counted, in the line: `units` of a stage, `images` of `xcompare evaluate`. */
+  noun: string;
 }
 
 export const defaults: ProgressOptions = {
@@ -17,6 +19,7 @@ export const defaults: ProgressOptions = {
   live: Deno.stderr.isTerminal(),
   intervalMs: 10_000,
   now: () => performance.now(),
+  noun: "units",
 };
 
 export function formatDuration(seconds: number): string {
@@ -53,6 +56,12 @@ export class StageProgress {
     this.#draw(false);
   }
 
+  /** `n` finished together (a batch of images) with no unit in flight to forget. */
+  advance(n: number): void {
+    this.#done += n;
+    this.#draw(false);
+  }
+
   line(): string {
     const elapsed = (this.#o.now() - this.#start) / 1000;
     let partial = 0;
@@ -60,9 +69,10 @@ export class StageProgress {
     const done = this.#done + partial;
     const rate = elapsed > 0 ? done / elapsed : 0;
     const eta = rate > 0 ? (this.total - done) / rate : Infinity;
-    return `${this.stage}: ${this.#done}/${this.total} units` +
+    const noun = this.#o.noun;
+    return `${this.stage}: ${this.#done}/${this.total} ${noun}` +
       (this.#partial.size ? ` (+${this.#partial.size} running)` : "") +
-      `, ${rate >= 1 ? rate.toFixed(1) + " units/s" : (rate * 60).toFixed(1) + " units/min"}` +
+      `, ${rate >= 1 ? `${rate.toFixed(1)} ${noun}/s` : `${(rate * 60).toFixed(1)} ${noun}/min`}` +
       `, elapsed ${formatDuration(elapsed)}, ETA ${
         done >= this.total ? "0s" : formatDuration(eta)
       }`;

@@ -28,6 +28,27 @@ Deno.test("plain progress lines are periodic, say rate and ETA, and the last one
   assertEquals(lines.filter((l) => /4\/4/.test(l)).length, 1);
 });
 
+Deno.test("evaluate's progress counts images, a batch at a time", () => {
+  let now = 0;
+  const lines: string[] = [];
+  const p = new StageProgress("evaluate", 200, {
+    live: false,
+    intervalMs: 5_000,
+    now: () => now,
+    write: (t) => lines.push(t),
+    noun: "images",
+  });
+  now = 4000;
+  p.advance(64);
+  now = 10_000;
+  p.advance(136);
+  p.finish();
+  assertEquals(lines, [
+    "evaluate: 64/200 images, 16.0 images/s, elapsed 4.0s, ETA 8.5s\n",
+    "evaluate: 200/200 images, 20.0 images/s, elapsed 10s, ETA 0s\n",
+  ]);
+});
+
 Deno.test("durations read naturally", () => {
   assertEquals(formatDuration(5.25), "5.3s");
   assertEquals(formatDuration(125), "2m05s");

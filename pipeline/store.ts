@@ -85,6 +85,15 @@ export class Store {
    * Manifests of a stage's complete entries, in directory order: what earlier runs counted, for
    * `plan`. Leftovers of killed runs and unreadable manifests are skipped.
    */
+  /** An entry's timings sidecar, or null when absent or unreadable: a figure, never a result. */
+  async timings(stage: string, key: string): Promise<Record<string, unknown> | null> {
+    try {
+      return JSON.parse(await Deno.readTextFile(join(this.entryDir(stage, key), TIMINGS)));
+    } catch {
+      return null;
+    }
+  }
+
   async manifests(stage: string): Promise<Manifest[]> {
     let entries: Deno.DirEntry[];
     try {
@@ -118,12 +127,15 @@ export class Store {
       }
       return { ok: false, reason: "corrupt", detail: `manifest.json unreadable: ${e}` };
     }
-    for (const [file, rec] of Object.entries(manifest.files)) {
+    const files = Object.entries(manifest.files);
+    // Sizes of all files at once (a reuse check is mostly waiting on stat), judged in order.
+    const sizes = await Promise.all(
+      files.map(([file]) => Deno.stat(join(dir, file)).then((st) => st.size, () => null)),
+    );
+    for (const [k, [file, rec]] of files.entries()) {
       const path = join(dir, file);
-      let size: number;
-      try {
-        size = (await Deno.stat(path)).size;
-      } catch {
+      const size = sizes[k];
+      if (size === null) {
         return { ok: false, reason: "corrupt", detail: `${file} is missing` };
       }
       if (size !== rec.size) {

@@ -14,6 +14,8 @@ export interface EvaluateOptions {
   limit?: number;
   providers: Provider[];
   batchSize: number;
+  /** Called at the start and after each batch: images done (decoded or failed) of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const defaults: EvaluateOptions = { providers: ["cpu"], batchSize: 32 };
@@ -48,6 +50,7 @@ export async function evaluate(
   const preprocess = optionsFromCard(card.preprocess ?? {}, cardPath);
   const ds = listFolderWithLabels(images, labels);
   const items = o.limit ? ds.items.slice(0, o.limit) : ds.items;
+  o.onProgress?.(0, items.length);
   const fwd = await Forward.create(model, {
     batchSize: o.batchSize,
     topK: 5,
@@ -71,6 +74,7 @@ export async function evaluate(
         if (top[0] === label) hit1++;
         if (top.includes(label)) hit5++;
       });
+      o.onProgress?.(Math.min(s + 64, items.length), items.length);
     }
   } finally {
     await fwd.release();

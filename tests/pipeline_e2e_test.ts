@@ -1,7 +1,8 @@
 /**
  * The whole DAG through the CLI on a tiny config (a zoo model under two ids, a few sample
- * images), in a temporary store: it completes, reuses everything on a rerun, recomputes only a
- * new model's units, and `status` names the param that changed.
+ * images), in a temporary store: it completes, a rerun says "up to date" and writes nothing, a new
+ * model computes only its units, `--set` changes a param (status says why, run.json records it),
+ * `diff` compares the variant, `dag` counts fresh units, `gc --reports` prunes old runs.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
@@ -57,8 +58,8 @@ async function cli(dir: string, args: string[]) {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { code: out.code, text };
+  const stdout = new TextDecoder().decode(out.stdout);
+  return { code: out.code, text: stdout + new TextDecoder().decode(out.stderr), stdout };
 }
 
 function computed(text: string, stage: string): number {
@@ -68,8 +69,7 @@ function computed(text: string, stage: string): number {
 }
 
 Deno.test({
-  name:
-    "end to end: reproduce, rerun reuses all, a new model computes only its units, status says why",
+  name: "end to end: reproduce, an up-to-date rerun, a new model, --set, diff, dag, gc --reports",
   ignore: !present,
   sanitizeResources: false,
   async fn() {
@@ -89,20 +89,26 @@ Deno.test({
       await Deno.stat(join(dir, "reports", "latest", f));
     }
 
+    // Nothing changed: "up to date" with the run's folder, and nothing written.
+    const runIdRe = /reports\/(e2e-[0-9a-f]{8})\/report\.md/;
+    const firstId = runIdRe.exec(first.text)?.[1];
+    assert(firstId, `run id from the config file name and a hash: ${first.text}`);
+    const listing = async () => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(join(dir, "reports"))) {
+        const st = await Deno.stat(join(dir, "reports", e.name, "report.md")).catch(() => null);
+        out.push(`${e.name} ${st?.mtime?.getTime()}`);
+      }
+      return out.sort();
+    };
+    const before = await listing();
     const again = await cli(dir, ["reproduce", "--config", cfg]);
     assertEquals(again.code, 0, again.text);
-    for (
-      const s of [
-        "preprocess",
-        "infer-baselines",
-        "mse-search",
-        "subtree-count",
-        "cross-test",
-        "report",
-      ]
-    ) {
-      assertEquals(computed(again.text, s), 0, `${s} reused on a rerun`);
-    }
+    assert(
+      again.text.includes(`up to date: ${join(dir, "reports", firstId)}/report.md`),
+      again.text,
+    );
+    assertEquals(await listing(), before, "an up-to-date rerun writes no folder and no report");
 
     await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"])));
     const added = await cli(dir, ["reproduce", "--config", cfg]);
@@ -112,13 +118,58 @@ Deno.test({
     assertEquals(computed(added.text, "mse-search"), 1, "only b's chunk");
     assertEquals(computed(added.text, "cross-test"), 3, "b's row and column: (a,b), (b,a), (b,b)");
 
-    await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"], 3)));
-    const st = await cli(dir, ["status", "--config", cfg]);
+    const addedId = runIdRe.exec(added.text)?.[1];
+    assert(addedId && addedId !== firstId, added.text);
+
+    // --set: status says what it changes, reproduce records it, diff compares the variant.
+    const set = ["--set", "mse-search.beamWidth=3"];
+    const st = await cli(dir, ["status", "--config", cfg, ...set]);
     assertEquals(st.code, 0, st.text);
     assert(/preprocess: fresh/.test(st.text), st.text);
     assert(/mse-search: STALE \(0\/2 units fresh\)/.test(st.text), st.text);
     assert(/param search\.beamWidth changed: 2 → 3/.test(st.text), st.text);
     assert(/igos-heatmaps: fresh/.test(st.text), st.text);
+    const bad = await cli(dir, ["status", "--config", cfg, "--set", "mse-search.beamWidht=3"]);
+    assertEquals(bad.code, 1);
+    assert(bad.text.includes(`--set mse-search.beamWidht: unknown key, did you mean "beamWidth"?`));
+    const variant = await cli(dir, ["reproduce", "--config", cfg, ...set]);
+    assertEquals(variant.code, 0, variant.text);
+    assertEquals(computed(variant.text, "mse-search"), 2);
+    assertEquals(computed(variant.text, "igos-heatmaps"), 0);
+    const variantId = runIdRe.exec(variant.text)?.[1];
+    assert(variantId && variantId !== addedId, variant.text);
+    const run = JSON.parse(await Deno.readTextFile(join(dir, "reports", variantId, "run.json")));
+    assertEquals(run.overrides, ["mse-search.beamWidth=3"]);
+    const md = await Deno.readTextFile(join(dir, "reports", variantId, "report.md"));
+    assert(md.includes(`${cfg} --set mse-search.beamWidth=3`), "the report's config row");
+
+    const diff = await cli(dir, ["diff", cfg, ...set, "--json"]);
+    assertEquals(diff.code, 0, diff.text);
+    const d = JSON.parse(diff.stdout);
+    assertEquals([d.a, d.b], [addedId, variantId]);
+    assertEquals(d.params, [{ path: "stages.mse-search.beamWidth", a: 2, b: 3 }]);
+    assert(d.numbers.some((n: { table: string }) => n.table === "table1"), "Table 1 compared");
+    const text = await cli(dir, ["diff", addedId, variantId]);
+    assert(text.text.includes("stages.mse-search.beamWidth: 2 → 3"), text.text);
+
+    const dag = await cli(dir, ["dag", "--config", cfg, ...set, "--mermaid"]);
+    assertEquals(dag.code, 0, dag.text);
+    assert(dag.text.includes("mse_search --> subtree_count"), dag.text);
+    assert(dag.text.includes('mse_search["mse-search<br/>2/2 fresh"]'), dag.text);
+
+    // gc --reports 1 keeps the variant (the newest, which latest copies) and drops the others.
+    const gc = await cli(dir, ["gc", "--reports", "1"]);
+    assertEquals(gc.code, 0, gc.text);
+    assert(gc.text.includes("removed 2 run folders"), gc.text);
+    assertEquals(
+      (await listing()).map((l) => l.split(" ")[0]),
+      [variantId, "latest"].sort(),
+    );
+
+    // A config file edit: status names the param against the newest run of that file.
+    await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"], 4)));
+    const edited = await cli(dir, ["status", "--config", cfg]);
+    assert(/param search\.beamWidth changed: 3 → 4/.test(edited.text), edited.text);
     await Deno.remove(dir, { recursive: true });
   },
 });

@@ -19,7 +19,6 @@ const taskFlags = (dir: string) => [
   "--allow-ffi",
   "--allow-env",
   "--allow-sys",
-  "--allow-run=chromium,sbatch,squeue,sacct,nproc",
 ];
 
 /** The synthetic DAG (tests/fixtures/synthetic_run.ts) on `<dir>/artifacts`. */
@@ -145,7 +144,7 @@ Deno.test("gc during a run waits for it: the run loses nothing, gc keeps what it
     assertEquals(computedBy(r), 18, "8 source + 8 square + total + side, none failed");
     assertEquals(gc.code, 0, text(gc));
     assert(/waiting for it to finish/.test(text(gc)), text(gc));
-    assert(/removed 0 entries .* kept 18 referenced by 1 lockfiles/.test(text(gc)), text(gc));
+    assert(/removed 0 store entries .* kept 18 referenced by 1 lockfiles/.test(text(gc)), text(gc));
     const again = await synthetic(dir, 8).output();
     assertEquals(computedBy(again), 0, "a rerun reuses every unit");
   } finally {
@@ -170,7 +169,7 @@ Deno.test("gc refuses, naming it, when a lockfile cannot be read; --force collec
     const forced = await cli(dir, ["gc", "--force"]).output();
     assertEquals(forced.code, 0, text(forced));
     assert(
-      /removed 1 entries .* kept 6 referenced by 1 lockfiles/.test(text(forced)),
+      /removed 1 store entries .* kept 6 referenced by 1 lockfiles/.test(text(forced)),
       text(forced),
     );
     assert(text(forced).includes(`ignoring unreadable lockfiles:\n  ${broken}`), text(forced));

@@ -140,11 +140,11 @@ async function denoInstall(env: Record<string, string>) {
   return { code: r.code, output: text.decode(r.stdout) + text.decode(r.stderr) };
 }
 
-/** `deno task xcompare doctor`, under the xcompare task's own flags (deno.json). */
+/** `deno task doctor`, under that task's own flags (deno.json). */
 async function runDoctor(): Promise<number> {
-  const task: string = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.xcompare;
+  const task: string = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.doctor;
   const r = await new Deno.Command(Deno.execPath(), {
-    args: [...task.split(" ").slice(1), "doctor"],
+    args: task.split(" ").slice(1),
     cwd: ROOT,
     stdout: "inherit",
     stderr: "inherit",

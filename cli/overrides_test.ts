@@ -1,0 +1,73 @@
+import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
+import { int, obj, oneOf, optional } from "../lib/schema.ts";
+
+const stages = [
+  {
+    name: "mse-search",
+    params: obj({
+      beamWidth: optional(int({ min: 1 }), 5),
+      candidates: optional(oneOf("all", "igos-topq"), "all"),
+      igos: optional(obj({ steps: optional(int({ min: 1 }), 20) }), { steps: 20 }),
+    }),
+  },
+  { name: "kpca", params: obj({ seed: optional(int({ min: 0 }), 0) }) },
+];
+
+Deno.test("--set values are JSON when they parse, else strings", () => {
+  const o = parseOverrides([
+    "mse-search.beamWidth=4",
+    "mse-search.candidates=igos-topq",
+    'kpca.seed="7"',
+    "mse-search.igos.steps=10",
+  ]);
+  assertEquals(o.map((x) => x.value), [4, "igos-topq", "7", 10]);
+  assertEquals(o[3].path, ["igos", "steps"]);
+  assertEquals(o.map((x) => x.text), [
+    "mse-search.beamWidth=4",
+    'mse-search.candidates="igos-topq"',
+    'kpca.seed="7"',
+    "mse-search.igos.steps=10",
+  ]);
+  assertThrows(
+    () => parseOverrides(["beamWidth=4"]),
+    /--set beamWidth=4: expected STAGE.PARAM=VALUE/,
+  );
+  assertThrows(() => parseOverrides(["mse-search.beamWidth"]), /expected STAGE.PARAM=VALUE/);
+});
+
+Deno.test("--set is applied to a copy of the raw config's stage blocks", () => {
+  const raw = { name: "x", stages: { "mse-search": { beamWidth: 2 } } };
+  const out = applyOverrides(raw, parseOverrides(["mse-search.beamWidth=4", "kpca.seed=3"]));
+  assertEquals(out, { name: "x", stages: { "mse-search": { beamWidth: 4 }, kpca: { seed: 3 } } });
+  assertEquals(raw.stages["mse-search"].beamWidth, 2, "the original is untouched");
+  assertThrows(
+    () => applyOverrides(raw, parseOverrides(["mse-search.beamWidth.x=1"])),
+    /--set mse-search.beamWidth.x=1: mse-search.beamWidth is 2, not an object/,
+  );
+});
+
+Deno.test("--set errors name --set, the param and the nearest valid key or stage", () => {
+  const check = (sets: string[], before: unknown = { stages: {} }) => {
+    const o = parseOverrides(sets);
+    checkOverrides(o, stages, before, applyOverrides(before, o), "c.json");
+  };
+  check(["mse-search.beamWidth=4", "mse-search.igos.steps=3"]);
+  assertThrows(
+    () => check(["mse-search.beamWidht=4"]),
+    /^--set mse-search\.beamWidht: unknown key, did you mean "beamWidth"\?$/,
+  );
+  assertThrows(
+    () => check(["mse-search.beamWidth=wide"]),
+    /^--set mse-search\.beamWidth: expected an integer in \[1, inf\], got string "wide"$/,
+  );
+  assertThrows(
+    () => check(["mse-serch.beamWidth=4"]),
+    /^--set mse-serch\.beamWidth=4: unknown stage "mse-serch", did you mean "mse-search"\?$/,
+  );
+  // A fault in the file itself is reported against the file, not against --set.
+  assertThrows(
+    () => check(["mse-search.beamWidth=4"], { stages: { "mse-search": { candidates: "most" } } }),
+    /c\.json: config\.stages\.mse-search\.candidates: expected one of/,
+  );
+});
