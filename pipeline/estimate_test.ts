@@ -3,7 +3,7 @@ import { assertAlmostEquals, assertEquals } from "../tests/assert.ts";
 import { calibratedHours, measuredTime } from "./estimate.ts";
 import { Store } from "./store.ts";
 
-/** A finished unit's manifest as the store keeps it, started `start` s after midnight. */
+/** A finished unit as the store keeps it (manifest and timings), started `start` s after midnight. */
 async function unit(store: Store, key: string, start: number, wall: number, counters = {}) {
   const dir = store.entryDir("s", key);
   await Deno.mkdir(dir, { recursive: true });
@@ -16,10 +16,16 @@ async function unit(store: Store, key: string, start: number, wall: number, coun
       components: {},
       files: {},
       outputHash: key,
-      startedAt: new Date(Date.UTC(2026, 0, 1) + start * 1000).toISOString(),
-      wallSeconds: wall,
       counters,
       provenance: {},
+    }),
+  );
+  // When it started and how long it took live in the timings sidecar, outside every hash.
+  await Deno.writeTextFile(
+    join(dir, "timings.json"),
+    JSON.stringify({
+      startedAt: new Date(Date.UTC(2026, 0, 1) + start * 1000).toISOString(),
+      wallSeconds: wall,
     }),
   );
 }
