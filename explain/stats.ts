@@ -6,13 +6,13 @@
  *
  * Quantiles are mathjs `quantileSeq`; means stay hand-written (issue 21: mathjs unless it costs
  * more than 2x the bootstrap's time). bench/stats.ts runs the same bootstrap, same draws, both
- * ways: either way the intervals are bit-identical and repeat bit for bit. `quantileSeq` is
- * called twice per bootstrap, on the sorted resampled statistics, and cost 0.98-1.6x the
- * hand-written bootstrap's time (2000 resamples; 10-500 values, verdict-sized ratios). mathjs
- * `mean` runs once per model per resample, each time on a gathered copy of the resample without
- * nulls, dispatching `add` per value: it cost 2.2-7.4x (2.2x at 10 values, 4.7-5.5x at 50-500,
- * 3.3x and 7.2x for 9-over-5-model ratios at 10 and 500 paired images; 1.9x only where unpaired
- * resampling dominates), so `mean` is kept.
+ * ways (2000 resamples; means over 10-500 values, ratios of 9 over 5 models): the intervals are
+ * bit-identical either way and repeat bit for bit. `quantileSeq` runs twice per bootstrap and
+ * took 0.93-1.6x the hand-written bootstrap's time over two runs. mathjs `mean` runs once per
+ * model per resample on a gathered copy of the resample without nulls (it takes no index vector
+ * and no nulls) and dispatches `add` per value: 1.5-2.2x at 10 values, 2.3-5.5x at 50-500, 3.3-3.6x
+ * and 6.7-7.2x for paired ratios over 10 and 500 images (1.4-1.9x only where unpaired resampling
+ * dominates), so `mean` is kept.
  */
 import { quantileSeq } from "mathjs";
 import { Rng } from "../lib/rng.ts";
