@@ -60,6 +60,7 @@ Deno.test("quantile interpolates", () => {
   assertEquals(quantile([1, 2, 3, 4, 5], 0.5), 3);
   assertEquals(quantile([0, 10], 0.25), 2.5);
   assert(Number.isNaN(quantile([], 0.5)));
+  assertThrows(() => quantile([1, 2], 1.5), /q must be in \[0, 1\]/);
 });
 
 Deno.test("means skip nulls", () => {
