@@ -10,6 +10,7 @@ import type { PipelineSpec } from "../pipeline/plan.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
+import { runWarnings } from "./run_warnings.ts";
 import { stages } from "../stages/index.ts";
 import { probeRuntime } from "../runtime/probe.ts";
 
@@ -111,6 +112,7 @@ export async function publish(
       model_evals: evals,
     };
   });
+  input.warnings = runWarnings(result, input.provenance?.execution_provider);
   await renderReport(input, runDir);
   await replaceDir(runDir, join(REPORTS, "latest"));
   return true;

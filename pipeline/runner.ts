@@ -289,6 +289,8 @@ async function computeUnit<C>(
 ): Promise<UnitRecord> {
   const tmp = await store.begin(stage.name, key);
   const counters: Record<string, number> = {};
+  // What the unit logs is kept in its manifest too, so a report shows it when the unit is reused.
+  const logged: string[] = [];
   const io = unitIO({
     store,
     stage: stage.name,
@@ -296,7 +298,10 @@ async function computeUnit<C>(
     outDir: tmp,
     outputs,
     progress,
-    log,
+    log: (line) => {
+      logged.push(line);
+      log(line);
+    },
     counters,
   });
   const startedAt = new Date().toISOString();
@@ -311,7 +316,11 @@ async function computeUnit<C>(
       startedAt,
       wallSeconds: (performance.now() - t0) / 1000,
       counters,
-      provenance: { runtime: unit.runtime ? ctx.runtime : null, deno: Deno.version.deno },
+      provenance: {
+        runtime: unit.runtime ? ctx.runtime : null,
+        deno: Deno.version.deno,
+        ...(logged.length ? { log: logged } : {}),
+      },
     });
     return {
       stage: stage.name,
