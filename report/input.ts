@@ -418,5 +418,30 @@ export function validateReportInput(v: unknown): ReportInput {
       }
     });
   }
+  if (o.warnings !== undefined) {
+    need(Array.isArray(o.warnings), "$.warnings", "expected an array");
+    (o.warnings as unknown[]).forEach((w, i) => {
+      need(isObj(w), `$.warnings[${i}]`, "expected {source, message}");
+      str(w as Record<string, unknown>, "source", `$.warnings[${i}]`);
+      str(w as Record<string, unknown>, "message", `$.warnings[${i}]`);
+    });
+  }
+  if (o.explorer !== undefined) {
+    need(isObj(o.explorer), "$.explorer", "expected an object");
+    const ex = o.explorer as Record<string, unknown>;
+    need(Array.isArray(ex.images), "$.explorer.images", "expected an array");
+    (ex.images as unknown[]).forEach((im, i) => {
+      const path = `$.explorer.images[${i}]`;
+      need(isObj(im), path, "expected an object");
+      for (const k of ["id", "image", "baseline"]) str(im as Record<string, unknown>, k, path);
+      for (const k of ["image", "baseline"]) {
+        need(
+          String((im as Record<string, unknown>)[k]).startsWith("data:image/png;base64,"),
+          `${path}.${k}`,
+          "expected a PNG data URI",
+        );
+      }
+    });
+  }
   return v as ReportInput;
 }
