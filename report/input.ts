@@ -136,7 +136,8 @@ export interface MseFigure {
   grid: number;
   /** Patch indices, row-major on the grid; `r` is the likelihood ratio. */
   mses: { patches: number[]; r?: number }[];
-  sub_explanations?: { patches: number[]; r?: number }[];
+  /** `parent`: index of the MSE it comes from; `removed`: the patch that MSE lost to make it. */
+  sub_explanations?: { patches: number[]; r?: number; parent?: number; removed?: number }[];
 }
 
 export interface ChannelFigure {

@@ -150,11 +150,13 @@ function imageLayer(img: PixelImage) {
 export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaults): TopLevelSpec {
   const g = fig.grid;
   need(Number.isInteger(g) && g > 0, "figures.mse.grid", "must be a positive integer");
-  const tiles = [
+  const tiles: { patches: number[]; r?: number; removed?: number; title: string }[] = [
     ...fig.mses.slice(0, o.maxTiles).map((m, i) => ({ ...m, title: `MSE ${i + 1}` })),
     ...(fig.sub_explanations ?? []).slice(0, o.maxTiles).map((m, i) => ({
       ...m,
-      title: `sub-explanation ${i + 1}`,
+      title: m.parent === undefined
+        ? `sub-explanation ${i + 1}`
+        : `MSE ${m.parent + 1} − patch ${m.removed ?? "?"}`,
     })),
   ];
   const s = tileScales(img);
@@ -167,7 +169,7 @@ export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaul
   };
   const concat = tiles.map((t, ti) => {
     const revealed = new Set(t.patches);
-    for (const p of revealed) {
+    for (const p of t.removed === undefined ? revealed : [...revealed, t.removed]) {
       need(
         Number.isInteger(p) && p >= 0 && p < g * g,
         `figures.mse tile ${ti + 1}`,
@@ -194,6 +196,14 @@ export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaul
           mark: { type: "rect", fillOpacity: 0, stroke: "#ffd400", strokeWidth: 1.5, aria: false },
           encoding: enc,
         },
+        // The patch removed from the parent MSE, in red as in the paper's Fig. 4.
+        ...(t.removed !== undefined
+          ? [{
+            data: { values: [patchRect(t.removed, g, img)] },
+            mark: { type: "rect", fillOpacity: 0, stroke: "#e00000", strokeWidth: 2, aria: false },
+            encoding: enc,
+          }]
+          : []),
       ],
     };
   });

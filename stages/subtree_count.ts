@@ -292,7 +292,7 @@ async function fig4(
     const im = mse.images.find((x) => x.id === sample.id);
     if (!im || im.mses.length === 0) continue;
     const subRef = units("subtree-count").find((r) => r.unit === ref.unit);
-    let subs: { patches: number[]; r?: number }[] = [];
+    let subs: NonNullable<MseFigure["sub_explanations"]> = [];
     if (subRef) {
       const sub = await io.readInputJson<
         {
@@ -300,14 +300,15 @@ async function fig4(
             id: string;
             samples: {
               root: { patches: number[] };
-              children: { patches: number[]; ratio: number }[];
+              children: { patches: number[]; ratio: number; removed: number }[];
             }[];
           }[];
         }
       >(subRef, "subtree.json");
       const s = sub.images.find((x) => x.id === sample.id);
-      subs = (s?.samples ?? []).flatMap((t) =>
-        t.children.map((ch) => ({ patches: ch.patches, r: ch.ratio }))
+      // The samples' roots are the image's first MSEs, in order.
+      subs = (s?.samples ?? []).flatMap((t, parent) =>
+        t.children.map((ch) => ({ patches: ch.patches, r: ch.ratio, parent, removed: ch.removed }))
       ).slice(0, 6);
     }
     return {
