@@ -1,6 +1,6 @@
 /**
  * Sampled sub-explanation trees a level deeper than `sampleTrees` keeps (root and children), for the
- * report's explorer, drawn as the paper's Fig. 4. A child is expanded only where the count expanded
+ * report's explorer, drawn as the paper's Fig. 4 (METHODS §9). A child is expanded only where the count expanded
  * it (`r >= expandThreshold`), so its children are already in the memo and cost no evaluation.
  * Its own file so that mse-search, which imports subtree.ts, keeps its cache key.
  */

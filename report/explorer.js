@@ -93,6 +93,28 @@
     return c;
   }
 
+  /**
+   * A tile of a patch set at `side` CSS pixels, drawn at that size (smoothing off) so each revealed
+   * patch gets a crisp yellow outline, as in the report's Fig. 4.
+   */
+  function patchTile(pair, g, patches, side) {
+    const w = pair.info.width, hgt = pair.info.height;
+    const k = Math.max(1, Math.ceil(side / Math.max(w, hgt)));
+    const c = h("canvas", { width: w * k, height: hgt * k, class: "xc-px" });
+    const ctx = c.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(composite(pair, g, (p) => patches.has(p), true), 0, 0, w * k, hgt * k);
+    ctx.strokeStyle = "#ffd400";
+    ctx.lineWidth = 1;
+    for (const p of patches) {
+      const r = cell(p, g, w, hgt);
+      ctx.strokeRect(r.x * k + 0.5, r.y * k + 0.5, r.w * k - 1, r.h * k - 1);
+    }
+    c.style.width = `${side}px`;
+    c.style.height = `${Math.round((side * hgt) / w)}px`;
+    return c;
+  }
+
   // ---- colour ---------------------------------------------------------------------------------
   const LUT = (() => {
     const f = typeof vega !== "undefined" && vega.scheme ? vega.scheme("inferno") : null;
@@ -183,6 +205,7 @@
   function mse(model, image) {
     panels.mse.replaceChildren();
     const e = entry("mse", model, image);
+    panels.mse.title = "revealed patches outlined in yellow; the rest shows the baseline, dimmed";
     if (!e) {
       panels.mse.append(h("p", { class: "xc-note", text: "No MSE search for this image." }));
       return;
@@ -195,9 +218,7 @@
     }
     const g = X.mse.grid;
     e.mses.forEach((m, i) => {
-      const set = new Set(m.patches);
-      const c = composite(loaded[image], g, (p) => set.has(p), true);
-      c.style.width = c.style.height = `${TILE + 20}px`;
+      const c = patchTile(loaded[image], g, new Set(m.patches), TILE + 20);
       panels.mse.append(h("figure", { class: "xc-ex-tile" }, [
         c,
         h("figcaption", { text: `MSE ${i + 1}: ${m.patches.length} patches, r = ${fmt(m.r, 3)}` }),

@@ -2,7 +2,7 @@
  * One look per model across every figure: models grouped by family (their display group, in the
  * order the families first appear), a hue per family, a shade and a dash per member, a point shape
  * per family. Sixteen models stay apart where ten categorical colours repeat, and legends list
- * them family by family.
+ * them family by family (METHODS §9).
  */
 import type { ModelInfo } from "./input.ts";
 

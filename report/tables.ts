@@ -118,8 +118,9 @@ export function accuracyTable(acc: AccuracySection): Table {
     id: "accuracy",
     title: "Accuracy and normalisation constants",
     caption: "top-1, top-5: percent of the labelled images, with a 95% percentile bootstrap " +
-      "interval over images; t: mean top-1 confidence on the images; b: on fully blurred " +
-      "images; b(ĉ): mean confidence in the class predicted on the image, on its blurred copy.",
+      "interval over images (a single point where every image is right); t: mean top-1 " +
+      "confidence on the images; b: on fully blurred images; b(ĉ): mean confidence in the " +
+      "class predicted on the image, on its blurred copy.",
     columns: ["model", "top-1", "top-5", "t", "b", "b(ĉ)", "images"],
     align: ["left", "right", "right", "right", "right", "right", "right"],
     rows: acc.models.map((a) => [
