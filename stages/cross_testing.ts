@@ -218,6 +218,8 @@ async function explorerCross(io: UnitIO, { models, units, explorer }: ReportCont
           cls: rows.map((r) => r.im.cls),
         };
       }
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[a] ?? {}).length === wanted.size) break;
     }
   }
   return fractions ? { fractions, entries } : undefined;

@@ -249,6 +249,8 @@ async function explorerHeatmaps(io: UnitIO, { models, units, explorer }: ReportC
       });
       size = meta.maskSize;
       method = meta.method;
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[id] ?? {}).length === wanted.size) break;
     }
   }
   return size ? { size, method, entries } : undefined;

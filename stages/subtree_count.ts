@@ -269,6 +269,8 @@ async function explorerMse(io: UnitIO, { models, units, explorer }: ReportContex
           trees: trees.map(explorerNode),
         };
       }
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[id] ?? {}).length === wanted.size) break;
     }
   }
   return grid ? { grid, ph, entries } : undefined;
