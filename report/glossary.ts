@@ -18,37 +18,38 @@ function images(input: ReportInput, stage: string): string {
   return n === "0" ? "every image" : n === "?" ? "its images" : `the first ${n} images`;
 }
 
-/** One paragraph per stage, in DAG order. */
+/** One paragraph per stage, in DAG order, each citing the section of docs/METHODS.md. */
 export function methodsSummary(input: ReportInput): string[] {
   const p = (stage: string, key: string) => param(input, stage, key);
   return [
     "preprocess: each image is resized and cropped as each model's card says, normalised, and " +
-    "paired with its baseline B, a Gaussian blur of the crop (METHODS Notation).",
+    "paired with its baseline B, a Gaussian blur of the crop (docs/METHODS.md, Notation).",
     "infer-baselines: every model's prediction ĉ and confidence p_full on every image and on " +
     "its blurred copy; accuracy, the normalisation constants t and b, ensembles and the " +
-    "channel activations of Fig. 5 (METHODS §5, §6).",
+    "channel activations of Fig. 5 (docs/METHODS.md §5, §6).",
     `mse-search: on ${images(input, "mse-search")}, a beam search (width ` +
     `${p("mse-search", "beamWidth")}) over a ${p("mse-search", "grid")}x` +
     `${p("mse-search", "grid")} patch grid finds the minimal sufficient explanations: patch sets ` +
-    `whose reveal keeps r above Ph = ${p("mse-search", "ph")}, made minimal, at most ` +
-    `${p("mse-search", "maxMses")} per image (METHODS §1).`,
+    `whose reveal keeps r above Ph = ${p("mse-search", "ph")}, made minimal; the search stops ` +
+    `once more than ${p("mse-search", "maxMses")} are found (its last level can add more) ` +
+    `(docs/METHODS.md §1).`,
     `subtree-count: under each MSE, a tree whose children remove one patch ` +
     `(${p("subtree-count", "children")}), expanded while r ≥ ` +
     `${p("subtree-count", "expandThreshold")}; nodes are counted at each threshold, as tree ` +
-    `counts and as unique counts (METHODS §2).`,
+    `counts and as unique counts (docs/METHODS.md §2).`,
     `igos-heatmaps: a ${p("igos-heatmaps", "maskSize")}x${p("igos-heatmaps", "maskSize")} ` +
     `${p("igos-heatmaps", "method")} heatmap per model and image on ` +
     `${images(input, "igos-heatmaps")} (${p("igos-heatmaps", "iterations")} iterations, ` +
-    `${p("igos-heatmaps", "steps")} integration steps; METHODS §3).`,
+    `${p("igos-heatmaps", "steps")} integration steps; docs/METHODS.md §3).`,
     `cross-test: every model's heatmaps revealed to every model, ` +
     `${p("cross-test", "cellsPerStep")} cells a step, insertion and deletion curves and their ` +
-    `areas (METHODS §4, §5).`,
+    `areas (docs/METHODS.md §4, §5).`,
     `kpca: the cross-testing matrix S normalised per evaluated model (b = ` +
     `${p("kpca", "baselineConfidence")}), its group means (Fig. 8) and its kernel PCA ` +
-    `landscape (Fig. 6) (METHODS §5).`,
+    `landscape (Fig. 6) (docs/METHODS.md §5).`,
     `report: Table 1 with 95% percentile bootstrap intervals over images ` +
     `(${p("report", "bootstrap")} resamples, seed ${p("report", "seed")}) and the paper's ` +
-    `findings tested on this run's models (METHODS §6, §7).`,
+    `findings tested on this run's models (docs/METHODS.md §6, §7).`,
   ];
 }
 
