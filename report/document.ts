@@ -59,11 +59,13 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
       },
     ],
   });
-  if (input.warnings?.length) {
+  if (input.warnings) {
     sections.push({
       id: "warnings",
       title: `Warnings (${input.warnings.length})`,
-      blocks: [{ kind: "table", table: tables.warningsTable(input.warnings) }],
+      blocks: input.warnings.length
+        ? [{ kind: "table", table: tables.warningsTable(input.warnings) }]
+        : [{ kind: "text", text: "No unit logged a warning, and the run noticed none." }],
     });
   }
   const verdicts = input.verdicts;
