@@ -14,6 +14,7 @@ import type { PipelineSpec } from "../pipeline/plan.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
+import { runWarnings } from "./run_warnings.ts";
 import { stages } from "../stages/index.ts";
 import { probeRuntime } from "../runtime/probe.ts";
 import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
@@ -176,6 +177,7 @@ export async function publish(
       model_evals: evals,
     };
   });
+  input.warnings = runWarnings(result, input.provenance?.execution_provider);
   await renderReport(input, runDir);
   await replaceDir(runDir, join(REPORTS, "latest"));
   return true;

@@ -525,6 +525,8 @@ async function computeUnit<C>(
   const counters: Record<string, number> = {};
   const timings: Record<string, unknown> = {};
   const corrupt: CorruptEntryError[] = [];
+  // What the unit logs is kept in its manifest too, so a report shows it when the unit is reused.
+  const logged: string[] = [];
   const io = unitIO({
     store,
     stage: stage.name,
@@ -532,7 +534,10 @@ async function computeUnit<C>(
     outDir: tmp,
     outputs: run.outputs,
     progress,
-    log,
+    log: (line) => {
+      logged.push(line);
+      log(line);
+    },
     counters,
     timings,
     readStats: run.readStats,
@@ -549,7 +554,11 @@ async function computeUnit<C>(
       key,
       components,
       counters,
-      provenance: { runtime: unit.runtime ? ctx.runtime : null, deno: Deno.version.deno },
+      provenance: {
+        runtime: unit.runtime ? ctx.runtime : null,
+        deno: Deno.version.deno,
+        ...(logged.length ? { log: logged } : {}),
+      },
       readsChecked: true,
     }, { startedAt, wallSeconds: (performance.now() - t0) / 1000, ...timings });
     return {

@@ -26,7 +26,9 @@ Deno.test("counts must match exactly, floats within tolerance, ignored paths are
   assert(/expected 4, got 5 \(must match exactly\)/.test(formatDiff(d)), formatDiff(d));
 });
 
-Deno.test("structural differences are reported", () => {
-  const d = compareResults({ a: [1, 2], b: 1 }, { a: [1], c: 2 }, tol);
-  assertEquals(d.map((x) => x.why), ["length differs", "missing key", "unexpected key"]);
+Deno.test("structural differences are reported; a new key is listed, not a difference", () => {
+  const added: string[] = [];
+  const d = compareResults({ a: [1, 2], b: 1 }, { a: [1], c: 2, n: { m: 1 } }, tol, 200, added);
+  assertEquals(d.map((x) => x.why), ["length differs", "missing key"]);
+  assertEquals(added, ["$.c", "$.n"]);
 });

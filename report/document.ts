@@ -3,7 +3,10 @@
  * the input and derived results. The Markdown and HTML writers only walk it, so both show the same.
  */
 import type { FigureDef } from "./figures.ts";
-import type { ModelInfo, ReportInput } from "./input.ts";
+import { GLOSSARY, methodsSummary } from "./glossary.ts";
+import type { ExplorerInput, ModelInfo, ReportInput, Table1Row } from "./input.ts";
+import { THRESHOLDS } from "./input.ts";
+import { modelStyles } from "./palette.ts";
 import type { PaperComparisonRow } from "./paper.ts";
 import * as tables from "./tables.ts";
 
@@ -11,7 +14,18 @@ export type Block =
   | { kind: "text"; text: string }
   | { kind: "table"; table: tables.Table }
   | { kind: "figure"; figure: FigureDef }
-  | { kind: "code"; lang: string; code: string };
+  | { kind: "code"; lang: string; code: string }
+  | { kind: "explorer"; data: ExplorerData };
+
+/** What report.html's explorer script reads (report/explorer.js). */
+export interface ExplorerData {
+  explorer: ExplorerInput;
+  /** Models in family order, as the figures list them. */
+  models: { id: string; group: string }[];
+  /** Table 1's per-image values by model, for the explorer's summary line. */
+  table1: Record<string, NonNullable<Table1Row["per_image"]>>;
+  thresholds: readonly string[];
+}
 
 export interface Section {
   id: string;
@@ -30,22 +44,20 @@ export interface Derived {
   figures: FigureDef[];
 }
 
-/** The models named in provenance, else those seen in Table 1 or accuracy (group unknown). */
-export function modelsOf(input: ReportInput): ModelInfo[] {
-  if (input.provenance) return input.provenance.models;
-  const ids = [
-    ...(input.table1 ?? []).map((r) => r.model),
-    ...(input.accuracy?.models ?? []).map((a) => a.model),
-  ];
-  return [...new Set(ids)].map((id) => ({ id, group: "n/a" }));
-}
+export { modelsOf } from "./models.ts";
 
 export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
   const sections: Section[] = [];
   sections.push({
     id: "run",
     title: "Run",
-    blocks: [{ kind: "table", table: tables.runTable(input.run, input.provenance) }],
+    blocks: [
+      { kind: "table", table: tables.runTable(input.run, input.provenance) },
+      {
+        kind: "text",
+        text: "Every term used below is defined under Methods and glossary at the end.",
+      },
+    ],
   });
   const skipped = input.skipped_images;
   if (skipped) {
@@ -62,6 +74,15 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
         },
         { kind: "table", table: tables.skippedTable(skipped) },
       ],
+    });
+  }
+  if (input.warnings) {
+    sections.push({
+      id: "warnings",
+      title: `Warnings (${input.warnings.length})`,
+      blocks: input.warnings.length
+        ? [{ kind: "table", table: tables.warningsTable(input.warnings) }]
+        : [{ kind: "text", text: "No unit logged a warning, and the run noticed none." }],
     });
   }
   const verdicts = input.verdicts;
@@ -115,6 +136,33 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
       blocks: d.figures.map((figure) => ({ kind: "figure" as const, figure })),
     });
   }
+  if (input.explorer?.images.length) {
+    sections.push({
+      id: "explorer",
+      title: "Per-image explorer",
+      blocks: [
+        {
+          kind: "text",
+          text: "Choose a model and an image: the image's MSEs; its sub-explanation trees " +
+            "as the paper's Fig. 4 draws them (a child removes one patch, outlined in red; " +
+            "r under each node; dashed nodes fall below 0.5 and are not counted); the " +
+            "model's heatmap over the image with its insertion and deletion curves; and, at " +
+            "the chosen step, the masked images of cross-testing with every model's " +
+            "confidence on them. Hidden patches and cells show the baseline B as blocks; the " +
+            "pipeline blends them smoothly when the config's upsample is bilinear.",
+        },
+        { kind: "explorer", data: explorerData(input, input.explorer, d.models) },
+      ],
+    });
+  }
+  sections.push({
+    id: "methods",
+    title: "Methods and glossary",
+    blocks: [
+      ...methodsSummary(input).map((text) => ({ kind: "text" as const, text })),
+      { kind: "table", table: tables.glossaryTable(GLOSSARY) },
+    ],
+  });
   if (input.provenance) {
     const p = input.provenance;
     const blocks: Block[] = [{
@@ -126,4 +174,15 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
     sections.push({ id: "provenance", title: "Provenance", blocks });
   }
   return { title: `xcompare report: ${input.run.id}`, sections };
+}
+
+function explorerData(input: ReportInput, explorer: ExplorerInput, models: ModelInfo[]) {
+  const table1: ExplorerData["table1"] = {};
+  for (const r of input.table1 ?? []) if (r.per_image) table1[r.model] = r.per_image;
+  return {
+    explorer,
+    models: modelStyles(models).map((s) => ({ id: s.id, group: s.family })),
+    table1,
+    thresholds: THRESHOLDS,
+  };
 }

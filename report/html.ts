@@ -19,7 +19,7 @@ const CSP = [
 
 const STYLE = `
 body { font: 14px/1.45 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 2rem auto;
-  max-width: 1200px; padding: 0 1rem; color: #1a1a1a; }
+  max-width: 1280px; padding: 0 1rem; color: #1a1a1a; }
 h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
 .xc-table-wrap { overflow-x: auto; margin: 1rem 0 1.5rem; }
 table.xc-table { border-collapse: collapse; font-size: 13px; }
@@ -28,12 +28,30 @@ table.xc-table th, table.xc-table td { border: 1px solid #ddd; padding: .25rem .
   vertical-align: top; }
 table.xc-table th { background: #f4f4f4; }
 td.r, th.r { text-align: right; white-space: nowrap; }
+td .ci { display: block; color: #666; font-size: 11px; }
+table.xc-table tbody th, table.xc-table td:first-child { position: sticky; left: 0;
+  background: #fff; }
+.xc-table-wrap { max-width: 100%; }
 .xc-note { color: #555; font-size: 12px; margin: .2rem 0; }
 figure.xc-figure { margin: 1.5rem 0; }
 figure.xc-figure figcaption { color: #444; font-size: 13px; }
 .xc-vis { min-height: 40px; overflow-x: auto; }
 .xc-error { color: #b00020; font-weight: bold; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; font-size: 12px; }
+.xc-explorer h4 { margin: 1.2rem 0 .4rem; }
+.xc-ex-controls { display: flex; gap: 1.2rem; align-items: center; flex-wrap: wrap;
+  margin: .4rem 0; }
+.xc-ex-controls select { font: inherit; max-width: 22rem; }
+.xc-ex-panel, .xc-ex-row { display: flex; flex-wrap: wrap; gap: .8rem; align-items: flex-start; }
+.xc-ex-tile { margin: 0; }
+.xc-ex-tile figcaption { font-size: 12px; color: #444; max-width: 14rem; }
+canvas.xc-px, .xc-ex-tree image { image-rendering: pixelated; }
+.xc-ex-tree { border: 1px solid #eee; }
+.xc-ex-bar { vertical-align: middle; }
+.xc-ex-bar-bg { display: inline-block; width: 60px; height: 8px; background: #eee;
+  vertical-align: middle; }
+.xc-ex-bar-fg { display: block; height: 8px; background: #4c78a8; }
+tr.xc-ex-self td { font-weight: bold; }
 `;
 
 const MAIN = `
@@ -54,11 +72,23 @@ const MAIN = `
 })();
 `;
 
+/** "1.23 [0.90, 1.50]": the interval goes on its own line, so wide tables stay narrow. */
+const INTERVAL_CELL = /^(\S+) (\[[^\]]+\])$/;
+
+function htmlCell(text: string, right: boolean): string {
+  const m = right ? INTERVAL_CELL.exec(text) : null;
+  if (!m) return escapeHtml(text);
+  return `${escapeHtml(m[1])} <span class="ci">${escapeHtml(m[2])}</span>`;
+}
+
 export function htmlTable(t: Table): string {
-  const cls = (i: number) => (t.align[i] === "right" ? ' class="r"' : "");
+  const right = (i: number) => t.align[i] === "right";
+  const cls = (i: number) => (right(i) ? ' class="r"' : "");
   const head = t.columns.map((c, i) => `<th${cls(i)}>${escapeHtml(c)}</th>`).join("");
   const body = t.rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${escapeHtml(c)}</td>`).join("")}</tr>`)
+    .map((r) =>
+      `<tr>${r.map((c, i) => `<td${cls(i)}>${htmlCell(c, right(i))}</td>`).join("")}</tr>`
+    )
     .join("\n");
   const note = t.caption ? `<p class="xc-note">${escapeHtml(t.caption)}</p>` : "";
   return `<div class="xc-table-wrap"><table class="xc-table" id="tbl-${escapeHtml(t.id)}">` +
@@ -66,15 +96,31 @@ export function htmlTable(t: Table): string {
     `<tbody>\n${body}\n</tbody></table>${note}</div>`;
 }
 
-export function renderHtml(doc: ReportDoc, vendor: VendorScript[]): string {
+/**
+ * The page. `explorerScript` (report/explorer.js) is inlined when the document has an explorer
+ * block; its data goes in a JSON script element beside the figures' specs.
+ */
+export function renderHtml(
+  doc: ReportDoc,
+  vendor: VendorScript[],
+  explorerScript?: string,
+): string {
   const specs: Record<string, unknown> = {};
   const parts: string[] = [];
+  let explorer: unknown;
   for (const s of doc.sections) {
     parts.push(`<section id="sec-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2>`);
     for (const b of s.blocks) {
       if (b.kind === "text") parts.push(`<p>${escapeHtml(b.text)}</p>`);
       else if (b.kind === "table") parts.push(htmlTable(b.table));
-      else if (b.kind === "code") {
+      else if (b.kind === "explorer") {
+        if (explorerScript === undefined) {
+          parts.push(`<p class="xc-note">The explorer's script was not provided.</p>`);
+        } else {
+          explorer = b.data;
+          parts.push(`<div id="xc-explorer" class="xc-explorer"></div>`);
+        }
+      } else if (b.kind === "code") {
         parts.push(
           `<details><summary>config (${escapeHtml(b.lang)})</summary>` +
             `<pre><code>${escapeHtml(b.code)}</code></pre></details>`,
@@ -115,6 +161,15 @@ ${parts.join("\n")}
 <script type="application/json" id="xc-specs">${jsonForScript(specs)}</script>
 ${libs}
 <script>${MAIN}</script>
+${
+    explorer === undefined
+      ? ""
+      : `<script type="application/json" id="xc-explorer-data">${
+        jsonForScript(explorer)
+      }</script>\n<script data-part="explorer">${
+        inlineScriptSource(explorerScript!, "report/explorer.js")
+      }</script>`
+  }
 </body>
 </html>
 `;

@@ -53,6 +53,8 @@ export interface Provenance {
   onnxruntime_version?: string;
   execution_provider?: string;
   stages?: StageStat[];
+  /** Every stage's parameters as the run resolved them (config values over defaults). */
+  stage_params?: Record<string, Record<string, unknown>>;
 }
 
 export interface RunInfo {
@@ -75,6 +77,9 @@ export interface ModelAccuracy {
   /** Mean confidence in ĉ on fully blurred images (`b` under kpca's `predicted-class`). */
   bPred?: number;
   images?: number;
+  /** 95% percentile bootstrap intervals over the labelled images (fractions, like `top1`). */
+  top1_ci?: { lo: number; hi: number };
+  top5_ci?: { lo: number; hi: number };
 }
 
 export interface EnsembleResult {
@@ -134,7 +139,8 @@ export interface MseFigure {
   grid: number;
   /** Patch indices, row-major on the grid; `r` is the likelihood ratio. */
   mses: { patches: number[]; r?: number }[];
-  sub_explanations?: { patches: number[]; r?: number }[];
+  /** `parent`: index of the MSE it comes from; `removed`: the patch that MSE lost to make it. */
+  sub_explanations?: { patches: number[]; r?: number; parent?: number; removed?: number }[];
 }
 
 export interface ChannelFigure {
@@ -176,6 +182,88 @@ export interface CrossMatrixInput {
   deletion?: number[][] | null;
   /** Which `b` normalised S: kpca's `baselineConfidence` (`top1` or `predicted-class`). */
   baseline_confidence?: string;
+}
+
+/** One line a unit (or the run) logged: shown in the report's Warnings section. */
+export interface RunWarning {
+  /** Where it comes from: `stage/unit`, or `run` for the run as a whole. */
+  source: string;
+  message: string;
+}
+
+/**
+ * The per-image explorer of report.html: for a few images, everything the pipeline stored about
+ * each model on them, made small (report/explorer_codec.ts): tensors as base64 of little-endian
+ * typed arrays, images as PNG data URIs. Keys of `entries` are model ids, then image ids. Each part
+ * comes from the stage that computed it; any may be absent. results.json leaves the explorer out:
+ * its numbers are the store's, rounded for display.
+ */
+export interface ExplorerInput {
+  /** The images, in dataset order, as the first preprocessing group crops them. */
+  images: ExplorerImage[];
+  /** Class names by index, when the dataset names them. */
+  classes?: string[];
+  /** Each model's prediction on each image (infer-baselines). */
+  predictions?: Record<string, Record<string, { pred: number; p: number }>>;
+  /** MSEs and sub-explanation trees (mse-search, subtree-count). */
+  mse?: { grid: number; ph?: number; entries: Record<string, Record<string, ExplorerMse>> };
+  /** Saliency maps (igos-heatmaps). */
+  heatmaps?: {
+    size: number;
+    method: string;
+    entries: Record<string, Record<string, ExplorerHeatmap>>;
+  };
+  /** Insertion and deletion curves of each source model's heatmap on every model (cross-test). */
+  cross?: {
+    /** Fraction of cells revealed at each point. */
+    fractions: number[];
+    entries: Record<string, Record<string, ExplorerCross>>;
+  };
+}
+
+export interface ExplorerImage {
+  id: string;
+  label?: number | null;
+  class_label?: string;
+  width: number;
+  height: number;
+  /** PNG data URIs of the image and of its baseline B (what hidden patches show). */
+  image: string;
+  baseline: string;
+}
+
+/** A node of a sub-explanation tree: `removed` is the patch its parent lost to make it. */
+export interface ExplorerTreeNode {
+  patches: number[];
+  r: number;
+  removed?: number;
+  children?: ExplorerTreeNode[];
+}
+
+export interface ExplorerMse {
+  mses: { patches: number[]; r: number }[];
+  /** The first trees, rooted at the first MSEs. */
+  trees: ExplorerTreeNode[];
+}
+
+export interface ExplorerHeatmap {
+  /** base64 uint8, size x size row-major: saliency min-max scaled to 0..255. */
+  values: string;
+  /** base64 uint16: cell indices, most salient first, as insertion reveals them (METHODS §4). */
+  order: string;
+}
+
+export interface ExplorerCross {
+  /** Models that evaluated the source's heatmap, in config order. */
+  tested: string[];
+  /** base64 uint16 [tested, 2, points]: insertion then deletion p_c, scaled by 65535. */
+  curves: string;
+  /** Whether the deletion half of `curves` was computed. */
+  deletion: boolean;
+  insertion_auc: number[];
+  deletion_auc: (number | null)[];
+  /** The class c each tested model's curve reads. */
+  cls: number[];
 }
 
 export type Replicates = true | false | "inconclusive";
@@ -227,6 +315,10 @@ export interface ReportInput {
    * traits so that they are cached with it; results.json lists them under `derived`.
    */
   verdicts?: Verdict[];
+  /** What units logged in this run (computed or reused) and what the run itself noticed. */
+  warnings?: RunWarning[];
+  /** report.html's per-image explorer; not written to results.json. */
+  explorer?: ExplorerInput;
 }
 
 /** A clear error for a malformed input, naming the JSON path at fault. */
@@ -353,6 +445,31 @@ export function validateReportInput(v: unknown): ReportInput {
       need(isObj(x), path, "expected an object");
       for (const k of ["id", "finding", "statement", "sentence"]) {
         str(x as Record<string, unknown>, k, path);
+      }
+    });
+  }
+  if (o.warnings !== undefined) {
+    need(Array.isArray(o.warnings), "$.warnings", "expected an array");
+    (o.warnings as unknown[]).forEach((w, i) => {
+      need(isObj(w), `$.warnings[${i}]`, "expected {source, message}");
+      str(w as Record<string, unknown>, "source", `$.warnings[${i}]`);
+      str(w as Record<string, unknown>, "message", `$.warnings[${i}]`);
+    });
+  }
+  if (o.explorer !== undefined) {
+    need(isObj(o.explorer), "$.explorer", "expected an object");
+    const ex = o.explorer as Record<string, unknown>;
+    need(Array.isArray(ex.images), "$.explorer.images", "expected an array");
+    (ex.images as unknown[]).forEach((im, i) => {
+      const path = `$.explorer.images[${i}]`;
+      need(isObj(im), path, "expected an object");
+      for (const k of ["id", "image", "baseline"]) str(im as Record<string, unknown>, k, path);
+      for (const k of ["image", "baseline"]) {
+        need(
+          String((im as Record<string, unknown>)[k]).startsWith("data:image/png;base64,"),
+          `${path}.${k}`,
+          "expected a PNG data URI",
+        );
       }
     });
   }

@@ -31,3 +31,19 @@ Deno.test("validation errors name the key at fault", () => {
     /\$\.provenance\.models\[0\]\.group/,
   );
 });
+
+Deno.test("warnings and the explorer's images are checked", () => {
+  const run = { id: "r", config: "c", created: "t" };
+  assert.throws(
+    () => validateReportInput({ run, warnings: [{ source: "kpca/all" }] }),
+    /\$\.warnings\[0\]\.message/,
+  );
+  const image = { id: "a", image: "data:image/png;base64,AA==", baseline: "x.png" };
+  assert.throws(
+    () => validateReportInput({ run, explorer: { images: [image] } }),
+    /\$\.explorer\.images\[0\]\.baseline: expected a PNG data URI/,
+  );
+  assert.doesNotThrow(() =>
+    validateReportInput({ run, explorer: { images: [{ ...image, baseline: image.image }] } })
+  );
+});

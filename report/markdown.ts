@@ -26,7 +26,12 @@ export function renderMarkdown(doc: ReportDoc): string {
       if (b.kind === "text") out.push(escapeMarkdown(b.text));
       else if (b.kind === "table") out.push(markdownTable(b.table));
       else if (b.kind === "code") out.push(codeFence(b.code, b.lang));
-      else {
+      else if (b.kind === "explorer") {
+        out.push(
+          `_Interactive: open report.html to explore ${b.data.explorer.images.length} images ` +
+            `across ${b.data.models.length} models._`,
+        );
+      } else {
         const f = b.figure;
         const src = encodePath(`figures/${f.name}.png`);
         out.push(

@@ -14,6 +14,7 @@ import { comparePaper, type PaperFacts, parsePaperFacts } from "./paper.ts";
 import { defaults as renderDefaults, renderFigure, type RenderOptions } from "./render_figure.ts";
 import type { SpecOptions } from "./specs.ts";
 import { readVendorScripts } from "./vendor.ts";
+import { readExplorerScript } from "./explorer_script.ts";
 
 export interface RenderReportOptions {
   /** paper-facts.json, read only when `input.paper_columns` is true and `paperFacts` is absent. */
@@ -89,10 +90,12 @@ export async function renderReport(
   }
   const doc = buildDocument(input, derived);
   await write("report.md", renderMarkdown(doc));
-  await write("report.html", renderHtml(doc, vendor));
+  const explorerScript = input.explorer?.images.length ? await readExplorerScript() : undefined;
+  await write("report.html", renderHtml(doc, vendor, explorerScript));
   // results.json keeps its layout, which CI compares with reports/expected: what the pipeline
-  // measured under `input`, the verdicts with what the report derives from it.
-  const { verdicts, ...measured } = input;
+  // measured under `input`, the verdicts with what the report derives from it. The explorer's data
+  // stays in report.html: it is the store's, rounded for display.
+  const { verdicts, explorer: _explorer, ...measured } = input;
   const summary = {
     models,
     verdicts,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { ReportInput } from "./input.ts";
 import { renderReport, RESULTS_SCHEMA } from "./render.ts";
 import type { PaperFacts } from "./paper.ts";
+import { explorerFixture } from "../tests/fixtures/explorer_fixture.ts";
 
 const FIXTURE = new URL("../tests/fixtures/report_input.json", import.meta.url);
 const fixture = (): ReportInput => JSON.parse(Deno.readTextFileSync(FIXTURE));
@@ -165,5 +166,37 @@ Deno.test("skipped images are counted and listed in report.md, report.html and r
       () => renderReport({ run, skipped_images: { count: 3, images: [] } }, out),
       /report input: \$\.skipped_images\.count: differs from the images listed/,
     );
+  });
+});
+
+Deno.test("the explorer, warnings, methods and glossary render; results.json leaves the explorer out", async () => {
+  await withTemp(async (out) => {
+    const input = fixture();
+    input.explorer = explorerFixture(input.provenance!.models.map((m) => m.id));
+    input.warnings = [{ source: "kpca/all", message: HOSTILE }];
+    await renderReport(input, out);
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    // The specs, three libraries, the main script, the explorer's data and its script.
+    assert.equal((html.match(/<script\b/g) ?? []).length, 7);
+    assert.ok(!html.includes(HOSTILE));
+    const data = html.match(
+      /<script type="application\/json" id="xc-explorer-data">(.*?)<\/script>/s,
+    );
+    const parsed = JSON.parse(data![1]);
+    assert.deepEqual(parsed.explorer, JSON.parse(JSON.stringify(input.explorer)));
+    assert.deepEqual(
+      parsed.models.map((m: { id: string }) => m.id).sort(),
+      input.provenance!.models.map((m) => m.id).sort(),
+    );
+    for (const id of ["sec-warnings", "sec-explorer", "sec-methods", "tbl-glossary"]) {
+      assert.ok(html.includes(`id="${id}"`), id);
+    }
+    const md = await Deno.readTextFile(join(out, "report.md"));
+    assert.ok(md.includes("## Methods and glossary") && md.includes("## Warnings (1)"));
+    assert.ok(md.includes("open report.html to explore 3 images across 5 models"));
+    assert.ok(!md.includes(HOSTILE));
+    const res = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.equal("explorer" in res.input, false);
+    assert.deepEqual(res.input.warnings, input.warnings);
   });
 });

@@ -13,6 +13,8 @@ import type {
   Table1Row,
 } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
+import { layoutLabels } from "./label_layout.ts";
+import { familyScales, modelScales, type ModelStyle, modelStyles } from "./palette.ts";
 import { pixelColor, type PixelImage } from "./tile_image.ts";
 
 export interface SpecOptions {
@@ -46,7 +48,27 @@ function need(cond: boolean, where: string, msg: string): void {
   if (!cond) throw new Error(`${where}: ${msg}`);
 }
 
-export function insertionSpec(fig: InsertionFigure, o: SpecOptions = defaults): TopLevelSpec {
+/** Styles of the models a figure draws: the given ones, or one family when none are given. */
+function stylesFor(ids: string[], styles?: readonly ModelStyle[]): ModelStyle[] {
+  const known = styles ?? modelStyles([], ids);
+  const extra = modelStyles([], ids.filter((id) => !known.some((s) => s.id === id)));
+  return [...known, ...extra].filter((s) => ids.includes(s.id));
+}
+
+/** Colour and dash by model, one merged legend in family order. */
+function modelLineEncoding(ids: string[], styles?: readonly ModelStyle[]) {
+  const sc = modelScales(stylesFor(ids, styles));
+  return {
+    color: { field: "model", type: "nominal", title: "model", scale: sc.color },
+    strokeDash: { field: "model", type: "nominal", title: "model", scale: sc.strokeDash },
+  };
+}
+
+export function insertionSpec(
+  fig: InsertionFigure,
+  o: SpecOptions = defaults,
+  styles?: readonly ModelStyle[],
+): TopLevelSpec {
   const values: Json[] = [];
   fig.curves.forEach((c, i) => {
     need(c.x.length === c.y.length, `figures.insertion.curves[${i}]`, "x and y lengths differ");
@@ -68,7 +90,7 @@ export function insertionSpec(fig: InsertionFigure, o: SpecOptions = defaults): 
         scale: { domain: [0, 1] },
       },
       y: { field: "y", type: "quantitative", title: "probability of the class" },
-      color: { field: "model", type: "nominal", title: "model" },
+      ...modelLineEncoding(fig.curves.map((c) => c.model), styles),
       tooltip: [
         { field: "model", type: "nominal" },
         { field: "x", type: "quantitative", format: ".3f" },
@@ -128,11 +150,13 @@ function imageLayer(img: PixelImage) {
 export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaults): TopLevelSpec {
   const g = fig.grid;
   need(Number.isInteger(g) && g > 0, "figures.mse.grid", "must be a positive integer");
-  const tiles = [
+  const tiles: { patches: number[]; r?: number; removed?: number; title: string }[] = [
     ...fig.mses.slice(0, o.maxTiles).map((m, i) => ({ ...m, title: `MSE ${i + 1}` })),
     ...(fig.sub_explanations ?? []).slice(0, o.maxTiles).map((m, i) => ({
       ...m,
-      title: `sub-explanation ${i + 1}`,
+      title: m.parent === undefined
+        ? `sub-explanation ${i + 1}`
+        : `MSE ${m.parent + 1} − patch ${m.removed ?? "?"}`,
     })),
   ];
   const s = tileScales(img);
@@ -145,7 +169,7 @@ export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaul
   };
   const concat = tiles.map((t, ti) => {
     const revealed = new Set(t.patches);
-    for (const p of revealed) {
+    for (const p of t.removed === undefined ? revealed : [...revealed, t.removed]) {
       need(
         Number.isInteger(p) && p >= 0 && p < g * g,
         `figures.mse tile ${ti + 1}`,
@@ -172,6 +196,14 @@ export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaul
           mark: { type: "rect", fillOpacity: 0, stroke: "#ffd400", strokeWidth: 1.5, aria: false },
           encoding: enc,
         },
+        // The patch removed from the parent MSE, in red as in the paper's Fig. 4.
+        ...(t.removed !== undefined
+          ? [{
+            data: { values: [patchRect(t.removed, g, img)] },
+            mark: { type: "rect", fillOpacity: 0, stroke: "#e00000", strokeWidth: 2, aria: false },
+            encoding: enc,
+          }]
+          : []),
       ],
     };
   });
@@ -186,7 +218,11 @@ export function mseSpec(fig: MseFigure, img: PixelImage, o: SpecOptions = defaul
   } as TopLevelSpec;
 }
 
-export function channelSpec(fig: ChannelFigure, o: SpecOptions = defaults): TopLevelSpec {
+export function channelSpec(
+  fig: ChannelFigure,
+  o: SpecOptions = defaults,
+  styles?: readonly ModelStyle[],
+): TopLevelSpec {
   const values: Json[] = [];
   for (const c of fig.curves) {
     const sorted = [...c.values].sort((a, b) => b - a);
@@ -203,7 +239,7 @@ export function channelSpec(fig: ChannelFigure, o: SpecOptions = defaults): TopL
     encoding: {
       x: { field: "rank", type: "quantitative", title: "channel (sorted, descending)" },
       y: { field: "value", type: "quantitative", title: "mean maximal activation" },
-      color: { field: "model", type: "nominal" },
+      ...modelLineEncoding(fig.curves.map((c) => c.model), styles),
       tooltip: [
         { field: "model", type: "nominal" },
         { field: "rank", type: "quantitative" },
@@ -214,33 +250,67 @@ export function channelSpec(fig: ChannelFigure, o: SpecOptions = defaults): TopL
   } as TopLevelSpec;
 }
 
-export function landscapeSpec(fig: LandscapeFigure, o: SpecOptions = defaults): TopLevelSpec {
-  const enc = {
-    x: {
-      field: "x",
-      type: "quantitative",
-      title: "KPCA component 1",
-      scale: { zero: false, padding: 30 },
-    },
-    y: {
-      field: "y",
-      type: "quantitative",
-      title: "KPCA component 2",
-      scale: { zero: false, padding: 16 },
-    },
-  };
+/**
+ * Fig. 6: models as points, colour and shape by family, each labelled where its label overlaps no
+ * other label or point (report/label_layout.ts), with a leader line where it had to move away.
+ */
+export function landscapeSpec(
+  fig: LandscapeFigure,
+  o: SpecOptions = defaults,
+  styles?: readonly ModelStyle[],
+): TopLevelSpec {
+  const layout = layoutLabels(
+    fig.points.map((p) => ({ x: p.x, y: p.y, text: p.model })),
+    { width: o.width, height: o.height },
+  );
+  const values = fig.points.map((p, i) => ({
+    ...p,
+    lx: layout.labels[i].lx,
+    ly: layout.labels[i].ly,
+    leader: layout.labels[i].leader,
+  }));
+  // Families in the models' order; the points' own groups where provenance names none.
+  const known = styles ?? [];
+  const groupStyles = modelStyles(
+    [
+      ...known.filter((s) => fig.points.some((p) => p.group === s.family)).map((s) => ({
+        id: s.id,
+        group: s.family,
+      })),
+      ...fig.points.filter((p) => !known.some((s) => s.family === p.group)).map((p) => ({
+        id: p.model,
+        group: p.group,
+      })),
+    ],
+  );
+  const fam = familyScales(groupStyles);
+  const scale = (d: [number, number]) => ({ domain: d, nice: false, zero: false });
+  const x = { type: "quantitative", title: "KPCA component 1", scale: scale(layout.xDomain) };
+  const y = { type: "quantitative", title: "KPCA component 2", scale: scale(layout.yDomain) };
   return {
     $schema: SCHEMA,
     title: { text: "Landscape of models (kernel PCA of cross-testing similarity)" },
     width: o.width,
     height: o.height,
-    data: { values: fig.points.map((p) => ({ ...p })) },
+    data: { values },
     layer: [
       {
-        mark: { type: "point", filled: true, size: 80 },
+        transform: [{ filter: "datum.leader" }],
+        mark: { type: "rule", color: "#999999", strokeWidth: 0.8 },
         encoding: {
-          ...enc,
-          color: { field: "group", type: "nominal", title: "group" },
+          x: { field: "x", ...x },
+          y: { field: "y", ...y },
+          x2: { field: "lx" },
+          y2: { field: "ly" },
+        },
+      },
+      {
+        mark: { type: "point", filled: true, size: 80, opacity: 0.9 },
+        encoding: {
+          x: { field: "x", ...x },
+          y: { field: "y", ...y },
+          color: { field: "group", type: "nominal", title: "group", scale: fam.color },
+          shape: { field: "group", type: "nominal", title: "group", scale: fam.shape },
           tooltip: [
             { field: "model", type: "nominal" },
             { field: "group", type: "nominal" },
@@ -250,8 +320,12 @@ export function landscapeSpec(fig: LandscapeFigure, o: SpecOptions = defaults): 
         },
       },
       {
-        mark: { type: "text", dy: -10, fontSize: 10 },
-        encoding: { ...enc, text: { field: "model", type: "nominal" } },
+        mark: { type: "text", fontSize: 10, align: "center", baseline: "middle" },
+        encoding: {
+          x: { field: "lx", ...x },
+          y: { field: "ly", ...y },
+          text: { field: "model", type: "nominal" },
+        },
       },
     ],
     config: CONFIG,
@@ -379,11 +453,16 @@ export function groupMatrixSpec(fig: GroupMatrixFigure, o: SpecOptions = default
   } as TopLevelSpec;
 }
 
-/** Sub-explanation counts by model and threshold, error bars from the bootstrap intervals. */
+/**
+ * Sub-explanation counts by model (family order) and threshold, error bars from the bootstrap
+ * intervals, on a symmetric log axis: counts span three orders of magnitude across models, and a
+ * linear axis flattens the small ones to nothing.
+ */
 export function subCountSpec(
   rows: Table1Row[],
   kind: "tree" | "unique" = "tree",
   o: SpecOptions = defaults,
+  styles?: readonly ModelStyle[],
 ): TopLevelSpec {
   const values: Json[] = [];
   for (const r of rows) {
@@ -398,9 +477,13 @@ export function subCountSpec(
     field: "model",
     type: "nominal",
     title: "model",
-    sort: rows.map((r) => r.model),
+    sort: stylesFor(rows.map((r) => r.model), styles).map((s) => s.id),
     axis: { labelAngle: -30, labelLimit: 140 },
   };
+  const yScale = { type: "symlog", constant: 1 };
+  const top = Math.max(1, ...values.map((v) => v.hi as number).filter(Number.isFinite));
+  const ticks = [0, 1, 3, 10, 30, 100, 300, 1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6]
+    .filter((t) => t <= top * 1.5);
   const off = { field: "threshold", type: "nominal", sort: THRESHOLDS.map((t) => `r ≥ ${t}`) };
   return {
     $schema: SCHEMA,
@@ -414,7 +497,13 @@ export function subCountSpec(
         encoding: {
           x,
           xOffset: off,
-          y: { field: "mean", type: "quantitative", title: "sub-explanations per image" },
+          y: {
+            field: "mean",
+            type: "quantitative",
+            title: "sub-explanations per image (log scale)",
+            scale: yScale,
+            axis: { values: ticks },
+          },
           color: { ...off, title: "threshold" },
           tooltip: [
             { field: "model", type: "nominal" },
@@ -430,7 +519,7 @@ export function subCountSpec(
         encoding: {
           x,
           xOffset: off,
-          y: { field: "lo", type: "quantitative" },
+          y: { field: "lo", type: "quantitative", scale: yScale },
           y2: { field: "hi" },
         },
       },

@@ -45,6 +45,10 @@ Deno.test("MSE spec: a tile per MSE and sub-explanation, revealed patches outlin
     count(svg, /fill="#000000"[^>]*opacity="0.6"|opacity="0.6"[^>]*fill="#000000"/g) + 0 >= 0,
     true,
   );
+  // A sub-explanation outlines, in red, the patch its MSE lost.
+  const removed = f.mse!.sub_explanations!.filter((t) => t.removed !== undefined).length;
+  assert.ok(removed > 0, "the fixture's sub-explanations name their removed patch");
+  assert.equal(count(svg, /stroke="#e00000"/g), removed);
   // One rect per pixel per tile plus g*g patch rects per tile.
   assert.ok(count(svg, /<path /g) >= nTiles * (img.width * img.height + g * g));
   assert.throws(

@@ -9,6 +9,7 @@ import type {
   ModelInfo,
   Provenance,
   RunInfo,
+  RunWarning,
   SkippedImages,
   Table1Row,
   Threshold,
@@ -39,6 +40,34 @@ export function fmtInterval(iv: Interval | undefined): string {
 }
 
 const pct = (x: number | undefined) => (x === undefined ? "n/a" : `${fmt(x * 100)}%`);
+
+/** A fraction as a percentage with its interval, e.g. "91.20% [88.60, 93.60]". */
+const pctInterval = (x: number | undefined, ci?: { lo: number; hi: number }) =>
+  ci && x !== undefined ? `${pct(x)} [${fmt(ci.lo * 100)}, ${fmt(ci.hi * 100)}]` : pct(x);
+
+/** The warnings units logged and the run noticed, one row each. */
+export function warningsTable(warnings: RunWarning[]): Table {
+  return {
+    id: "warnings",
+    title: "Warnings",
+    caption: "what units logged while computing (shown whether this run computed or reused " +
+      "them) and what the run noticed; each can make a number above less trustworthy",
+    columns: ["from", "warning"],
+    align: ["left", "left"],
+    rows: warnings.map((w) => [w.source, w.message]),
+  };
+}
+
+/** The glossary: the terms the tables and figures use, one row each. */
+export function glossaryTable(terms: readonly [string, string][]): Table {
+  return {
+    id: "glossary",
+    title: "Glossary",
+    columns: ["term", "meaning"],
+    align: ["left", "left"],
+    rows: terms.map(([t, m]) => [t, m]),
+  };
+}
 
 export function runTable(run: RunInfo, prov?: Provenance): Table {
   const rows = [["run id", run.id], ["config", run.config], ["created", run.created]];
@@ -89,14 +118,16 @@ export function accuracyTable(acc: AccuracySection): Table {
   return {
     id: "accuracy",
     title: "Accuracy and normalisation constants",
-    caption:
-      "t: mean top-1 confidence on the images; b: on fully blurred images; b(ĉ): mean confidence in the class predicted on the image, on its blurred copy.",
+    caption: "top-1, top-5: percent of the labelled images, with a 95% percentile bootstrap " +
+      "interval over images (a single point where every image is right); t: mean top-1 " +
+      "confidence on the images; b: on fully blurred images; b(ĉ): mean confidence in the " +
+      "class predicted on the image, on its blurred copy.",
     columns: ["model", "top-1", "top-5", "t", "b", "b(ĉ)", "images"],
     align: ["left", "right", "right", "right", "right", "right", "right"],
     rows: acc.models.map((a) => [
       a.model,
-      pct(a.top1),
-      pct(a.top5),
+      pctInterval(a.top1, a.top1_ci),
+      pctInterval(a.top5, a.top5_ci),
       fmt(a.t, 3),
       fmt(a.b, 3),
       fmt(a.bPred, 3),

@@ -91,3 +91,28 @@ Deno.test("verdict and paper tables render every entry", () => {
   assert.deepEqual(p.rows[0].slice(0, 5), ["m", "M", "7.00", "3.50", "2.00x"]);
   assert.equal(p.rows[0].length, p.columns.length);
 });
+
+Deno.test("accuracy shows its bootstrap interval; HTML puts intervals on their own line", () => {
+  const acc = {
+    models: [
+      { model: "m", top1: 0.912, top5: 0.99, top1_ci: { lo: 0.886, hi: 0.936 }, images: 500 },
+      { model: "n", top1: 0.5 },
+    ],
+  };
+  const t = tables.accuracyTable(acc);
+  assert.equal(t.rows[0][1], "91.20% [88.60, 93.60]");
+  assert.equal(t.rows[0][2], "99.00%", "no interval given, none shown");
+  assert.equal(t.rows[1][1], "50.00%");
+  const html = htmlTable(t);
+  assert.ok(html.includes('91.20% <span class="ci">[88.60, 93.60]</span>'), html);
+  const t1 = htmlTable(tables.table1Table(input.table1!, input.provenance!.models));
+  assert.ok(/<td class="r">[0-9.]+ <span class="ci">\[[0-9.]+, [0-9.]+\]<\/span><\/td>/.test(t1));
+});
+
+Deno.test("warnings and glossary tables escape what they show", () => {
+  const w = tables.warningsTable([{ source: "kpca/all", message: HOSTILE }]);
+  assert.deepEqual(w.rows, [["kpca/all", HOSTILE]]);
+  assert.ok(!htmlTable(w).includes(HOSTILE) && htmlTable(w).includes("&lt;script&gt;"));
+  const g = tables.glossaryTable([["MSE", "minimal sufficient explanation"]]);
+  assert.deepEqual(g.columns, ["term", "meaning"]);
+});

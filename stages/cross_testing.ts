@@ -22,6 +22,9 @@ import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
 import { chunks, curvePoints, limit, perModel } from "./support/cost.ts";
 import type { ReportContext, ReportPart } from "./support/report_part.ts";
+import type { UnitIO, UnitRef } from "../pipeline/stage.ts";
+import { encodeU16, probWords } from "../report/explorer_codec.ts";
+import type { ExplorerCross } from "../report/input.ts";
 
 const params = obj({
   /** Images cross-tested (the first N that igos-heatmaps explained); 0 = all of them. */
@@ -134,9 +137,15 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
       await scorer.close();
     }
   },
-  /** Fig. 3: each model's insertion curve on its own heatmap of the figures' image. */
-  async summarise(io, { models, units, sample }) {
-    if (!sample) return {};
+  /**
+   * Fig. 3: each model's insertion curve on its own heatmap of the figures' image; and, for the
+   * explorer, the curves of every source model's heatmaps on every model, on its images.
+   */
+  async summarise(io, ctx) {
+    const explored = await explorerCross(io, ctx);
+    const explorer = explored ? { cross: explored } : {};
+    const { models, units, sample } = ctx;
+    if (!sample) return { explorer };
     const curves = [];
     for (const id of models) {
       const ref = units("cross-test").find((r) => r.unit === `${id}/${id}/c0000`);
@@ -155,9 +164,68 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
         y: Array.from((cv.data as Float32Array).subarray(k * 2 * pts, k * 2 * pts + pts)),
       });
     }
-    if (!curves.length) return {};
+    if (!curves.length) return { explorer };
     return {
       figures: { insertion: { image_id: sample.id, class_label: sample.classLabel, curves } },
+      explorer,
     };
   },
 };
+
+/** Insertion and deletion curves of each source's heatmaps on every tested model. */
+async function explorerCross(io: UnitIO, { models, units, explorer }: ReportContext) {
+  if (!explorer) return undefined;
+  const wanted = new Set(explorer.images);
+  const byUnit = new Map(units("cross-test").map((r) => [r.unit, r]));
+  const chunkIds = [
+    ...new Set(units("cross-test").map((r) => r.unit.slice(r.unit.lastIndexOf("/") + 1))),
+  ]
+    .sort();
+  const entries: Record<string, Record<string, ExplorerCross>> = {};
+  let fractions: number[] | undefined;
+  for (const a of models) {
+    for (const chunk of chunkIds) {
+      type Read = { b: string; auc: StoredAuc; curves: Float32Array; points: number };
+      const reads: Read[] = [];
+      for (const b of models) {
+        const ref: UnitRef | undefined = byUnit.get(`${a}/${b}/${chunk}`);
+        if (!ref) continue;
+        const auc = await io.readInputJson<StoredAuc>(ref, "auc.json");
+        if (!auc.images.some((im) => wanted.has(im.id))) continue;
+        const cv = decodeNpy(await io.readInput(ref, "curves.npy"));
+        reads.push({ b, auc, curves: cv.data as Float32Array, points: cv.shape[2] ?? 0 });
+        fractions ??= auc.fractions;
+      }
+      const ids = new Set(reads.flatMap((r) => r.auc.images.map((im) => im.id)));
+      for (const image of [...ids].filter((x) => wanted.has(x))) {
+        const rows = reads.flatMap((r) => {
+          const k = r.auc.images.findIndex((im) => im.id === image);
+          return k < 0 ? [] : [{ ...r, k, im: r.auc.images[k] }];
+        });
+        const points = rows[0]?.points ?? 0;
+        const flat = new Float32Array(rows.length * 2 * points);
+        rows.forEach((r, j) => {
+          flat.set(r.curves.subarray(r.k * 2 * points, (r.k + 1) * 2 * points), j * 2 * points);
+        });
+        (entries[a] ??= {})[image] = {
+          tested: rows.map((r) => r.b),
+          curves: encodeU16(probWords(flat)),
+          deletion: rows.every((r) => r.im.deletionAuc !== null),
+          insertion_auc: rows.map((r) => Math.round(r.im.insertionAuc * 1e4) / 1e4),
+          deletion_auc: rows.map((r) =>
+            r.im.deletionAuc === null ? null : Math.round(r.im.deletionAuc * 1e4) / 1e4
+          ),
+          cls: rows.map((r) => r.im.cls),
+        };
+      }
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[a] ?? {}).length === wanted.size) break;
+    }
+  }
+  return fractions ? { fractions, entries } : undefined;
+}
+
+interface StoredAuc {
+  fractions: number[];
+  images: { id: string; cls: number; insertionAuc: number; deletionAuc: number | null }[];
+}

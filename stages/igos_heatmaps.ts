@@ -17,6 +17,10 @@ import { readChunk } from "./support/tensors.ts";
 import { readPredictions } from "./support/predictions_io.ts";
 import { chunks, igosRows, limit, lineSearchTrials, perModel } from "./support/cost.ts";
 import type { ReportContext, ReportPart } from "./support/report_part.ts";
+import { cellOrder } from "../explain/insertion.ts";
+import { encodeU16, encodeU8, saliencyBytes } from "../report/explorer_codec.ts";
+import type { ExplorerHeatmap } from "../report/input.ts";
+import type { UnitIO } from "../pipeline/stage.ts";
 
 const params = obj({
   /** Images explained (the first N of the dataset); 0 = all. */
@@ -178,9 +182,15 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
       );
     }
   },
-  /** Fig. 7: every model's heatmap of the figures' image, as cross-testing uses it. */
-  async summarise(io, { models, units, sample }) {
-    if (!sample) return {};
+  /**
+   * Fig. 7: every model's heatmap of the figures' image, as cross-testing uses it; and, for the
+   * explorer, every model's heatmaps of its images with the order insertion reveals their cells.
+   */
+  async summarise(io, ctx) {
+    const explored = await explorerHeatmaps(io, ctx);
+    const explorer = explored ? { heatmaps: explored } : {};
+    const { models, units, sample } = ctx;
+    if (!sample) return { explorer };
     const heatmaps = [];
     for (const id of models) {
       const ref = units("igos-heatmaps").find((r) => r.unit === `${id}/c0000`);
@@ -202,13 +212,44 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
         ),
       });
     }
-    if (!heatmaps.length) return {};
+    if (!heatmaps.length) return { explorer };
     const cross_test = {
       image_id: sample.id,
       class_label: sample.classLabel,
       image: sample.image,
       heatmaps,
     };
-    return { figures: { cross_test } };
+    return { figures: { cross_test }, explorer };
   },
 };
+
+/** Each model's heatmaps of the explorer's images: saliency as bytes, cell order as uint16. */
+async function explorerHeatmaps(io: UnitIO, { models, units, explorer }: ReportContext) {
+  if (!explorer) return undefined;
+  const wanted = new Set(explorer.images);
+  const entries: Record<string, Record<string, ExplorerHeatmap>> = {};
+  let size = 0, method = "";
+  for (const id of models) {
+    for (const ref of units("igos-heatmaps").filter((r) => r.unit.startsWith(`${id}/`))) {
+      const meta = await io.readInputJson<
+        { maskSize: number; method: string; items: { id: string }[] }
+      >(ref, "meta.json");
+      if (!meta.items.some((im) => wanted.has(im.id))) continue;
+      const s2 = meta.maskSize * meta.maskSize;
+      const hm = decodeNpy(await io.readInput(ref, "heatmaps.npy")).data as Float32Array;
+      meta.items.forEach((im, k) => {
+        if (!wanted.has(im.id)) return;
+        const values = hm.subarray(k * s2, (k + 1) * s2);
+        (entries[id] ??= {})[im.id] = {
+          values: encodeU8(saliencyBytes(values)),
+          order: encodeU16(cellOrder(values)),
+        };
+      });
+      size = meta.maskSize;
+      method = meta.method;
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[id] ?? {}).length === wanted.size) break;
+    }
+  }
+  return size ? { size, method, entries } : undefined;
+}

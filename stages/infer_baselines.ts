@@ -22,6 +22,7 @@ import { concatChunks, readChunk } from "./support/tensors.ts";
 import type { StoredPredictions } from "./support/predictions_io.ts";
 import type { ReportContext, ReportPart } from "./support/report_part.ts";
 import { activationCurve, ensembleAccuracy, summarisePredictions } from "../explain/predictions.ts";
+import { accuracyIntervals } from "../explain/accuracy.ts";
 
 const params = obj({ topk: optional(int({ min: 1 }), 5) });
 
@@ -93,8 +94,11 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
       );
     }
   },
-  /** Accuracy, t and b, ensembles (from the softmax outputs), and Fig. 5's activation curves. */
-  async summarise(io, { config, models, units }) {
+  /**
+   * Accuracy with bootstrap intervals, t and b, ensembles (from the softmax outputs), Fig. 5's
+   * activation curves, and each model's prediction on the explorer's images.
+   */
+  async summarise(io, { config, models, units, bootstrap, explorer }) {
     const preds = new Map<string, StoredPredictions>();
     const probs = new Map<string, Float32Array>();
     const curves: { model: string; values: number[] }[] = [];
@@ -116,6 +120,7 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
       accuracy: {
         models: models.filter((id) => preds.has(id)).map((id) => {
           const pr = preds.get(id)!;
+          const ci = accuracyIntervals(pr.items, bootstrap, id);
           return {
             model: id,
             top1: (pr.top1 ?? NaN) / 100,
@@ -124,6 +129,8 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
             b: pr.b,
             bPred: pr.bPred,
             images: pr.images,
+            ...(ci.top1 ? { top1_ci: ci.top1 } : {}),
+            ...(ci.top5 ? { top5_ci: ci.top5 } : {}),
           };
         }).filter((a) => Number.isFinite(a.top1)),
         ensembles: config.ensembles.filter((e) => e.members.every((id) => probs.has(id))).map((
@@ -139,6 +146,19 @@ export const inferBaselines: Stage<{ topk: number }, Config, ReportContext, Repo
         ...(config.paperColumns ? { paper_claim: PAPER_ENSEMBLE } : {}),
       },
       figures: curves.length ? { channels: { curves } } : {},
+      explorer: explorer ? { predictions: explorerPredictions(preds, explorer.images) } : {},
     };
   },
 };
+
+/** ĉ and p_full of each model on each of the explorer's images. */
+function explorerPredictions(preds: Map<string, StoredPredictions>, images: string[]) {
+  const wanted = new Set(images);
+  const out: Record<string, Record<string, { pred: number; p: number }>> = {};
+  for (const [model, pr] of preds) {
+    for (const it of pr.items.filter((x) => wanted.has(x.id))) {
+      (out[model] ??= {})[it.id] = { pred: it.pred, p: Math.round(it.pFull * 1e4) / 1e4 };
+    }
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import type { ModelInfo, ReportInput } from "../report/input.ts";
 import { computeVerdicts } from "../report/verdicts.ts";
 import { dataset, models } from "./support/common.ts";
 import { LISTING_UNIT } from "./preprocess.ts";
+import { readExplorerImages } from "./support/explorer_images.ts";
 import type {
   FigureSample,
   ReportContext,
@@ -26,11 +27,17 @@ const params = obj({
   bootstrap: optional(int({ min: 100 }), bootstrapDefaults.samples),
   /** Seed of every bootstrap of the report (Table 1 and the verdicts). */
   seed: optional(int({ min: 0 }), bootstrapDefaults.seed),
+  /** Images report.html's explorer shows (the first of the dataset; 0 = no explorer). */
+  explorerImages: optional(int({ min: 0 }), 10),
+  /** Longest side, in pixels, of the explorer's images (larger crops are downsampled). */
+  explorerSide: optional(int({ min: 8 }), 112),
 });
 
 interface ReportParams {
   bootstrap: number;
   seed: number;
+  explorerImages: number;
+  explorerSide: number;
 }
 
 interface ReportUnitParams {
@@ -75,6 +82,17 @@ export function reportStage(
       const p = unit.params as ReportUnitParams;
       const byStage = Map.groupBy(unit.inputs, (r) => r.stage);
       const units = (stage: string) => byStage.get(stage) ?? [];
+      const classNames = (await dataset(config)).classNames;
+      const explorerImages = await explorerImagesOf(
+        io,
+        config,
+        units("preprocess").filter((r) => r.unit !== LISTING_UNIT),
+        classNames,
+        {
+          images: params.explorerImages,
+          side: params.explorerSide,
+        },
+      );
       const ctx: ReportContext = {
         config,
         models: p.models.map((m) => m.id),
@@ -84,8 +102,9 @@ export function reportStage(
         sample: await readSample(
           io,
           units("preprocess").find((r) => r.unit !== LISTING_UNIT),
-          (await dataset(config)).classNames,
+          classNames,
         ),
+        explorer: explorerImages.length ? { images: explorerImages.map((im) => im.id) } : undefined,
       };
       const input: ReportInput = {
         run: { id: "(set when published)", config: config.name, created: "(set when published)" },
@@ -99,9 +118,22 @@ export function reportStage(
             paper_name: m.name !== m.id ? m.name : undefined,
             traits: traitsOf(m.card),
           })),
+          stage_params: {
+            ...Object.fromEntries(reported.map((s) => [
+              s.name,
+              s.params.parse(config.stages[s.name] ?? {}, `config.stages.${s.name}`) as Record<
+                string,
+                unknown
+              >,
+            ])),
+            report: { ...params },
+          },
         },
         paper_columns: config.paperColumns,
         figures: {},
+        explorer: explorerImages.length
+          ? { images: explorerImages, ...(classNames ? { classes: classNames } : {}) }
+          : undefined,
       };
       for (const s of reported) {
         if (s.summarise) addPart(input, (await s.summarise(io, ctx)) as ReportPart, s.name);
@@ -129,16 +161,19 @@ function withoutRuntime(config: Config): Omit<Config, "runtime"> {
   return rest;
 }
 
-/** Merges a stage's part into the input: figures key by key, other sections from one stage only. */
+/**
+ * Merges a stage's part into the input: figures and the explorer's parts key by key, other
+ * sections from one stage only.
+ */
 function addPart(input: ReportInput, part: ReportPart, stage: string): void {
   for (const [key, value] of Object.entries(part) as [keyof ReportPart, unknown][]) {
     if (value === undefined) continue;
-    if (key === "figures") {
-      for (const [name, figure] of Object.entries(value as object)) {
-        if (name in input.figures!) {
-          throw new Error(`report: figure ${name} comes twice (${stage})`);
-        }
-        Object.assign(input.figures!, { [name]: figure });
+    if (key === "figures" || key === "explorer") {
+      const into = key === "figures" ? input.figures! : input.explorer;
+      if (!into) continue; // no explorer images: the explorer is off
+      for (const [name, part] of Object.entries(value as object)) {
+        if (name in into) throw new Error(`report: ${key}.${name} comes twice (${stage})`);
+        Object.assign(into, { [name]: part });
       }
     } else if (key in input) {
       throw new Error(`report: section ${key} comes twice (${stage})`);
@@ -159,6 +194,22 @@ function traitsOf(card: Record<string, unknown> | null): ModelInfo["traits"] {
       : "other",
     distilled: Boolean(card.distilled_from ?? card.distilled),
   };
+}
+
+/** The explorer's images from the first preprocessing group's chunks, in dataset order. */
+async function explorerImagesOf(
+  io: UnitIO,
+  config: Config,
+  refs: UnitRef[],
+  classNames: string[] | null,
+  o: { images: number; side: number },
+) {
+  if (o.images === 0 || refs.length === 0) return [];
+  const group = refs[0].unit.slice(0, refs[0].unit.lastIndexOf("/"));
+  const model = (await models(config)).models.find((m) => m.preprocessKey === group);
+  if (!model) return [];
+  const chunks = refs.filter((r) => r.unit.startsWith(`${group}/`));
+  return await readExplorerImages(io, chunks, model.preprocess, classNames, o);
 }
 
 /** The first image of a preprocess chunk as a figure tile, with its class name. */

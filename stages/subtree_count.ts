@@ -9,7 +9,8 @@ import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount, table1Row, thresholdKey } from "../explain/mse_run.ts";
 import { Memo, type RatioRule } from "../explain/memo.ts";
 import type { SubtreeResult } from "../explain/subtree.ts";
-import type { MseFigure, Table1Row } from "../report/input.ts";
+import { deepenSamples, type SampleNode } from "../explain/tree_sample.ts";
+import type { ExplorerMse, ExplorerTreeNode, MseFigure, Table1Row } from "../report/input.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -29,6 +30,8 @@ const params = obj({
   countRoots: optional(bool(), true),
   /** Trees per image kept for the Fig. 4 analog. */
   sampleTrees: optional(int({ min: 0 }), 2),
+  /** Levels below each kept tree's root drawn by the report's explorer (1 = its children). */
+  sampleDepth: optional(int({ min: 1 }), 2),
 });
 
 export type SubtreeParams = ReturnType<typeof params.parse>;
@@ -140,6 +143,15 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
         },
         params.sampleTrees,
       );
+      const trees = await Promise.all(results.map((r, k) =>
+        deepenSamples(
+          memos[k],
+          r.samples,
+          params.sampleDepth,
+          params.children,
+          params.expandThreshold,
+        )
+      ));
       io.count("modelEvals", results.reduce((a, r) => a + r.subtree.evaluations, 0));
       io.count("memoHits", results.reduce((a, r) => a + r.subtree.hits, 0));
       // Of the model's shared Scorer so far, all units in flight together: timing, not a result.
@@ -152,17 +164,23 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
           id: stored.images[k].id,
           ...r.subtree,
           samples: r.samples,
+          /** The same trees `sampleDepth` levels deep, for the report's explorer. */
+          trees: trees[k],
         })),
       });
     } finally {
       await scorer.release();
     }
   },
-  /** Table 1 and Fig. 4: each model's MSEs (mse-search) with their sub-explanations. */
+  /**
+   * Table 1 and Fig. 4: each model's MSEs (mse-search) with their sub-explanations; and, for the
+   * explorer, every model's MSEs and sampled trees on each of its images.
+   */
   async summarise(io, ctx) {
     const table1 = await table1Rows(io, ctx);
     const mse = await fig4(io, ctx);
-    return { table1, figures: mse ? { mse } : {} };
+    const explored = await explorerMse(io, ctx);
+    return { table1, figures: mse ? { mse } : {}, explorer: explored ? { mse: explored } : {} };
   },
 };
 
@@ -227,6 +245,53 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
   return table1;
 }
 
+/** Ratios as the explorer shows them: 4 decimals are plenty beside a threshold of 0.5. */
+const r4 = (r: number) => Math.round(r * 1e4) / 1e4;
+
+function explorerNode(n: SampleNode): ExplorerTreeNode {
+  return {
+    patches: n.patches,
+    r: r4(n.ratio),
+    ...(n.removed === undefined ? {} : { removed: n.removed }),
+    ...(n.children.length ? { children: n.children.map(explorerNode) } : {}),
+  };
+}
+
+/** Every model's MSEs and sampled trees on the explorer's images. */
+async function explorerMse(io: UnitIO, { models, units, explorer }: ReportContext) {
+  if (!explorer) return undefined;
+  const wanted = new Set(explorer.images);
+  const entries: Record<string, Record<string, ExplorerMse>> = {};
+  let grid = 0, ph: number | undefined;
+  for (const id of models) {
+    for (const ref of units("mse-search").filter((r) => r.unit.startsWith(`${id}/`))) {
+      const mse = await io.readInputJson<{
+        options: { grid: number; ph?: number };
+        images: { id: string; mses: { patches: number[]; ratio: number }[] }[];
+      }>(ref, "mse.json");
+      if (!mse.images.some((im) => wanted.has(im.id))) continue;
+      grid = mse.options.grid;
+      ph = mse.options.ph;
+      const sub = units("subtree-count").some((r) => r.unit === ref.unit)
+        ? await io.readInputJson<{ images: { id: string; trees?: SampleNode[] }[] }>(
+          { stage: "subtree-count", unit: ref.unit },
+          "subtree.json",
+        )
+        : undefined;
+      for (const im of mse.images.filter((x) => wanted.has(x.id))) {
+        const trees = sub?.images.find((x) => x.id === im.id)?.trees ?? [];
+        (entries[id] ??= {})[im.id] = {
+          mses: im.mses.map((m) => ({ patches: m.patches, r: r4(m.ratio) })),
+          trees: trees.map(explorerNode),
+        };
+      }
+      // The explorer's images are the dataset's first: later chunks have none of them.
+      if (Object.keys(entries[id] ?? {}).length === wanted.size) break;
+    }
+  }
+  return grid ? { grid, ph, entries } : undefined;
+}
+
 /** Fig. 4: MSEs and sub-explanations of the first model with MSEs on the figures' image. */
 async function fig4(
   io: UnitIO,
@@ -245,7 +310,7 @@ async function fig4(
     const im = mse.images.find((x) => x.id === sample.id);
     if (!im || im.mses.length === 0) continue;
     const subRef = units("subtree-count").find((r) => r.unit === ref.unit);
-    let subs: { patches: number[]; r?: number }[] = [];
+    let subs: NonNullable<MseFigure["sub_explanations"]> = [];
     if (subRef) {
       const sub = await io.readInputJson<
         {
@@ -253,14 +318,15 @@ async function fig4(
             id: string;
             samples: {
               root: { patches: number[] };
-              children: { patches: number[]; ratio: number }[];
+              children: { patches: number[]; ratio: number; removed: number }[];
             }[];
           }[];
         }
       >(subRef, "subtree.json");
       const s = sub.images.find((x) => x.id === sample.id);
-      subs = (s?.samples ?? []).flatMap((t) =>
-        t.children.map((ch) => ({ patches: ch.patches, r: ch.ratio }))
+      // The samples' roots are the image's first MSEs, in order.
+      subs = (s?.samples ?? []).flatMap((t, parent) =>
+        t.children.map((ch) => ({ patches: ch.patches, r: ch.ratio, parent, removed: ch.removed }))
       ).slice(0, 6);
     }
     return {

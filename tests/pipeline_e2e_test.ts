@@ -88,6 +88,19 @@ Deno.test({
     ) {
       await Deno.stat(join(dir, "reports", "latest", f));
     }
+    // Every stage's part of the explorer reaches report.html, for the images the stages covered.
+    const html = await Deno.readTextFile(join(dir, "reports", "latest", "report.html"));
+    const data = JSON.parse(
+      /<script type="application\/json" id="xc-explorer-data">(.*?)<\/script>/s.exec(html)![1],
+    ).explorer;
+    assertEquals(data.images.length, 4, "the explorer shows the 4 preprocessed images");
+    const covered = data.images.slice(0, 2).map((im: { id: string }) => im.id);
+    for (const part of ["predictions", "mse", "heatmaps", "cross"]) {
+      const byImage = part === "predictions" ? data[part].a : data[part].entries.a;
+      assert(covered.every((id: string) => id in byImage), `explorer ${part} lacks an image`);
+    }
+    assertEquals(data.cross.entries.a[covered[0]].tested, ["a"]);
+    assert("warnings" in results.input, "results.json lists the run's warnings");
 
     // Nothing changed: "up to date" with the run's folder, and nothing written.
     const runIdRe = /reports\/(e2e-[0-9a-f]{8})\/report\.md/;

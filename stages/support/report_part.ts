@@ -6,7 +6,7 @@
 import type { Config } from "../../configs/schema.ts";
 import type { Stage, UnitRef } from "../../pipeline/stage.ts";
 import type { BootstrapOptions } from "../../explain/stats.ts";
-import type { ReportInput, TileImage } from "../../report/input.ts";
+import type { ExplorerInput, ReportInput, TileImage } from "../../report/input.ts";
 
 /** What the report stage passes to each stage's `summarise`. */
 export interface ReportContext {
@@ -19,6 +19,8 @@ export interface ReportContext {
   bootstrap: BootstrapOptions;
   /** The image that Figs. 3, 4 and 7 show across models; absent when none was preprocessed. */
   sample?: FigureSample;
+  /** The images report.html's explorer shows, in dataset order; absent when it shows none. */
+  explorer?: { images: string[] };
 }
 
 /** The first image of the first preprocessing group, as figure tiles show it. */
@@ -31,12 +33,11 @@ export interface FigureSample {
 
 /**
  * A stage's part of the report input. The report stage merges the parts in stage order: figures
- * key by key, any other section from one stage only.
+ * and the explorer's parts key by key, any other section from one stage only.
  */
-export type ReportPart = Pick<
-  ReportInput,
-  "accuracy" | "table1" | "figures" | "cross_matrix" | "skipped_images"
->;
+export type ReportPart =
+  & Pick<ReportInput, "accuracy" | "table1" | "figures" | "cross_matrix" | "skipped_images">
+  & { explorer?: Partial<Omit<ExplorerInput, "images">> };
 
 /**
  * A stage the report summarises. Its part is typed where its `summarise` is written
