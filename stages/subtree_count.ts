@@ -9,7 +9,8 @@ import { decodeNpy } from "../runtime/npy.ts";
 import { runSubtreeCount, table1Row, thresholdKey } from "../explain/mse_run.ts";
 import { Memo, type RatioRule } from "../explain/memo.ts";
 import type { SubtreeResult } from "../explain/subtree.ts";
-import type { MseFigure, Table1Row } from "../report/input.ts";
+import type { Counting, MseFigure, Table1Row } from "../report/input.ts";
+import { calibrationSection } from "./support/calibration.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -145,6 +146,11 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
       await io.writeJson("subtree.json", {
         model: m.id,
         thresholds: params.countThresholds,
+        options: {
+          children: params.children,
+          expandThreshold: params.expandThreshold,
+          countRoots: params.countRoots,
+        },
         /** Of the model's shared Scorer so far, all units in flight together. */
         sharedScorer: scorer.stats(),
         images: results.map((r, k) => ({
@@ -158,11 +164,22 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
       await scorer.release();
     }
   },
-  /** Table 1 and Fig. 4: each model's MSEs (mse-search) with their sub-explanations. */
+  /**
+   * Table 1 with what it counts, the baseline regime behind the images it leaves out (mse-search's
+   * rule and infer-baselines' r(∅); summarised here, beside Table 1, so that mse-search's own
+   * units keep their keys), and Fig. 4: each model's MSEs with their sub-explanations.
+   */
   async summarise(io, ctx) {
     const table1 = await table1Rows(io, ctx);
+    const counting = await countingOf(io, ctx);
+    const calibration = await calibrationSection(
+      io,
+      ctx.models,
+      ctx.units,
+      ctx.config.baseline,
+    );
     const mse = await fig4(io, ctx);
-    return { table1, figures: mse ? { mse } : {} };
+    return { table1, counting, calibration, figures: mse ? { mse } : {} };
   },
 };
 
@@ -211,6 +228,10 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
       mse_size: row.mse_size,
       tree: Object.fromEntries(th.map((t) => [key(t), row.tree[thresholdKey(t)]])),
       unique: Object.fromEntries(th.map((t) => [key(t), row.unique[thresholdKey(t)]])),
+      proper: {
+        tree: Object.fromEntries(th.map((t) => [key(t), row.proper.tree[thresholdKey(t)]])),
+        unique: Object.fromEntries(th.map((t) => [key(t), row.proper.unique[thresholdKey(t)]])),
+      },
       per_image: {
         image_ids: explained.map((x) => x.id),
         mse_count: explained.map((x) => x.count),
@@ -221,10 +242,41 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
         unique: Object.fromEntries(
           th.map((t, j) => [key(t), explained.map((x) => x.subtree.unique[j])]),
         ),
+        proper: {
+          tree: Object.fromEntries(
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.proper.tree[j])]),
+          ),
+          unique: Object.fromEntries(
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.proper.unique[j])]),
+          ),
+        },
       },
     });
   }
   return table1;
+}
+
+/** What Table 1 counts, from the first model's stored search and count options. */
+async function countingOf(io: UnitIO, { units }: ReportContext): Promise<Counting | undefined> {
+  const ref = units("subtree-count")[0];
+  if (!ref) return undefined;
+  const mseRef = { stage: "mse-search", unit: ref.unit };
+  const mse = await io.readInputJson<
+    { options: { beamWidth: number; ph: number; grid: number; ratio?: string } }
+  >(mseRef, "mse.json");
+  const sub = await io.readInputJson<
+    { options?: { children: string; expandThreshold: number; countRoots: boolean } }
+  >(ref, "subtree.json");
+  if (!sub.options) return undefined;
+  return {
+    beam_width: mse.options.beamWidth,
+    ph: mse.options.ph,
+    grid: mse.options.grid,
+    ratio: mse.options.ratio ?? "paper",
+    roots_counted: sub.options.countRoots,
+    children: sub.options.children,
+    expand_threshold: sub.options.expandThreshold,
+  };
 }
 
 /** Fig. 4: MSEs and sub-explanations of the first model with MSEs on the figures' image. */

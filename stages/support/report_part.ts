@@ -33,7 +33,10 @@ export interface FigureSample {
  * A stage's part of the report input. The report stage merges the parts in stage order: figures
  * key by key, any other section from one stage only.
  */
-export type ReportPart = Pick<ReportInput, "accuracy" | "table1" | "figures" | "cross_matrix">;
+export type ReportPart = Pick<
+  ReportInput,
+  "accuracy" | "table1" | "counting" | "calibration" | "figures" | "cross_matrix"
+>;
 
 /**
  * A stage the report summarises. Its part is typed where its `summarise` is written
