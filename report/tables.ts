@@ -356,7 +356,12 @@ export function paperGroupsTable(rows: PaperGroupRow[]): Table {
   };
 }
 
-const VARIANT_NAMES = { base: "LN, original kernel", ln: "LN", gn: "GN", bn: "BN" } as const;
+const VARIANT_NAMES = {
+  base: "LN, larger kernel or window",
+  ln: "LN",
+  gn: "GN",
+  bn: "BN",
+} as const;
 
 /** The paper's Table 2 (normalisation ablation) beside this run's, family by family. */
 export function paperTable2Table(rows: PaperAblationRow[]): Table {

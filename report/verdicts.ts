@@ -377,9 +377,11 @@ function ratioVerdict(
   const am = meanRatio(numS, denS, { ...o.bootstrap, seed });
   const outcome = classify(gm.lo, gm.hi, s.rule, o.noEffect);
   const pct = Math.round(o.bootstrap.level * 100);
-  const what = `${s.numName} have ${fmt(gm.estimate)}x the ${s.quantity} of ${s.denName} ` +
+  // A Table 2 verdict compares one model with one: "vit-bn has", "BN CNNs have".
+  const verb = s.num.length === 1 && s.source === "Table 2" ? "has" : "have";
+  const what = `${s.numName} ${verb} ${fmt(gm.estimate)}x the ${s.quantity} of ${s.denName} ` +
     `(geometric means; ${pct}% CI ${fmt(gm.lo)} to ${fmt(gm.hi)}; n = ${n.images} images, ` +
-    `${num.length} vs ${den.length} models)`;
+    `${num.length} vs ${den.length} model${den.length + num.length > 2 ? "s" : ""})`;
   return {
     id: s.id,
     source: s.source,
