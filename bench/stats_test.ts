@@ -16,7 +16,7 @@ Deno.test("mathjs quantileSeq gives the replaced hand-written quantile bit for b
 Deno.test("bench/stats.ts: its loop is the module's, and every variant's intervals agree", () => {
   for (const c of cases(200)) {
     const a = agreement(c);
-    assert(a.loopMatchesModule, c.name);
+    if (c.module) assert(a.loopMatchesModule, c.name);
     for (const [name, v] of Object.entries(a.variants)) {
       assertEquals(
         v,

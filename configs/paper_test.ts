@@ -46,6 +46,21 @@ Deno.test({
       assertEquals(raw.notes.timm[m!.id], facts!.timm_identifiers_likely[name]);
     }
     for (const [, name] of facts!.table2) assert(byName.has(name), `Table 2 model ${name} missing`);
+    // The design maps every Table 1 group to its models, and names Table 2's rows as the paper.
+    const design = (raw.stages.report.design) as {
+      table1: Record<string, string[]>;
+      normAblations: { models: Record<string, string>; paper: Record<string, string> }[];
+    };
+    for (const [group, name] of facts!.table1) {
+      assert(design.table1[group].includes(byName.get(name)!.id), `${name} in ${group}`);
+    }
+    const names = new Set([...facts!.table1, ...facts!.table2].map((r) => r[1]));
+    for (const a of design.normAblations) {
+      for (const [k, name] of Object.entries(a.paper)) {
+        assert(names.has(name), name);
+        assertEquals(c.models.find((m) => m.id === a.models[k])?.name, name);
+      }
+    }
     const ens = c.ensembles[0].members.map((id) => c.models.find((m) => m.id === id)!.name);
     assertEquals(ens.sort(), ["ConvNeXt-T", "ResNet50-C2", "Swin-T"]);
   },

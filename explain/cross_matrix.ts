@@ -37,6 +37,12 @@ export interface CrossMatrix {
   deletion: number[][] | null;
   /** Images per pair. */
   counts: number[][];
+  /**
+   * The normalised insertion AUCs behind `insertion`, per image: `insertion[a][b][i]` for image
+   * `images[i]` (order of first appearance), NaN where the pair lacks that image. The verdicts
+   * resample these images (METHODS §7).
+   */
+  perImage: { images: (string | number)[]; insertion: number[][][] };
 }
 
 /** S[A][B] (and its deletion analog) from per (A, B, image) AUCs. */
@@ -57,6 +63,18 @@ export function crossMatrix(
   const n = models.length;
   const zeros = () => Array.from({ length: n }, () => new Array<number>(n).fill(0));
   const ins = zeros(), del = zeros(), counts = zeros();
+  const images: (string | number)[] = [];
+  const imageIndex = new Map<string | number, number>();
+  for (const r of records) {
+    if (!imageIndex.has(r.image)) {
+      imageIndex.set(r.image, images.length);
+      images.push(r.image);
+    }
+  }
+  const perImage = Array.from(
+    { length: n },
+    () => Array.from({ length: n }, () => new Array<number>(images.length).fill(NaN)),
+  );
   const seen = new Set<string>();
   const hasDeletion = records.length > 0 && records.every((r) => r.deletionAuc !== undefined);
   records.forEach((r, k) => {
@@ -74,7 +92,9 @@ export function crossMatrix(
     const cal = calibration[r.tested];
     if (!cal) throw new Error(`cross_matrix: no calibration (t, b) for tested model ${r.tested}`);
     const where = `tested model ${r.tested}`;
-    ins[a][b] += normaliseScore(r.insertionAuc, cal.top, cal.blurred, where);
+    const s = normaliseScore(r.insertionAuc, cal.top, cal.blurred, where);
+    ins[a][b] += s;
+    perImage[a][b][imageIndex.get(r.image)!] = s;
     if (hasDeletion) del[a][b] += normaliseScore(r.deletionAuc!, cal.top, cal.blurred, where);
     counts[a][b]++;
   });
@@ -88,7 +108,13 @@ export function crossMatrix(
       del[a][b] = c ? del[a][b] / c : NaN;
     }
   }
-  return { models, insertion: ins, deletion: hasDeletion ? del : null, counts };
+  return {
+    models,
+    insertion: ins,
+    deletion: hasDeletion ? del : null,
+    counts,
+    perImage: { images, insertion: perImage },
+  };
 }
 
 export interface GroupMatrixOptions {

@@ -58,6 +58,11 @@ Deno.test("means over images, and errors for missing pairs, duplicates and calib
   assertAlmostEquals(m.insertion[0][1], ((0.3 - 0.1) / 0.4 + (0.5 - 0.1) / 0.4) / 2, 1e-12);
   assert(Number.isNaN(m.insertion[1][0]));
   assertEquals(m.deletion, null);
+  // The per-image values behind the means, NaN where a pair lacks the image.
+  assertEquals(m.perImage.images, [1, 2]);
+  assertAlmostEquals(m.perImage.insertion[0][1][0], (0.3 - 0.1) / 0.4, 1e-12);
+  assertAlmostEquals(m.perImage.insertion[0][1][1], (0.5 - 0.1) / 0.4, 1e-12);
+  assert(m.perImage.insertion[1][0].every(Number.isNaN));
   assertThrows(() => crossMatrix(recs, cal), /no records for heatmaps of X on X/);
   assertThrows(() => crossMatrix([...recs, recs[0]], cal, { allowMissing: true }), /duplicate/);
   assertThrows(() => crossMatrix(recs, { X: cal.X }, { allowMissing: true }), /calibration.*Y/);

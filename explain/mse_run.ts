@@ -196,6 +196,8 @@ export interface Table1Row {
   tree: Record<string, Interval>;
   /** Per-image distinct subsets. */
   unique: Record<string, Interval>;
+  /** Both counts with the trees' roots (the MSEs themselves) left out: proper subsets only. */
+  proper: { tree: Record<string, Interval>; unique: Record<string, Interval> };
 }
 
 /**
@@ -223,10 +225,16 @@ export function table1Row(
     }
   });
   const tree: Record<string, Interval> = {}, unique: Record<string, Interval> = {};
+  const proper = { tree: {} as Record<string, Interval>, unique: {} as Record<string, Interval> };
   thresholds.forEach((t, j) => {
     const key = thresholdKey(t);
     tree[key] = ci(perImage.map((p) => p.subtree.tree[j]), `tree.${key}`);
     unique[key] = ci(perImage.map((p) => p.subtree.unique[j]), `unique.${key}`);
+    proper.tree[key] = ci(perImage.map((p) => p.subtree.proper.tree[j]), `proper.tree.${key}`);
+    proper.unique[key] = ci(
+      perImage.map((p) => p.subtree.proper.unique[j]),
+      `proper.unique.${key}`,
+    );
   });
   return {
     images: perImage.length,
@@ -235,5 +243,6 @@ export function table1Row(
     mse_size: ci(perImage.filter((p) => p.count > 0).map((p) => p.meanSize), "mse_size"),
     tree,
     unique,
+    proper,
   };
 }

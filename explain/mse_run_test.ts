@@ -99,10 +99,12 @@ Deno.test("mse-search and subtree-count run as two stages, reusing every stored 
 });
 
 Deno.test("table1Row gives dataset means with bootstrap intervals per column", () => {
-  const sub = (tree: number[], unique: number[]) => ({
+  // Each MSE is a root above every threshold: `roots` fewer proper subsets in every column.
+  const sub = (tree: number[], unique: number[], roots: number) => ({
     thresholds: [0.8, 0.7, 0.6, 0.5],
     tree,
     unique,
+    proper: { tree: tree.map((x) => x - roots), unique: unique.map((x) => x - roots) },
     treeNodes: 0,
     uniqueNodes: 0,
     evaluations: 0,
@@ -110,10 +112,10 @@ Deno.test("table1Row gives dataset means with bootstrap intervals per column", (
     levels: 0,
   });
   const per = [
-    { count: 2, meanSize: 4, subtree: sub([2, 4, 6, 8], [2, 3, 4, 5]) },
-    { count: 4, meanSize: 6, subtree: sub([4, 6, 9, 12], [4, 5, 6, 7]) },
-    { count: 0, meanSize: NaN, subtree: sub([0, 0, 0, 0], [0, 0, 0, 0]) },
-    { count: 3, meanSize: 5, subtree: sub([3, 5, 7, 9], [3, 4, 5, 6]) },
+    { count: 2, meanSize: 4, subtree: sub([2, 4, 6, 8], [2, 3, 4, 5], 2) },
+    { count: 4, meanSize: 6, subtree: sub([4, 6, 9, 12], [4, 5, 6, 7], 4) },
+    { count: 0, meanSize: NaN, subtree: sub([0, 0, 0, 0], [0, 0, 0, 0], 0) },
+    { count: 3, meanSize: 5, subtree: sub([3, 5, 7, 9], [3, 4, 5, 6], 3) },
   ];
   const row = table1Row(per, { seed: 3, samples: 500 });
   assertEquals(row.images, 4);
@@ -122,6 +124,8 @@ Deno.test("table1Row gives dataset means with bootstrap intervals per column", (
   assertEquals(Object.keys(row.tree), ["sub_ge80", "sub_ge70", "sub_ge60", "sub_ge50"]);
   assertAlmostEquals(row.tree.sub_ge50.mean, mean([8, 12, 0, 9]), 1e-12);
   assertAlmostEquals(row.unique.sub_ge70.mean, mean([3, 5, 0, 4]), 1e-12);
+  assertAlmostEquals(row.proper.tree.sub_ge50.mean, mean([6, 8, 0, 6]), 1e-12);
+  assertAlmostEquals(row.proper.unique.sub_ge70.mean, mean([1, 1, 0, 1]), 1e-12);
   for (const ci of [row.mse_count, row.mse_size, ...Object.values(row.tree)]) {
     assert(ci.lo <= ci.mean && ci.mean <= ci.hi);
   }
@@ -134,6 +138,7 @@ Deno.test("table1Row leaves images where the baseline suffices out of every mean
     thresholds: [0.8, 0.5],
     tree,
     unique: tree,
+    proper: { tree, unique: tree },
     treeNodes: 0,
     uniqueNodes: 0,
     evaluations: 0,

@@ -3,6 +3,8 @@
  * a 95% interval (METHODS.md §6) and the same inputs and seed give the same interval byte for byte.
  * The project's one statistics module: Table 1 (explain/mse_run.ts) and the mini-replication
  * verdicts (report/verdicts.ts) both draw through it, from the one generator in lib/rng.ts.
+ * The verdicts' statistics (METHODS §7) compare groups of models that saw the same images, so
+ * they resample images jointly: one draw of image indices serves every model.
  *
  * Quantiles are mathjs `quantileSeq`; means stay hand-written (issue 21: mathjs unless it costs
  * more than 2x the bootstrap's time). bench/stats.ts runs the same bootstrap, same draws, both
@@ -50,16 +52,6 @@ export function mean(values: ArrayLike<number | null>, idx?: ArrayLike<number>):
     }
   }
   return n ? s / n : NaN;
-}
-
-/** The mean over models of each model's mean over images; `idx` holds each model's resample. */
-export function groupMean(
-  group: ArrayLike<number | null>[],
-  idx?: (ArrayLike<number> | undefined)[],
-): number {
-  let s = 0;
-  for (let m = 0; m < group.length; m++) s += mean(group[m], idx?.[m]);
-  return s / group.length;
 }
 
 /**
@@ -118,66 +110,201 @@ export function bootstrapMeanCI(
   return { mean: mean(values), ...percentiles(stats, o.level) };
 }
 
-export interface RatioEstimate {
+/**
+ * Values of one series (a model, or a pair of models) on a shared list of images: entry i belongs
+ * to image i of that list, null where the series has no value for it (an image where the
+ * baseline alone sufficed, an image without MSEs has no MSE size).
+ */
+export type Series = readonly (number | null)[];
+
+/** A statistic with its percentile interval from a joint bootstrap over images. */
+export interface JointEstimate {
   estimate: number;
   lo: number;
   hi: number;
-  /** True when every model had the same images, so one index vector was resampled for all. */
-  paired: boolean;
-  /** Resamples whose ratio was defined (not 0/0). */
+  /** Images resampled (the length of every series). */
+  images: number;
+  /** Resamples where the statistic was defined; the interval is over these. */
   samples: number;
 }
 
 /**
- * `groupMean(num) / groupMean(den)` with a percentile interval. Each inner array holds one model's
- * per-image values (null: no value for that image). Resampling is paired, one index vector shared
- * by all models, when all arrays have the same length and `paired` is not false (the caller checks
- * that image ids agree); otherwise each model resamples its own images, in order.
+ * `statistic` of the series' means, with a percentile interval from resampling images jointly:
+ * each resample draws one vector of image indices and every series is averaged over it (nulls
+ * skipped), because every series saw the same images and their errors are correlated through
+ * them. A resample where the statistic is undefined (NaN, e.g. a series with no value among the
+ * drawn images) is left out; `samples` says how many remain.
  */
-export function bootstrapRatio(
-  num: ArrayLike<number | null>[],
-  den: ArrayLike<number | null>[],
-  options: Partial<BootstrapOptions> & { paired?: boolean } = {},
-): RatioEstimate {
+export function jointBootstrap(
+  series: readonly Series[],
+  statistic: (means: Float64Array) => number,
+  options: Partial<BootstrapOptions> = {},
+): JointEstimate {
   const o = { ...defaults, ...options };
   checkOptions(o);
-  if (num.length === 0 || den.length === 0) throw new Error("bootstrapRatio: empty group");
-  const all = [...num, ...den];
-  const n0 = all[0].length;
-  const paired = options.paired !== false && all.every((a) => a.length === n0);
-  const rng = new Rng(o.seed);
-  const ratios: number[] = [];
-  for (let b = 0; b < o.samples; b++) {
-    let idx: Uint32Array[];
-    if (paired) {
-      const shared = resample(rng, n0);
-      idx = all.map(() => shared);
-    } else {
-      idx = all.map((a) => resample(rng, a.length));
+  if (series.length === 0) throw new RangeError("jointBootstrap: no series");
+  const n = series[0].length;
+  series.forEach((s, k) => {
+    if (s.length !== n) {
+      throw new RangeError(`jointBootstrap: series ${k} has ${s.length} images, series 0 has ${n}`);
     }
-    const r = groupMean(num, idx.slice(0, num.length)) / groupMean(den, idx.slice(num.length));
-    if (!Number.isNaN(r)) ratios.push(r);
+    for (let i = 0; i < n; i++) {
+      const v = s[i];
+      if (v !== null && !Number.isFinite(v)) {
+        throw new RangeError(`jointBootstrap: series ${k} image ${i} is ${v}; use null for none`);
+      }
+    }
+  });
+  const means = new Float64Array(series.length);
+  const evaluate = (idx?: Uint32Array) => {
+    for (let k = 0; k < series.length; k++) means[k] = mean(series[k], idx);
+    return statistic(means);
+  };
+  const estimate = n ? evaluate() : NaN;
+  const rng = new Rng(o.seed);
+  const stats: number[] = [];
+  for (let b = 0; b < o.samples && n > 0; b++) {
+    const r = evaluate(resample(rng, n));
+    if (!Number.isNaN(r)) stats.push(r);
   }
   return {
-    estimate: groupMean(num) / groupMean(den),
-    ...percentiles(Float64Array.from(ratios), o.level),
-    paired,
-    samples: ratios.length,
+    estimate,
+    ...percentiles(Float64Array.from(stats), o.level),
+    images: n,
+    samples: stats.length,
   };
 }
 
+const average = (xs: Float64Array, from: number, to: number) => {
+  let s = 0;
+  for (let k = from; k < to; k++) s += xs[k];
+  return s / (to - from);
+};
+
+function groups(num: readonly Series[], den: readonly Series[], name: string): void {
+  if (num.length === 0 || den.length === 0) throw new RangeError(`${name}: empty group`);
+}
+
 /**
- * Ratio of means mean(a) / mean(b) with a percentile interval, resampling `a` and `b`
- * independently (two separate samples, for example two models on different images).
+ * The ratio of geometric means of two groups of series: `exp(L_num - L_den)`, where a group's L
+ * is the mean over its series of each series' mean of `log(1 + x)` over its images. The `1 +`
+ * keeps zeros defined; on logs one image with 777,478 tree nodes weighs as a factor, not as a sum
+ * that drowns the other nine. Values must be > -1 (counts and sizes are >= 0).
  */
-export function bootstrapRatioCI(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
+export function geometricMeanRatio(
+  num: readonly Series[],
+  den: readonly Series[],
   options: Partial<BootstrapOptions> = {},
-): Interval {
-  checkFinite(a, "a");
-  checkFinite(b, "b");
-  if (a.length === 0 || b.length === 0) return { mean: NaN, lo: NaN, hi: NaN };
-  const r = bootstrapRatio([a], [b], { ...options, paired: false });
-  return { mean: r.estimate, lo: r.lo, hi: r.hi };
+): JointEstimate {
+  groups(num, den, "geometricMeanRatio");
+  const logs = [...num, ...den].map((s, k) =>
+    s.map((v, i) => {
+      if (v === null) return null;
+      if (!(v > -1)) {
+        throw new RangeError(`geometricMeanRatio: series ${k} image ${i} is ${v}, not > -1`);
+      }
+      return Math.log1p(v);
+    })
+  );
+  const split = num.length, all = logs.length;
+  return jointBootstrap(
+    logs,
+    (m) => Math.exp(average(m, 0, split) - average(m, split, all)),
+    options,
+  );
+}
+
+/**
+ * The ratio of arithmetic means of two groups (a group's mean: the mean over its series of each
+ * series' mean over its images), resampled jointly: the paper's statistic, kept as a secondary
+ * figure beside the geometric one.
+ */
+export function meanRatio(
+  num: readonly Series[],
+  den: readonly Series[],
+  options: Partial<BootstrapOptions> = {},
+): JointEstimate {
+  groups(num, den, "meanRatio");
+  const split = num.length, all = num.length + den.length;
+  return jointBootstrap(
+    [...num, ...den],
+    (m) => average(m, 0, split) / average(m, split, all),
+    options,
+  );
+}
+
+/**
+ * Per-series values keyed by image id, put on one list of images (the union of the ids, in order
+ * of first appearance) with null where a series lacks an image, ready for `jointBootstrap`.
+ */
+export function alignImages(
+  rows: readonly { ids: readonly string[]; values: Series }[],
+): { ids: string[]; series: (number | null)[][] } {
+  const ids: string[] = [];
+  const index = new Map<string, number>();
+  rows.forEach((r, k) => {
+    if (r.ids.length !== r.values.length) {
+      throw new RangeError(
+        `alignImages: row ${k} has ${r.ids.length} ids and ${r.values.length} values`,
+      );
+    }
+    if (new Set(r.ids).size !== r.ids.length) {
+      throw new RangeError(`alignImages: row ${k} names an image twice`);
+    }
+    for (const id of r.ids) {
+      if (!index.has(id)) {
+        index.set(id, ids.length);
+        ids.push(id);
+      }
+    }
+  });
+  const series = rows.map((r) => {
+    const out = new Array<number | null>(ids.length).fill(null);
+    r.ids.forEach((id, j) => (out[index.get(id)!] = r.values[j]));
+    return out;
+  });
+  return { ids, series };
+}
+
+/** A randomisation test's result. */
+export interface FlipTest {
+  /** The statistic on the data as observed. */
+  statistic: number;
+  /** `(1 + #{null statistics >= observed}) / (1 + samples)`. */
+  p: number;
+  /** The null distribution's quantile at the options' level (e.g. its 95th percentile). */
+  nullQuantile: number;
+  samples: number;
+}
+
+/**
+ * A one-sided randomisation test over images. Under the null hypothesis each image's data are
+ * exchangeable with a swapped version of themselves (for a cross-testing matrix: with its
+ * transpose), so each null sample swaps every image independently with probability 1/2
+ * (`flip[i] = 1`) and recomputes the statistic; `statistic(null)` is the observed value.
+ */
+export function flipTest(
+  images: number,
+  statistic: (flip: Uint8Array | null) => number,
+  options: Partial<BootstrapOptions> = {},
+): FlipTest {
+  const o = { ...defaults, ...options };
+  checkOptions(o);
+  const observed = statistic(null);
+  const rng = new Rng(o.seed);
+  const nulls = new Float64Array(o.samples);
+  const flip = new Uint8Array(images);
+  let above = 0;
+  for (let b = 0; b < o.samples; b++) {
+    for (let i = 0; i < images; i++) flip[i] = rng.next() < 0.5 ? 1 : 0;
+    nulls[b] = statistic(flip);
+    if (nulls[b] >= observed) above++;
+  }
+  nulls.sort();
+  return {
+    statistic: observed,
+    p: (1 + above) / (1 + o.samples),
+    nullQuantile: quantile(nulls, o.level),
+    samples: o.samples,
+  };
 }

@@ -43,6 +43,13 @@ export interface SubtreeResult {
   tree: number[];
   /** Distinct subsets among those nodes. */
   unique: number[];
+  /**
+   * The same two counts with every tree's root left out, whatever `countRoots` says: proper
+   * subsets of the MSEs only (a subset that is one MSE's root and another's descendant counts
+   * once per descendant copy). With `countRoots` true, `tree` minus `proper.tree` is the number
+   * of roots at or above each threshold.
+   */
+  proper: { tree: number[]; unique: number[] };
   /** Every node of every tree, whatever its r: what a reference without sharing scores. */
   treeNodes: number;
   /** Distinct subsets among all nodes. */
@@ -129,25 +136,35 @@ export async function subtreeCount(
       levels++;
     }
   }
-  const tree = thresholds.map(() => 0), unique = thresholds.map(() => 0);
+  const zeros = () => thresholds.map(() => 0);
+  const withRoots = { tree: zeros(), unique: zeros() };
+  const proper = { tree: zeros(), unique: zeros() };
   let treeNodes = 0, uniqueNodes = 0;
+  const add = (into: typeof proper, copies: number, r: number) => {
+    if (copies === 0) return;
+    thresholds.forEach((t, j) => {
+      if (r >= t) {
+        into.tree[j] += copies;
+        into.unique[j]++;
+      }
+    });
+  };
   for (const [s, total] of paths) {
-    const copies = options.countRoots ? total : total - (rootCopies.get(s) ?? 0);
+    const properCopies = total - (rootCopies.get(s) ?? 0);
+    const copies = options.countRoots ? total : properCopies;
+    const r = memo.get(s)!;
+    add(withRoots, total, r);
+    add(proper, properCopies, r);
     if (copies === 0) continue;
     treeNodes += copies;
     uniqueNodes++;
-    const r = memo.get(s)!;
-    thresholds.forEach((t, j) => {
-      if (r >= t) {
-        tree[j] += copies;
-        unique[j]++;
-      }
-    });
   }
+  const counted = options.countRoots ? withRoots : proper;
   return {
     thresholds,
-    tree,
-    unique,
+    tree: counted.tree,
+    unique: counted.unique,
+    proper,
     treeNodes,
     uniqueNodes,
     evaluations: memo.evaluations - ev0,

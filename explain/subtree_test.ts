@@ -44,10 +44,13 @@ Deno.test("subtree counts match the hand computation", async () => {
   assertEquals(res.evaluations, 14);
   assertEquals(scorer.distinct(), 14);
   assertEquals(res.levels, 4);
+  // Proper subsets only: the one root (r = 0.8 >= every threshold) leaves each column.
+  assertEquals(res.proper, { tree: [1, 2, 4, 7], unique: [1, 2, 4, 6] });
 
   const noRoots = await subtreeCount(memo, [root], { ...defaults, countRoots: false });
   assertEquals(noRoots.tree, [1, 2, 4, 7]);
   assertEquals(noRoots.unique, [1, 2, 4, 6]);
+  assertEquals(noRoots.proper, res.proper);
   assertEquals(noRoots.evaluations, 0); // all reused from the memo
   assertEquals(scorer.calls, 4);
 
@@ -114,6 +117,8 @@ Deno.test("subtree counts equal a node-by-node reference on random models, first
       assertEquals(got.tree, ref.tree, `trial ${t} ${children}`);
       assertEquals(got.unique, ref.unique, `trial ${t} ${children}`);
       assertEquals(got.treeNodes, ref.nodes, `trial ${t} ${children}`);
+      const proper = referenceCount((s) => memo.get(s) ?? NaN, roots, { ...o, countRoots: false });
+      assertEquals(got.proper, { tree: proper.tree, unique: proper.unique }, `trial ${t} proper`);
       assert(got.treeNodes >= got.uniqueNodes);
       expanded += got.treeNodes - roots.length;
     }

@@ -8,7 +8,7 @@ import type {
   AccuracySection,
   CrossMatrixInput,
   Interval,
-  Replicates,
+  Outcome,
   ReportInput,
   Table1Row,
   Verdict,
@@ -59,8 +59,8 @@ export interface VerdictChange {
   id: string;
   finding: string;
   /** `"absent"` where the verdict is on one side only. */
-  a: Replicates | "absent";
-  b: Replicates | "absent";
+  a: Outcome | "absent";
+  b: Outcome | "absent";
   sentenceA?: string;
   sentenceB?: string;
 }
@@ -203,12 +203,12 @@ function verdictNumbers(a: Verdict[], b: Verdict[]): NumberChange[] {
 
 function verdictChanges(a: Verdict[], b: Verdict[]): VerdictChange[] {
   return union(a, b, (v) => v.id)
-    .filter(([, x, y]) => x?.replicates !== y?.replicates)
+    .filter(([, x, y]) => x?.outcome !== y?.outcome)
     .map(([id, x, y]) => ({
       id,
       finding: (x ?? y)!.finding,
-      a: x ? x.replicates : "absent",
-      b: y ? y.replicates : "absent",
+      a: x ? x.outcome : "absent",
+      b: y ? y.outcome : "absent",
       sentenceA: x?.sentence,
       sentenceB: y?.sentence,
     }));
@@ -230,8 +230,7 @@ const overlapWord = (n: NumberChange) =>
     : n.intervals.overlap
     ? "overlap"
     : "DISJOINT";
-const word = (r: Replicates | "absent") =>
-  r === true ? "replicates" : r === false ? "does not replicate" : r;
+const word = (r: Outcome | "absent") => r;
 const show = (v: unknown) => (v === undefined ? "(absent)" : JSON.stringify(v));
 
 const TABLE_TITLES: Record<NumberChange["table"], string> = {

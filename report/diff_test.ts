@@ -11,15 +11,18 @@ import type { Verdict } from "./input.ts";
 
 const iv = (mean: number, lo: number, hi: number) => ({ mean, lo, hi });
 
-const verdict = (id: string, replicates: Verdict["replicates"], interval: [number, number]) => ({
+const verdict = (id: string, outcome: Verdict["outcome"], interval: [number, number]): Verdict => ({
   id,
+  source: "Table 1",
   finding: `finding ${id}`,
   statement: "s",
+  statistic: "ratio of geometric means of 1 + count",
   estimate: (interval[0] + interval[1]) / 2,
   interval,
-  expect: "above1" as const,
-  replicates,
-  sentence: `${id} ${replicates}`,
+  rule: "r",
+  outcome,
+  sentence: `${id} ${outcome}`,
+  n: { images: 10, models: 2 },
   numerator: ["x"],
   denominator: ["y"],
 });
@@ -45,14 +48,16 @@ function runs(): [ResultsFile, ResultsFile] {
       ],
       cross_matrix: { models: ["x", "y"], insertion: [[1, 0.5], [0.25, 1]] },
     },
-    derived: { verdicts: [verdict("v1", "inconclusive", [0.5, 2]), verdict("v2", true, [2, 3])] },
+    derived: {
+      verdicts: [verdict("v1", "inconclusive", [0.5, 2]), verdict("v2", "replicates", [2, 3])],
+    },
   };
   const b: ResultsFile = structuredClone(a);
   b.input.provenance!.config = { name: "c", stages: { "mse-search": { beamWidth: 4 } } };
   b.input.table1![0].mse_count = iv(6, 5, 7);
   b.input.table1![0].tree["0.8"] = iv(11, 9, 13);
   b.input.accuracy!.models.push({ model: "z", top1: 0.7 });
-  b.derived!.verdicts![0] = verdict("v1", true, [1.5, 2.5]);
+  b.derived!.verdicts![0] = verdict("v1", "replicates", [1.5, 2.5]);
   return [a, b];
 }
 
@@ -106,7 +111,7 @@ Deno.test("every table number comes with its delta and, for intervals, whether t
 Deno.test("diff lists only the verdicts whose outcome changed", () => {
   const [a, b] = runs();
   const d = diffRuns({ id: "A", results: a }, { id: "B", results: b });
-  assertEquals(d.verdicts.map((v) => [v.id, v.a, v.b]), [["v1", "inconclusive", true]]);
+  assertEquals(d.verdicts.map((v) => [v.id, v.a, v.b]), [["v1", "inconclusive", "replicates"]]);
   const same = diffRuns({ id: "A", results: a }, { id: "A2", results: structuredClone(a) });
   assertEquals([same.params, same.verdicts, same.numbers.filter(changed)], [[], [], []]);
 });

@@ -4,10 +4,10 @@
  */
 import type { FigureDef } from "./figures.ts";
 import { GLOSSARY, methodsSummary } from "./glossary.ts";
-import type { ExplorerInput, ModelInfo, ReportInput, Table1Row } from "./input.ts";
+import type { ExplorerInput, ModelInfo, ReportInput, Table1Row, Verdict } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
 import { modelStyles } from "./palette.ts";
-import type { PaperComparisonRow } from "./paper.ts";
+import type { PaperAblationRow, PaperComparisonRow, PaperGroupRow } from "./paper.ts";
 import * as tables from "./tables.ts";
 
 export type Block =
@@ -41,6 +41,10 @@ export interface ReportDoc {
 export interface Derived {
   models: ModelInfo[];
   paperComparison?: PaperComparisonRow[];
+  /** The paper's Table 1 groups beside the design's (when the input has a design). */
+  paperGroups?: PaperGroupRow[];
+  /** The paper's Table 2 rows beside the design's norm ablations. */
+  paperTable2?: PaperAblationRow[];
   figures: FigureDef[];
 }
 
@@ -87,18 +91,11 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
   }
   const verdicts = input.verdicts;
   if (verdicts?.length) {
-    const yes = verdicts.filter((v) => v.replicates === true).length;
-    const no = verdicts.filter((v) => v.replicates === false).length;
-    const unclear = verdicts.length - yes - no;
     sections.push({
       id: "verdicts",
       title: "Mini-replication",
       blocks: [
-        {
-          kind: "text",
-          text: `${yes} of ${verdicts.length} findings replicate, ${no} do not, ` +
-            `${unclear} inconclusive.`,
-        },
+        { kind: "text", text: verdictSummary(verdicts) },
         { kind: "table", table: tables.verdictTable(verdicts) },
       ],
     });
@@ -110,12 +107,32 @@ export function buildDocument(input: ReportInput, d: Derived): ReportDoc {
     }
     sections.push({ id: "accuracy", title: "Accuracy", blocks });
   }
+  if (input.calibration) {
+    sections.push({
+      id: "calibration",
+      title: "Baseline regime",
+      blocks: [{ kind: "table", table: tables.calibrationTable(input.calibration) }],
+    });
+  }
   if (input.table1?.length) {
+    const c = input.counting;
     const blocks: Block[] = [
-      { kind: "table", table: tables.table1Table(input.table1, d.models, "tree") },
+      { kind: "table", table: tables.table1Table(input.table1, d.models, "tree", c) },
     ];
     if (input.table1.some((r) => r.unique)) {
-      blocks.push({ kind: "table", table: tables.table1Table(input.table1, d.models, "unique") });
+      blocks.push({
+        kind: "table",
+        table: tables.table1Table(input.table1, d.models, "unique", c),
+      });
+    }
+    if (c && input.table1.some((r) => r.proper)) {
+      blocks.push({ kind: "table", table: tables.countingTable(input.table1, c) });
+    }
+    if (d.paperGroups) {
+      blocks.push({ kind: "table", table: tables.paperGroupsTable(d.paperGroups) });
+    }
+    if (d.paperTable2?.length) {
+      blocks.push({ kind: "table", table: tables.paperTable2Table(d.paperTable2) });
     }
     if (d.paperComparison) {
       blocks.push({ kind: "table", table: tables.paperTable(d.paperComparison) });
@@ -185,4 +202,26 @@ function explorerData(input: ReportInput, explorer: ExplorerInput, models: Model
     table1,
     thresholds: THRESHOLDS,
   };
+}
+
+/**
+ * The line above the verdicts: how they fell, on how many images, and what the intervals do not
+ * correct for, so that nobody reads ten 95% intervals as one.
+ */
+export function verdictSummary(verdicts: Verdict[]): string {
+  const count = (o: Verdict["outcome"]) => verdicts.filter((v) => v.outcome === o).length;
+  const images = [...new Set(verdicts.map((v) => v.n.images).filter((n) => n > 0))];
+  const imgs = images.length === 1
+    ? `n = ${images[0]} images`
+    : `n = ${Math.min(...images)} to ${Math.max(...images)} images`;
+  const k = verdicts.length;
+  const anyFalse = 1 - 0.95 ** k;
+  return `${k} findings tested on ${imgs}: ${count("replicates")} replicate, ` +
+    `${count("opposite")} opposite, ${count("no effect")} no effect, ` +
+    `${count("inconclusive")} inconclusive. Each statistic and rule was declared before the ` +
+    `data (docs/METHODS.md §7): group findings compare geometric means of 1 + count with a 95% ` +
+    `interval from resampling images jointly across models. The intervals are not corrected for ` +
+    `multiplicity: if no finding held, about ${Math.round(anyFalse * 100)}% of runs of ${k} ` +
+    `independent verdicts would still show at least one decided outcome by chance, and with ` +
+    `this few images an interval reflects these images, not the dataset.`;
 }

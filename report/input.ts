@@ -95,6 +95,12 @@ export interface AccuracySection {
   paper_claim?: { members: Record<string, number>; average_of_softmax_top1: number };
 }
 
+/** Sub-explanation counts per threshold: `tree` (the paper's node count) and `unique`. */
+export interface Counts<T> {
+  tree: Partial<Record<Threshold, T>>;
+  unique: Partial<Record<Threshold, T>>;
+}
+
 /** Per-image values behind a Table 1 row; each array has one entry per image. */
 export interface PerImage {
   image_ids?: string[];
@@ -104,6 +110,8 @@ export interface PerImage {
   /** Sub-explanation counts per threshold, `tree` (paper's) and optionally `unique`. */
   tree: Partial<Record<Threshold, number[]>>;
   unique?: Partial<Record<Threshold, number[]>>;
+  /** The counts with the trees' roots left out (proper subsets of the MSEs only). */
+  proper?: Counts<number[]>;
 }
 
 export interface Table1Row {
@@ -116,8 +124,90 @@ export interface Table1Row {
   mse_size: Interval;
   tree: Partial<Record<Threshold, Interval>>;
   unique?: Partial<Record<Threshold, Interval>>;
+  /** `tree` and `unique` with the trees' roots (the MSEs) left out, whatever `counting` says. */
+  proper?: Counts<Interval>;
   /** Needed for the verdicts (bootstrap over images); optional otherwise. */
   per_image?: PerImage;
+}
+
+/** What Table 1 counts, stated beside it (METHODS §1, §2). */
+export interface Counting {
+  /** The beam keeps this many distinct states per level (the reference: width + 1, repeats kept). */
+  beam_width: number;
+  ph: number;
+  grid: number;
+  /** mse-search's likelihood ratio: `paper` (p(S)/p(I)) or `gain`. */
+  ratio: string;
+  /** Whether `tree` and `unique` count each tree's root, the MSE itself (the paper's: yes). */
+  roots_counted: boolean;
+  /** Children of a tree node: `first3` (the reference) or `all`. */
+  children: string;
+  /** A tree node is expanded while r >= this. */
+  expand_threshold: number;
+}
+
+/** One model's baseline regime: how much of the class the baseline alone keeps. */
+export interface CalibrationRow {
+  model: string;
+  /** Images r(∅) was measured on (every image infer-baselines saw). */
+  images: number;
+  /** Mean r(∅) = p_B(ĉ) / p_I(ĉ) over those images. */
+  mean_r0: number;
+  /** Fraction of those images where r(∅) > Ph: the baseline alone suffices. */
+  suffices: number;
+  /** Images Table 1 searched, and how many of them the baseline sufficed for. */
+  searched?: number;
+  searched_suffices?: number;
+}
+
+/** A measured reference regime (bench/baseline-regime.json's ImageNet row), cited by file. */
+export interface CalibrationReference {
+  label: string;
+  /** The file the figures come from. */
+  source: string;
+  model: string;
+  baseline: string;
+  images: number;
+  mean_r0: number;
+  /** Fraction of images at or above Ph (the bench's measure). */
+  suffices: number;
+}
+
+export interface CalibrationSection {
+  ph: number;
+  /** The baseline-suffices rule, as stated in the config and METHODS. */
+  rule: string;
+  /** The run's baseline, in words. */
+  baseline: string;
+  models: CalibrationRow[];
+  reference?: CalibrationReference;
+}
+
+/** A model of each normalisation in one architecture family (the paper's Table 2 ablation). */
+export interface NormVariants {
+  ln: string;
+  gn?: string;
+  bn?: string;
+  /** The family's original model with the larger receptive field (ConvNeXt-T, Swin-T). */
+  base?: string;
+}
+
+/** A Table 2 family: this run's models and the paper's rows they stand for. */
+export interface NormAblation {
+  family: string;
+  models: NormVariants;
+  paper?: NormVariants;
+}
+
+/**
+ * The study's design, declared in the config before any data (stages.report.design): which of
+ * this run's models stand for each of the paper's Table 1 groups and Table 2 rows. The verdicts
+ * and the tables beside the paper read it.
+ */
+export interface StudyDesign {
+  /** The paper's Table 1 group name -> this run's models in it. */
+  table1?: Record<string, string[]>;
+  normAblations?: NormAblation[];
 }
 
 /** A small image for figure tiles: row-major pixels 0..255, or a PNG/JPEG path read with sharp. */
@@ -182,6 +272,8 @@ export interface CrossMatrixInput {
   deletion?: number[][] | null;
   /** Which `b` normalised S: kpca's `baselineConfidence` (`top1` or `predicted-class`). */
   baseline_confidence?: string;
+  /** The normalised insertion AUCs behind `insertion`: `[source][tested][image]`, null: none. */
+  per_image?: { image_ids: string[]; insertion: (number | null)[][][] };
 }
 
 /** One line a unit (or the run) logged: shown in the report's Warnings section. */
@@ -266,28 +358,38 @@ export interface ExplorerCross {
   cls: number[];
 }
 
-export type Replicates = true | false | "inconclusive";
+/** The four outcomes of a verdict (METHODS §7). */
+export const OUTCOMES = ["replicates", "opposite", "no effect", "inconclusive"] as const;
+export type Outcome = typeof OUTCOMES[number];
 
 /** One of the paper's findings tested on this run (report/verdicts.ts computes them). */
 export interface Verdict {
   id: string;
+  /** Where the paper reports the finding: "Table 1", "Table 2" or "cross-testing". */
+  source: string;
   /** The paper's finding being tested. */
   finding: string;
   /** The precise statement tested on this run. */
   statement: string;
-  /** Ratio of group means (numerator group over denominator group); null when untestable. */
+  /** What `estimate` is, e.g. "ratio of geometric means of 1 + count". */
+  statistic: string;
+  /** The primary statistic; null when untestable. */
   estimate: number | null;
-  /** 95% bootstrap interval of the ratio (level from options); null when untestable. */
+  /** Its 95% bootstrap interval over images (level from options); null when untestable. */
   interval: [number, number] | null;
-  /** The paper's direction: the ratio should be above or below 1. */
-  expect: "above1" | "below1";
-  replicates: Replicates;
+  /** The decision rule, declared before the data: which interval gives which outcome. */
+  rule: string;
+  outcome: Outcome;
   /** One plain sentence that says the outcome either way. */
   sentence: string;
+  /** Images resampled (the union of the models' images) and models compared. */
+  n: { images: number; models: number };
   numerator: string[];
   denominator: string[];
-  /** Whether images were resampled jointly across models. */
-  paired?: boolean;
+  /** The paper's statistic, the ratio of arithmetic means, with its interval (not decided on). */
+  secondary?: { statistic: string; estimate: number; interval: [number, number] };
+  /** For a randomisation test: its p value and the null distribution's quantile at the level. */
+  test?: { p: number; null_quantile: number; samples: number };
 }
 
 /**
@@ -307,6 +409,12 @@ export interface ReportInput {
   table1?: Table1Row[];
   /** Show the paper's Table 1 numbers beside ours (the `paper` config). */
   paper_columns?: boolean;
+  /** What Table 1 counts (stated beside it). */
+  counting?: Counting;
+  /** Each model's baseline regime, with a measured reference. */
+  calibration?: CalibrationSection;
+  /** Which models stand for the paper's groups and rows. */
+  design?: StudyDesign;
   figures?: FiguresInput;
   cross_matrix?: CrossMatrixInput;
   skipped_images?: SkippedImages;
@@ -443,9 +551,14 @@ export function validateReportInput(v: unknown): ReportInput {
     (o.verdicts as unknown[]).forEach((x, i) => {
       const path = `$.verdicts[${i}]`;
       need(isObj(x), path, "expected an object");
-      for (const k of ["id", "finding", "statement", "sentence"]) {
+      for (const k of ["id", "finding", "statement", "sentence", "rule"]) {
         str(x as Record<string, unknown>, k, path);
       }
+      need(
+        (OUTCOMES as readonly unknown[]).includes((x as Record<string, unknown>).outcome),
+        `${path}.outcome`,
+        `expected one of ${OUTCOMES.join(", ")}`,
+      );
     });
   }
   if (o.warnings !== undefined) {

@@ -30,6 +30,11 @@ Deno.test("validation errors name the key at fault", () => {
     () => validateReportInput({ run, provenance: { models: [{ id: "m" }] } }),
     /\$\.provenance\.models\[0\]\.group/,
   );
+  const v = { id: "v", finding: "f", statement: "s", sentence: "x", rule: "r", outcome: "yes" };
+  assert.throws(
+    () => validateReportInput({ run, verdicts: [v] }),
+    /\$\.verdicts\[0\]\.outcome: expected one of replicates, opposite, no effect, inconclusive/,
+  );
 });
 
 Deno.test("warnings and the explorer's images are checked", () => {

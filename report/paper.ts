@@ -1,8 +1,22 @@
 /**
- * The paper's published numbers (shared/docs/paper-facts.json) and their match to our models, so the
- * paper config's report can show each of our Table 1 numbers beside the paper's.
+ * The paper's published numbers (report/paper_facts.json, a copy of the project's
+ * shared/docs/paper-facts.json) and their match to our models: the paper config's report shows each
+ * of our Table 1 numbers beside the paper's, and every report with a study design shows the paper's
+ * Table 1 groups and Table 2 rows beside the models the design maps onto them.
  */
-import type { ModelInfo, Table1Row, Threshold } from "./input.ts";
+import type { ModelInfo, NormVariants, StudyDesign, Table1Row, Threshold } from "./input.ts";
+
+/** The committed copy of the paper's numbers, read by the renderer. */
+export const PAPER_FACTS_FILE = new URL("./paper_facts.json", import.meta.url);
+
+/** The paper's Table 1 groups, in its order (the first column of its rows). */
+export const PAPER_GROUPS = [
+  "older CNNs",
+  "newer CNNs",
+  "ConvNeXt",
+  "Transformers",
+  "Transformers with distillation",
+] as const;
 
 export type PaperRow = [string, string, number, number, number, number, number, number];
 
@@ -81,6 +95,107 @@ export interface PaperComparisonRow {
   values: ComparedValue[];
 }
 
+/** Our Table 1 value of a compared column (tree counts, the paper's definition). */
+function ours(row: Table1Row, c: typeof COMPARED[number]): number | null {
+  if (c.key === "mse_count") return row.mse_count.mean;
+  if (c.key === "mse_size") return row.mse_size.mean;
+  return row.tree[(c as { threshold: Threshold }).threshold]?.mean ?? null;
+}
+
+const meanOf = (xs: (number | null)[]) => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+};
+
+/** One of the paper's Table 1 groups beside the models a design maps onto it. */
+export interface PaperGroupRow {
+  group: string;
+  paper_models: string[];
+  /** The mean of the paper's rows in the group, per compared column (COMPARED order). */
+  paper: number[];
+  /** This run's models in the group (those with a Table 1 row). */
+  models: string[];
+  /** The mean over those models of each one's Table 1 mean, per column; null without models. */
+  ours: (number | null)[];
+}
+
+/** The paper's Table 1, group by group, beside this run's models in the same groups. */
+export function compareTable1Groups(
+  rows: Table1Row[],
+  design: StudyDesign,
+  facts: PaperFacts,
+): PaperGroupRow[] {
+  const byId = new Map(rows.map((r) => [r.model, r]));
+  return PAPER_GROUPS.map((group) => {
+    const paperRows = facts.table1.filter((r) => r[0] === group);
+    const models = (design.table1?.[group] ?? []).filter((id) => byId.has(id));
+    return {
+      group,
+      paper_models: paperRows.map((r) => r[1]),
+      paper: COMPARED.map((c) => meanOf(paperRows.map((r) => r[c.col] as number))!),
+      models,
+      ours: COMPARED.map((c) => meanOf(models.map((id) => ours(byId.get(id)!, c)))),
+    };
+  });
+}
+
+/** One Table 2 row (a normalisation variant of a family) beside the model standing for it. */
+export interface PaperAblationRow {
+  family: string;
+  variant: keyof NormVariants;
+  paper_model: string | null;
+  /** The paper's numbers per compared column, null when the paper row is not named or found. */
+  paper: number[] | null;
+  model: string | null;
+  ours: (number | null)[] | null;
+  /** Sub-explanations (r >= 0.5) over the family's LN model's: the paper's, and ours. */
+  paper_vs_ln: number | null;
+  ours_vs_ln: number | null;
+}
+
+const VARIANTS: (keyof NormVariants)[] = ["base", "ln", "gn", "bn"];
+
+/** The paper's Table 2 beside this run's norm ablations, family by family. */
+export function compareTable2(
+  rows: Table1Row[],
+  design: StudyDesign,
+  facts: PaperFacts,
+): PaperAblationRow[] {
+  const byId = new Map(rows.map((r) => [r.model, r]));
+  const paperRows = [...(facts.table2 ?? []), ...facts.table1];
+  const sub50 = COMPARED.findIndex((c) => c.key === "sub_ge50");
+  const out: PaperAblationRow[] = [];
+  for (const a of design.normAblations ?? []) {
+    const paperOf = (v: keyof NormVariants) => {
+      const name = a.paper?.[v];
+      const r = name ? paperRows.find((x) => x[1] === name) : undefined;
+      return r ? COMPARED.map((c) => r[c.col] as number) : null;
+    };
+    const oursOf = (v: keyof NormVariants) => {
+      const id = a.models[v];
+      return id && byId.has(id) ? COMPARED.map((c) => ours(byId.get(id)!, c)) : null;
+    };
+    const pLn = paperOf("ln")?.[sub50] ?? null, oLn = oursOf("ln")?.[sub50] ?? null;
+    const vs = (x: number | null | undefined, ln: number | null) =>
+      x == null || ln == null || ln === 0 ? null : x / ln;
+    for (const v of VARIANTS) {
+      if (!a.models[v] && !a.paper?.[v]) continue;
+      const paper = paperOf(v), mine = oursOf(v);
+      out.push({
+        family: a.family,
+        variant: v,
+        paper_model: a.paper?.[v] ?? null,
+        paper,
+        model: a.models[v] ?? null,
+        ours: mine,
+        paper_vs_ln: vs(paper?.[sub50], pLn),
+        ours_vs_ln: vs(mine?.[sub50], oLn),
+      });
+    }
+  }
+  return out;
+}
+
 /** Our Table 1 (tree counts, the paper's definition) beside the paper's, row by row. */
 export function comparePaper(
   rows: Table1Row[],
@@ -92,13 +207,14 @@ export function comparePaper(
     const p = matchPaperRow(info.get(row.model) ?? { id: row.model }, facts);
     if (!p) return { model: row.model, paper_model: null, values: [] };
     const values = COMPARED.map((c): ComparedValue => {
-      const ours = c.key === "mse_count"
-        ? row.mse_count.mean
-        : c.key === "mse_size"
-        ? row.mse_size.mean
-        : row.tree[(c as { threshold: Threshold }).threshold]?.mean ?? null;
+      const mine = ours(row, c);
       const paper = p[c.col] as number;
-      return { key: c.key, ours, paper, ratio: ours === null || paper === 0 ? null : ours / paper };
+      return {
+        key: c.key,
+        ours: mine,
+        paper,
+        ratio: mine === null || paper === 0 ? null : mine / paper,
+      };
     });
     return { model: row.model, paper_model: p[1], values };
   });

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import type { Table1Row } from "./input.ts";
-import { comparePaper, matchPaperRow, type PaperFacts, parsePaperFacts } from "./paper.ts";
+import {
+  comparePaper,
+  compareTable1Groups,
+  compareTable2,
+  matchPaperRow,
+  PAPER_FACTS_FILE,
+  PAPER_GROUPS,
+  type PaperFacts,
+  parsePaperFacts,
+} from "./paper.ts";
 
 const SHARED = new URL("../../shared/docs/paper-facts.json", import.meta.url);
 const hasShared = (() => {
@@ -56,6 +65,56 @@ Deno.test("comparePaper puts ours beside the paper's with ratios", () => {
   assert.deepEqual(b.values, []);
 });
 
+const iv = (mean: number) => ({ mean, lo: mean, hi: mean });
+const ourRow = (model: string, count: number, sub50: number): Table1Row => ({
+  model,
+  images: 10,
+  mse_count: iv(count),
+  mse_size: iv(6),
+  tree: { "0.8": iv(sub50 / 10), "0.7": iv(sub50 / 5), "0.6": iv(sub50 / 2), "0.5": iv(sub50) },
+});
+
+Deno.test("compareTable1Groups: the paper's group means beside the mapped models' means", () => {
+  const rows = [ourRow("a", 10, 100), ourRow("b", 20, 300), ourRow("t", 8, 900)];
+  const design = { table1: { "older CNNs": ["a", "b", "absent"], Transformers: ["t"] } };
+  const g = compareTable1Groups(rows, design, FACTS);
+  assert.deepEqual(g.map((x) => x.group), [...PAPER_GROUPS]);
+  const older = g[0];
+  assert.deepEqual(older.paper_models, ["ResNet50"]);
+  assert.equal(older.paper[0], 6.76);
+  assert.deepEqual(older.models, ["a", "b"]); // "absent" has no Table 1 row
+  assert.equal(older.ours[0], 15);
+  assert.equal(older.ours[5], 200);
+  assert.deepEqual(g[3].paper_models, ["DeiT-S"]);
+  assert.equal(g[3].ours[5], 900);
+  assert.deepEqual(g[2].models, []);
+  assert.deepEqual(g[2].ours, [null, null, null, null, null, null]);
+  assert.deepEqual(g[2].paper_models, []);
+});
+
+Deno.test("compareTable2: each variant beside the paper's, with its ratio to LN", async () => {
+  const facts = parsePaperFacts(await Deno.readTextFile(PAPER_FACTS_FILE), "paper_facts.json");
+  const rows = [ourRow("ln", 10, 1000), ourRow("bn", 10, 250), ourRow("gn", 10, 1500)];
+  const design = {
+    normAblations: [{
+      family: "Transformers",
+      models: { ln: "ln", gn: "gn", bn: "bn" },
+      paper: { base: "Swin-T", ln: "Swin-T-4", gn: "Swin-T-4-GN", bn: "Swin-T-4-BN" },
+    }],
+  };
+  const t = compareTable2(rows, design, facts);
+  assert.deepEqual(t.map((r) => r.variant), ["base", "ln", "gn", "bn"]);
+  assert.equal(t[0].model, null); // no analog of Swin-T's wider window
+  assert.equal(t[0].ours, null);
+  assert.ok(Math.abs(t[0].paper_vs_ln! - 7268.2 / 4276.08) < 1e-12);
+  const bn = t[3];
+  assert.equal(bn.paper_model, "Swin-T-4-BN");
+  assert.equal(bn.paper![5], 943.29);
+  assert.ok(Math.abs(bn.paper_vs_ln! - 943.29 / 4276.08) < 1e-12);
+  assert.equal(bn.ours_vs_ln, 0.25);
+  assert.equal(t[2].ours_vs_ln, 1.5);
+});
+
 Deno.test("parsePaperFacts names the file and the bad row", () => {
   assert.throws(() => parsePaperFacts("{", "f.json"), /f\.json: invalid JSON/);
   assert.throws(() => parsePaperFacts("{}", "f.json"), /f\.json: expected key "table1"/);
@@ -65,11 +124,19 @@ Deno.test("parsePaperFacts names the file and the bad row", () => {
   );
 });
 
+Deno.test("the committed paper facts parse: 13 Table 1 rows in the paper's groups, 8 Table 2", async () => {
+  const facts = parsePaperFacts(await Deno.readTextFile(PAPER_FACTS_FILE), "paper_facts.json");
+  assert.equal(facts.table1.length, 13);
+  assert.equal(facts.table2?.length, 8);
+  for (const r of facts.table1) assert.ok((PAPER_GROUPS as readonly string[]).includes(r[0]), r[0]);
+});
+
 Deno.test({
-  name: "the shared paper-facts.json parses and names all 13 Table 1 models",
+  name: "the committed paper facts equal the shared paper-facts.json, whose 13 models match",
   ignore: !hasShared,
   fn: async () => {
     const facts = parsePaperFacts(await Deno.readTextFile(SHARED), SHARED.pathname);
+    assert.deepEqual(facts, JSON.parse(await Deno.readTextFile(PAPER_FACTS_FILE)));
     assert.equal(facts.table1.length, 13);
     for (const [name, timm] of Object.entries(facts.timm_identifiers_likely ?? {})) {
       if (name.startsWith("_")) continue;

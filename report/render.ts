@@ -10,14 +10,24 @@ import { buildFigures, defaults as figureDefaults, type FigureOptions } from "./
 import { renderHtml } from "./html.ts";
 import { type ReportInput, validateReportInput, type Verdict } from "./input.ts";
 import { renderMarkdown } from "./markdown.ts";
-import { comparePaper, type PaperFacts, parsePaperFacts } from "./paper.ts";
+import {
+  comparePaper,
+  compareTable1Groups,
+  compareTable2,
+  PAPER_FACTS_FILE,
+  type PaperFacts,
+  parsePaperFacts,
+} from "./paper.ts";
 import { defaults as renderDefaults, renderFigure, type RenderOptions } from "./render_figure.ts";
 import type { SpecOptions } from "./specs.ts";
 import { readVendorScripts } from "./vendor.ts";
 import { readExplorerScript } from "./explorer_script.ts";
 
 export interface RenderReportOptions {
-  /** paper-facts.json, read only when `input.paper_columns` is true and `paperFacts` is absent. */
+  /**
+   * The paper's numbers, read when the input has a Table 1 and either `paper_columns` or a study
+   * design, unless `paperFacts` is given.
+   */
   paperFactsPath: string;
   /** The paper facts themselves (skips reading the file). */
   paperFacts?: PaperFacts;
@@ -26,7 +36,7 @@ export interface RenderReportOptions {
 }
 
 export const defaults: RenderReportOptions = {
-  paperFactsPath: fileURLToPath(new URL("../../shared/docs/paper-facts.json", import.meta.url)),
+  paperFactsPath: fileURLToPath(PAPER_FACTS_FILE),
   figures: figureDefaults,
   render: renderDefaults,
 };
@@ -47,7 +57,7 @@ async function loadFacts(o: RenderReportOptions): Promise<PaperFacts> {
     text = await Deno.readTextFile(o.paperFactsPath);
   } catch (e) {
     throw new Error(
-      `paper_columns is set but paper facts cannot be read from ${o.paperFactsPath}: ` +
+      `the paper's numbers cannot be read from ${o.paperFactsPath}: ` +
         `${(e as Error).message}`,
     );
   }
@@ -63,8 +73,15 @@ export async function renderReport(
   validateReportInput(input);
   const models = modelsOf(input);
   const derived: Derived = { models, figures: [] };
-  if (input.paper_columns && input.table1?.length) {
-    derived.paperComparison = comparePaper(input.table1, models, await loadFacts(o));
+  if (input.table1?.length && (input.paper_columns || input.design)) {
+    const facts = await loadFacts(o);
+    if (input.paper_columns) derived.paperComparison = comparePaper(input.table1, models, facts);
+    if (input.design?.table1) {
+      derived.paperGroups = compareTable1Groups(input.table1, input.design, facts);
+    }
+    if (input.design?.normAblations?.length) {
+      derived.paperTable2 = compareTable2(input.table1, input.design, facts);
+    }
   }
   derived.figures = await buildFigures(input, {
     ...o.figures,
@@ -100,6 +117,8 @@ export async function renderReport(
     models,
     verdicts,
     paperComparison: derived.paperComparison,
+    paperGroups: derived.paperGroups,
+    paperTable2: derived.paperTable2,
     figures: derived.figures.map((f) => f.name),
   };
   const results = {
@@ -108,6 +127,8 @@ export async function renderReport(
     derived: {
       verdicts: summary.verdicts ?? null,
       paper_comparison: summary.paperComparison ?? null,
+      paper_table1_groups: summary.paperGroups ?? null,
+      paper_table2: summary.paperTable2 ?? null,
       figures: derived.figures.map((f) => ({
         name: f.name,
         title: f.title,

@@ -77,6 +77,33 @@ Deno.test("renderReport writes md, html, results.json and every figure", async (
     assert.deepEqual(res.derived.verdicts, JSON.parse(JSON.stringify(r.derived.verdicts)));
     assert.deepEqual(res.derived.figures.map((f: { name: string }) => f.name), FIGURES);
     assert.equal(res.derived.paper_comparison, null);
+    assert.equal(res.derived.paper_table1_groups, null);
+  });
+});
+
+Deno.test("a design puts the paper's Table 1 groups and Table 2 beside the run's", async () => {
+  const input: ReportInput = {
+    ...fixture(),
+    design: {
+      table1: { "older CNNs": ["resnet18-bn", "vgg11-bn"], ConvNeXt: ["convnext-atto"] },
+      normAblations: [{
+        family: "ConvNeXt",
+        models: { ln: "convnext-atto" },
+        paper: { ln: "ConvNeXt-T-3", bn: "ConvNeXt-T-3-BN" },
+      }],
+    },
+  };
+  await withTemp(async (out) => {
+    const r = await renderReport(input, out);
+    assert.equal(r.derived.paperGroups!.length, 5);
+    assert.deepEqual(r.derived.paperTable2!.map((x) => x.variant), ["ln", "bn"]);
+    const md = await Deno.readTextFile(join(out, "report.md"));
+    assert.ok(md.includes("Table 1 beside the paper, group by group"));
+    assert.ok(md.includes("| older CNNs | paper | VGG19, ResNet50 | 6.84 |"), md);
+    assert.ok(md.includes("| ConvNeXt | BN | this run | no analog |"));
+    const res = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
+    assert.equal(res.derived.paper_table1_groups[0].group, "older CNNs");
+    assert.equal(res.input.design.table1.ConvNeXt[0], "convnext-atto");
   });
 });
 
@@ -127,7 +154,7 @@ Deno.test("a minimal input renders; missing paper facts fail clearly", async () 
     const bad = { ...fixture(), paper_columns: true };
     await assert.rejects(
       () => renderReport(bad, out, { paperFactsPath: join(out, "nope.json") }),
-      /paper_columns is set but paper facts cannot be read from .*nope\.json/,
+      /the paper's numbers cannot be read from .*nope\.json/,
     );
     await assert.rejects(
       () => renderReport({ run: { id: "x" } } as unknown as ReportInput, out),

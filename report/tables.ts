@@ -4,6 +4,8 @@
  */
 import type {
   AccuracySection,
+  CalibrationSection,
+  Counting,
   CrossMatrixInput,
   Interval,
   ModelInfo,
@@ -16,7 +18,12 @@ import type {
   Verdict,
 } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
-import { COMPARED, type PaperComparisonRow } from "./paper.ts";
+import {
+  COMPARED,
+  type PaperAblationRow,
+  type PaperComparisonRow,
+  type PaperGroupRow,
+} from "./paper.ts";
 
 export interface Table {
   id: string;
@@ -153,10 +160,31 @@ export function ensembleTable(acc: AccuracySection): Table {
 }
 
 /** Table 1: MSE count and size and sub-explanation counts, mean [95% bootstrap interval]. */
+/**
+ * What Table 1 counts, in one sentence beside it (METHODS §1, §2): whether the MSE roots are in
+ * the sub-explanation counts, and that the beam keeps width distinct states.
+ */
+export function countingStatement(c: Counting): string {
+  const roots = c.roots_counted
+    ? "each tree's root, the MSE itself, is counted (so each MSE adds 1 at every threshold), " +
+      "as in the paper and its reference code"
+    : "the trees' roots (the MSEs) are not counted";
+  return `Counted: ${roots}; tree counts a subset once per deletion path that reaches it, ` +
+    `unique once per image; a node's children delete ${
+      c.children === "first3" ? "each of its first three patches (the reference)" : "each patch"
+    } and a node is expanded while r ≥ ${c.expand_threshold}. MSEs: r > Ph = ${c.ph} ` +
+    `(${
+      c.ratio === "gain" ? "gain-normalised ratio" : "the paper's ratio"
+    }) on a ${c.grid}x${c.grid} ` +
+    `grid, by a beam that keeps ${c.beam_width} distinct states per level (the reference keeps ` +
+    `${c.beam_width + 1}, repeats included).`;
+}
+
 export function table1Table(
   rows: Table1Row[],
   models: ModelInfo[],
   kind: "tree" | "unique" = "tree",
+  counting?: Counting,
 ): Table {
   const group = new Map(models.map((m) => [m.id, m.group]));
   const subCols = THRESHOLDS.map((t) => `sub ≥ ${t}`);
@@ -169,10 +197,12 @@ export function table1Table(
     title: kind === "tree"
       ? "Table 1: MSEs and sub-explanations (tree counts, the paper's definition)"
       : "Table 1 (unique counts: distinct subsets per image)",
-    caption: counted
-      ? "mean [95% bootstrap interval over images]; images where the baseline alone reaches Ph " +
-        'are counted under "baseline suffices" and left out of the means'
-      : "mean [95% bootstrap interval over images]",
+    caption:
+      (counted
+        ? "mean [95% bootstrap interval over images]; images where the baseline alone reaches Ph " +
+          'are counted under "baseline suffices" and left out of the means'
+        : "mean [95% bootstrap interval over images]") +
+      (counting ? `. ${countingStatement(counting)}` : ""),
     columns: [
       "model",
       "group",
@@ -227,22 +257,173 @@ export function paperTable(cmp: PaperComparisonRow[]): Table {
   };
 }
 
+/** Sub-explanations at one threshold counted four ways: with and without the MSE roots. */
+export function countingTable(rows: Table1Row[], counting: Counting, t: Threshold = "0.5"): Table {
+  const as = counting.roots_counted ? "roots counted" : "roots not counted";
+  return {
+    id: "counting",
+    title: `What is counted: sub-explanations (r ≥ ${t}) with and without the MSE roots`,
+    caption: `mean [95% bootstrap interval over images]; "proper" leaves every tree's root out. ` +
+      countingStatement(counting),
+    columns: [
+      "model",
+      "MSE count",
+      `tree (${as})`,
+      "tree, proper subsets",
+      `unique (${as})`,
+      "unique, proper subsets",
+    ],
+    align: ["left", "right", "right", "right", "right", "right"],
+    rows: rows.map((r) => [
+      r.model,
+      fmtInterval(r.mse_count),
+      fmtInterval(r.tree[t]),
+      fmtInterval(r.proper?.tree[t]),
+      fmtInterval(r.unique?.[t]),
+      fmtInterval(r.proper?.unique[t]),
+    ]),
+  };
+}
+
+/** Each model's baseline regime, with the measured ImageNet reference row. */
+export function calibrationTable(c: CalibrationSection): Table {
+  const rows = c.models.map((m) => [
+    m.model,
+    String(m.images),
+    fmt(m.mean_r0, 3),
+    pct(m.suffices),
+    m.searched === undefined ? "n/a" : `${m.searched_suffices ?? 0} of ${m.searched}`,
+  ]);
+  if (c.reference) {
+    const r = c.reference;
+    rows.push([
+      `${r.label}: ${r.model}, ${r.baseline} (${r.source})`,
+      String(r.images),
+      fmt(r.mean_r0, 4),
+      `${pct(r.suffices)} (≥ Ph)`,
+      "n/a",
+    ]);
+  }
+  return {
+    id: "calibration",
+    title: "Baseline regime: how much of the class the baseline alone keeps",
+    caption: `r(∅) = p_B(ĉ) / p_I(ĉ), the paper's ratio of the baseline alone, over every image ` +
+      `the models saw; baseline: ${c.baseline}. ${c.rule}`,
+    columns: [
+      "model",
+      "images",
+      "mean r(∅)",
+      `baseline suffices (r(∅) > ${c.ph})`,
+      "of the images Table 1 searched",
+    ],
+    align: ["left", "right", "right", "right", "right"],
+    rows,
+  };
+}
+
+const interval = (iv: [number, number] | null | undefined) =>
+  iv ? `[${fmt(iv[0])}, ${fmt(iv[1])}]` : "n/a";
+
 export function verdictTable(verdicts: Verdict[]): Table {
-  const word = (r: Verdict["replicates"]) =>
-    r === true ? "replicates" : r === false ? "does not replicate" : "inconclusive";
   return {
     id: "verdicts",
     title: "Mini-replication verdicts",
-    caption: "ratio of group means with a 95% bootstrap interval over images",
-    columns: ["finding", "tested statement", "estimate", "interval", "verdict", "in words"],
-    align: ["left", "left", "right", "right", "left", "left"],
+    caption: "estimate: the primary statistic, declared before the data (docs/METHODS.md §7), " +
+      "with its 95% bootstrap interval from resampling images jointly across models; the paper's " +
+      "ratio of means is shown but not decided on; n: images resampled and models compared",
+    columns: [
+      "source",
+      "finding",
+      "tested statement",
+      "n",
+      "estimate [95% CI]",
+      "ratio of means [95% CI]",
+      "outcome",
+      "in words",
+      "decision rule",
+    ],
+    align: ["left", "left", "left", "right", "right", "right", "left", "left", "left"],
     rows: verdicts.map((v) => [
+      v.source,
       v.finding,
       v.statement,
-      fmt(v.estimate),
-      v.interval ? `[${fmt(v.interval[0])}, ${fmt(v.interval[1])}]` : "n/a",
-      word(v.replicates),
+      `${v.n.images} images; ${v.n.models} models`,
+      v.estimate === null
+        ? "n/a"
+        : v.interval
+        ? `${fmt(v.estimate)} ${interval(v.interval)}`
+        : `${fmt(v.estimate, 3)} (p = ${fmt(v.test?.p, 3)})`,
+      v.secondary ? `${fmt(v.secondary.estimate)} ${interval(v.secondary.interval)}` : "n/a",
+      v.outcome,
       v.sentence,
+      v.rule,
+    ]),
+  };
+}
+
+const METRICS = COMPARED.map((c) => c.label);
+
+/** The paper's Table 1 group by group, each group's row followed by this run's. */
+export function paperGroupsTable(rows: PaperGroupRow[]): Table {
+  const cells = (xs: (number | null)[]) => xs.map((x) => fmt(x));
+  return {
+    id: "paper-table1-groups",
+    title: "Table 1 beside the paper, group by group",
+    caption: "group means: the mean over a group's models of each model's mean over images; " +
+      "sub-explanations are tree counts, roots counted, as the paper's. Mapping: the config's " +
+      "stages.report.design.table1 (which models stand for each of the paper's groups). The " +
+      "paper's models are ImageNet classifiers on 224-pixel images; compare the pattern across " +
+      "groups, not the absolute numbers.",
+    columns: ["paper group", "source", "models", ...METRICS],
+    align: ["left", "left", "left", ...METRICS.map(() => "right" as const)],
+    rows: rows.flatMap((r) => [
+      [r.group, "paper", r.paper_models.join(", "), ...cells(r.paper)],
+      [
+        r.group,
+        "this run",
+        r.models.length ? r.models.join(", ") : "none mapped",
+        ...cells(r.ours),
+      ],
+    ]),
+  };
+}
+
+const VARIANT_NAMES = {
+  base: "LN, larger kernel or window",
+  ln: "LN",
+  gn: "GN",
+  bn: "BN",
+} as const;
+
+/** The paper's Table 2 (normalisation ablation) beside this run's, family by family. */
+export function paperTable2Table(rows: PaperAblationRow[]): Table {
+  const cells = (xs: (number | null)[] | null) => METRICS.map((_, i) => fmt(xs?.[i] ?? null));
+  const ratio = (x: number | null) => (x === null ? "n/a" : `${fmt(x)}x`);
+  return {
+    id: "paper-table2",
+    title: "Table 2 beside the paper: the normalisation ablation",
+    caption: "each family's variants differ only in their normalisation layers (and, for the " +
+      "original, the kernel or window size); vs LN: sub-explanations (r ≥ 0.5) over the family's " +
+      "LN model's. Mapping: the config's stages.report.design.normAblations.",
+    columns: ["family", "variant", "source", "model", ...METRICS, "sub ≥ 0.5 vs LN"],
+    align: ["left", "left", "left", "left", ...METRICS.map(() => "right" as const), "right"],
+    rows: rows.flatMap((r) => [
+      [
+        r.family,
+        VARIANT_NAMES[r.variant],
+        "paper",
+        r.paper_model ?? "not in the paper",
+        ...cells(r.paper),
+        ratio(r.paper_vs_ln),
+      ],
+      [
+        r.family,
+        VARIANT_NAMES[r.variant],
+        "this run",
+        r.model ?? "no analog",
+        ...cells(r.ours),
+        ratio(r.ours_vs_ln),
+      ],
     ]),
   };
 }

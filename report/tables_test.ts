@@ -72,17 +72,49 @@ Deno.test("codeFence outgrows backtick runs in the content", () => {
 Deno.test("verdict and paper tables render every entry", () => {
   const v = tables.verdictTable([{
     id: "x",
+    source: "Table 2",
     finding: "f",
     statement: "s",
-    estimate: 2,
-    interval: [1.5, 2.5],
-    expect: "above1",
-    replicates: true,
+    statistic: "ratio of geometric means of (1 + value)",
+    estimate: 0.3,
+    interval: [0.2, 0.45],
+    rule: "replicates if ...",
+    outcome: "replicates",
     sentence: "Replicates.",
+    n: { images: 10, models: 2 },
     numerator: [],
     denominator: [],
+    secondary: { statistic: "ratio of arithmetic means", estimate: 1.6, interval: [0.01, 71.5] },
+  }, {
+    id: "y",
+    source: "cross-testing",
+    finding: "g",
+    statement: "t",
+    statistic: "mean |G[g][h] - G[h][g]|",
+    estimate: 0.0412,
+    interval: null,
+    rule: "replicates if p < 0.05",
+    outcome: "inconclusive",
+    sentence: "Inconclusive.",
+    n: { images: 10, models: 16 },
+    numerator: [],
+    denominator: [],
+    test: { p: 0.21, null_quantile: 0.05, samples: 2000 },
   }]);
-  assert.deepEqual(v.rows[0], ["f", "s", "2.00", "[1.50, 2.50]", "replicates", "Replicates."]);
+  assert.deepEqual(v.rows[0], [
+    "Table 2",
+    "f",
+    "s",
+    "10 images; 2 models",
+    "0.30 [0.20, 0.45]",
+    "1.60 [0.01, 71.50]",
+    "replicates",
+    "Replicates.",
+    "replicates if ...",
+  ]);
+  assert.equal(v.rows[1][4], "0.041 (p = 0.210)");
+  assert.equal(v.rows[1][5], "n/a");
+  for (const r of v.rows) assert.equal(r.length, v.columns.length);
   const p = tables.paperTable([{
     model: "m",
     paper_model: "M",
@@ -115,4 +147,108 @@ Deno.test("warnings and glossary tables escape what they show", () => {
   assert.ok(!htmlTable(w).includes(HOSTILE) && htmlTable(w).includes("&lt;script&gt;"));
   const g = tables.glossaryTable([["MSE", "minimal sufficient explanation"]]);
   assert.deepEqual(g.columns, ["term", "meaning"]);
+});
+
+const COUNTING = {
+  beam_width: 5,
+  ph: 0.9,
+  grid: 7,
+  ratio: "gain",
+  roots_counted: true,
+  children: "first3",
+  expand_threshold: 0.5,
+};
+
+Deno.test("what is counted is stated beside Table 1, and counted both ways", () => {
+  const say = tables.countingStatement(COUNTING);
+  assert.match(say, /the MSE itself, is counted \(so each MSE adds 1 at every threshold\)/);
+  assert.match(
+    say,
+    /keeps 5 distinct states per level \(the reference keeps 6, repeats included\)/,
+  );
+  assert.match(tables.countingStatement({ ...COUNTING, roots_counted: false }), /not counted/);
+  const t1 = tables.table1Table(input.table1!, input.provenance!.models, "tree", COUNTING);
+  assert.ok(t1.caption!.endsWith(say));
+  const iv = (mean: number) => ({ mean, lo: mean, hi: mean });
+  const row = {
+    model: "m",
+    images: 3,
+    mse_count: iv(4),
+    mse_size: iv(5),
+    tree: { "0.5": iv(30) },
+    unique: { "0.5": iv(20) },
+    proper: { tree: { "0.5": iv(26) }, unique: { "0.5": iv(16) } },
+  };
+  const c = tables.countingTable([row], COUNTING);
+  assert.deepEqual(c.columns.slice(2), [
+    "tree (roots counted)",
+    "tree, proper subsets",
+    "unique (roots counted)",
+    "unique, proper subsets",
+  ]);
+  assert.deepEqual(c.rows[0], [
+    "m",
+    "4.00 [4.00, 4.00]",
+    "30.00 [30.00, 30.00]",
+    "26.00 [26.00, 26.00]",
+    "20.00 [20.00, 20.00]",
+    "16.00 [16.00, 16.00]",
+  ]);
+});
+
+Deno.test("the calibration table has a row per model and the reference row, citing its file", () => {
+  const t = tables.calibrationTable({
+    ph: 0.9,
+    rule: "The rule.",
+    baseline: "a blur",
+    models: [{
+      model: "m",
+      images: 500,
+      mean_r0: 0.1075,
+      suffices: 0.083,
+      searched: 10,
+      searched_suffices: 1,
+    }],
+    reference: {
+      label: "ImageNet reference",
+      source: "bench/baseline-regime.json",
+      model: "mobilenetv2-12-int8",
+      baseline: "paper blur",
+      images: 300,
+      mean_r0: 0.0069,
+      suffices: 0,
+    },
+  });
+  assert.deepEqual(t.rows[0], ["m", "500", "0.107", "8.30%", "1 of 10"]);
+  assert.deepEqual(t.rows[1].slice(1), ["300", "0.0069", "0.00% (≥ Ph)", "n/a"]);
+  assert.match(t.rows[1][0], /bench\/baseline-regime\.json/);
+  assert.match(t.caption!, /The rule\./);
+  assert.equal(t.columns[3], "baseline suffices (r(∅) > 0.9)");
+});
+
+Deno.test("the paper's groups and Table 2 sit beside this run's, row for row", () => {
+  const g = tables.paperGroupsTable([{
+    group: "older CNNs",
+    paper_models: ["VGG19", "ResNet50"],
+    paper: [6.85, 7.225, 40.565, 109.27, 185.795, 313.445],
+    models: [],
+    ours: [null, null, null, null, null, null],
+  }]);
+  assert.deepEqual(g.rows[0].slice(0, 4), ["older CNNs", "paper", "VGG19, ResNet50", "6.85"]);
+  assert.deepEqual(g.rows[1].slice(0, 4), ["older CNNs", "this run", "none mapped", "n/a"]);
+  const t2 = tables.paperTable2Table([{
+    family: "ViT",
+    variant: "bn",
+    paper_model: "Swin-T-4-BN",
+    paper: [9.4, 7.18, 42.92, 127.05, 387.41, 943.29],
+    model: "vit-bn",
+    ours: [10, 5, 50, 100, 150, 300],
+    paper_vs_ln: 0.2206,
+    ours_vs_ln: 1.5,
+  }]);
+  assert.deepEqual(t2.rows[0].slice(0, 4), ["ViT", "BN", "paper", "Swin-T-4-BN"]);
+  assert.equal(t2.rows[0].at(-1), "0.22x");
+  assert.equal(t2.rows[1].at(-1), "1.50x");
+  for (const r of g.rows) assert.equal(r.length, g.columns.length);
+  for (const r of t2.rows) assert.equal(r.length, t2.columns.length);
 });

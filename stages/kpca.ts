@@ -97,6 +97,13 @@ export const kpca: Stage<KpcaParams, Config, ReportContext, ReportPart> = {
       S: s.insertion,
       deletion: s.deletion,
       counts: s.counts,
+      // Per image, for the verdicts' bootstrap over images (null: the pair lacks the image).
+      perImage: {
+        images: s.perImage.images.map(String),
+        insertion: s.perImage.insertion.map((row) =>
+          row.map((values) => values.map((v) => (Number.isNaN(v) ? null : v)))
+        ),
+      },
       groupMatrix: groups,
       coords: landscape.coords,
       eigenvalues: landscape.eigenvalues,
@@ -115,6 +122,7 @@ export const kpca: Stage<KpcaParams, Config, ReportContext, ReportPart> = {
       S: number[][];
       deletion: number[][] | null;
       baselineConfidence: string;
+      perImage?: { images: string[]; insertion: (number | null)[][][] };
     }>(ref, "kpca.json");
     return {
       cross_matrix: {
@@ -122,6 +130,9 @@ export const kpca: Stage<KpcaParams, Config, ReportContext, ReportPart> = {
         insertion: k.S,
         deletion: k.deletion,
         baseline_confidence: k.baselineConfidence,
+        ...(k.perImage
+          ? { per_image: { image_ids: k.perImage.images, insertion: k.perImage.insertion } }
+          : {}),
       },
       figures: {
         landscape: {

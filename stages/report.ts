@@ -5,12 +5,14 @@
  * the runtime that computed the model stages' units), which is not part of any cached result.
  */
 import type { Config } from "../configs/schema.ts";
-import { int, obj, optional } from "../lib/schema.ts";
+import { arr, int, maybe, obj, optional, record, str } from "../lib/schema.ts";
 import type { Stage, UnitIO, UnitRef } from "../pipeline/stage.ts";
 import { decodeNpy } from "../runtime/npy.ts";
 import { defaults as bootstrapDefaults } from "../explain/stats.ts";
-import type { ModelInfo, ReportInput } from "../report/input.ts";
+import type { ModelInfo, ReportInput, StudyDesign } from "../report/input.ts";
+import { PAPER_GROUPS } from "../report/paper.ts";
 import { computeVerdicts } from "../report/verdicts.ts";
+import { parseCalibrationReference } from "./support/calibration.ts";
 import { dataset, models } from "./support/common.ts";
 import { LISTING_UNIT } from "./preprocess.ts";
 import { readExplorerImages } from "./support/explorer_images.ts";
@@ -22,6 +24,8 @@ import type {
 } from "./support/report_part.ts";
 import { noModelRows } from "./support/cost.ts";
 
+const variants = obj({ ln: str(), gn: maybe(str()), bn: maybe(str()), base: maybe(str()) });
+
 const params = obj({
   /** Bootstrap resamples for the 95% intervals. */
   bootstrap: optional(int({ min: 100 }), bootstrapDefaults.samples),
@@ -31,14 +35,29 @@ const params = obj({
   explorerImages: optional(int({ min: 0 }), 10),
   /** Longest side, in pixels, of the explorer's images (larger crops are downsampled). */
   explorerSide: optional(int({ min: 8 }), 112),
+  /**
+   * The study's design, declared before the data (METHODS §7): which models stand for each of
+   * the paper's Table 1 groups (`table1`: group name -> model ids) and for its Table 2 rows
+   * (`normAblations`: per family, the LN, GN, BN and original models, and the paper's names).
+   */
+  design: optional(
+    obj({
+      table1: optional(record(arr(str())), {}),
+      normAblations: optional(
+        arr(obj({ family: str({ nonEmpty: true }), models: variants, paper: maybe(variants) })),
+        [],
+      ),
+    }),
+    { table1: {}, normAblations: [] },
+  ),
+  /**
+   * A bench/baseline_regime.ts output whose ImageNet row the baseline-regime table shows as its
+   * reference ("" for none); its contents enter the report's key.
+   */
+  calibrationReference: optional(str(), "bench/baseline-regime.json"),
 });
 
-interface ReportParams {
-  bootstrap: number;
-  seed: number;
-  explorerImages: number;
-  explorerSide: number;
-}
+type ReportParams = ReturnType<typeof params.parse>;
 
 interface ReportUnitParams {
   models: { id: string; name: string; group: string; card: Record<string, unknown> | null }[];
@@ -75,7 +94,10 @@ export function reportStage(
         inputs: reported.flatMap((s) =>
           upstream[s.name].map((u): UnitRef => ({ stage: s.name, unit: u.id }))
         ),
-        files: ms.map((m) => m.onnx),
+        files: [
+          ...ms.map((m) => m.onnx),
+          ...(params.calibrationReference ? [params.calibrationReference] : []),
+        ],
       }];
     },
     async run(unit, io, { config, params }) {
@@ -138,9 +160,19 @@ export function reportStage(
       for (const s of reported) {
         if (s.summarise) addPart(input, (await s.summarise(io, ctx)) as ReportPart, s.name);
       }
+      const design = checkDesign(params.design, config);
+      if (design) input.design = design;
+      if (input.calibration && params.calibrationReference) {
+        const file = params.calibrationReference;
+        input.calibration.reference = parseCalibrationReference(await readText(file), file);
+      }
       const ms = input.provenance!.models;
-      if (input.table1?.length && ms.some((m) => m.traits)) {
-        input.verdicts = computeVerdicts(ms, input.table1, { bootstrap: ctx.bootstrap });
+      if (input.table1?.length && (design || ms.some((m) => m.traits))) {
+        input.verdicts = computeVerdicts(ms, input.table1, {
+          bootstrap: ctx.bootstrap,
+          design,
+          cross: input.cross_matrix,
+        });
       }
       await io.writeJson("report_input.json", input);
       if (p.skipped.length) {
@@ -159,6 +191,43 @@ export function reportStage(
 function withoutRuntime(config: Config): Omit<Config, "runtime"> {
   const { runtime: _runtime, ...rest } = config;
   return rest;
+}
+
+/**
+ * The declared design, checked against the paper's group names and the config's model ids (a
+ * typo would silently empty a group); undefined when nothing is declared.
+ */
+export function checkDesign(d: Required<StudyDesign>, config: Config): StudyDesign | undefined {
+  const where = "stages.report.design";
+  const ids = new Set(config.models.map((m) => m.id));
+  const known = (id: string | undefined, path: string) => {
+    if (id !== undefined && !ids.has(id)) {
+      throw new Error(`${where}.${path}: "${id}" is not a model of config ${config.name}`);
+    }
+  };
+  for (const [group, members] of Object.entries(d.table1)) {
+    if (!(PAPER_GROUPS as readonly string[]).includes(group)) {
+      throw new Error(
+        `${where}.table1: "${group}" is not one of the paper's groups (${PAPER_GROUPS.join(", ")})`,
+      );
+    }
+    members.forEach((id, i) => known(id, `table1.${group}[${i}]`));
+  }
+  d.normAblations.forEach((a, i) => {
+    for (const k of ["ln", "gn", "bn", "base"] as const) {
+      known(a.models[k], `normAblations[${i}].models.${k}`);
+    }
+  });
+  if (!Object.keys(d.table1).length && !d.normAblations.length) return undefined;
+  return d;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (e) {
+    throw new Error(`report: cannot read ${file}: ${(e as Error).message}`);
+  }
 }
 
 /**

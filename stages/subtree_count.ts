@@ -10,7 +10,14 @@ import { runSubtreeCount, table1Row, thresholdKey } from "../explain/mse_run.ts"
 import { Memo, type RatioRule } from "../explain/memo.ts";
 import type { SubtreeResult } from "../explain/subtree.ts";
 import { deepenSamples, type SampleNode } from "../explain/tree_sample.ts";
-import type { ExplorerMse, ExplorerTreeNode, MseFigure, Table1Row } from "../report/input.ts";
+import type {
+  Counting,
+  ExplorerMse,
+  ExplorerTreeNode,
+  MseFigure,
+  Table1Row,
+} from "../report/input.ts";
+import { calibrationSection } from "./support/calibration.ts";
 import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -159,6 +166,11 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
       await io.writeJson("subtree.json", {
         model: m.id,
         thresholds: params.countThresholds,
+        options: {
+          children: params.children,
+          expandThreshold: params.expandThreshold,
+          countRoots: params.countRoots,
+        },
         images: results.map((r, k) => ({
           pos: stored.images[k].pos,
           id: stored.images[k].id,
@@ -173,14 +185,29 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
     }
   },
   /**
-   * Table 1 and Fig. 4: each model's MSEs (mse-search) with their sub-explanations; and, for the
+   * Table 1 with what it counts, the baseline regime behind the images it leaves out (mse-search's
+   * rule and infer-baselines' r(∅); summarised here, beside Table 1, so that mse-search's own
+   * units keep their keys), and Fig. 4: each model's MSEs with their sub-explanations; and, for the
    * explorer, every model's MSEs and sampled trees on each of its images.
    */
   async summarise(io, ctx) {
     const table1 = await table1Rows(io, ctx);
+    const counting = await countingOf(io, ctx);
+    const calibration = await calibrationSection(
+      io,
+      ctx.models,
+      ctx.units,
+      ctx.config.baseline,
+    );
     const mse = await fig4(io, ctx);
     const explored = await explorerMse(io, ctx);
-    return { table1, figures: mse ? { mse } : {}, explorer: explored ? { mse: explored } : {} };
+    return {
+      table1,
+      counting,
+      calibration,
+      figures: mse ? { mse } : {},
+      explorer: explored ? { mse: explored } : {},
+    };
   },
 };
 
@@ -229,6 +256,10 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
       mse_size: row.mse_size,
       tree: Object.fromEntries(th.map((t) => [key(t), row.tree[thresholdKey(t)]])),
       unique: Object.fromEntries(th.map((t) => [key(t), row.unique[thresholdKey(t)]])),
+      proper: {
+        tree: Object.fromEntries(th.map((t) => [key(t), row.proper.tree[thresholdKey(t)]])),
+        unique: Object.fromEntries(th.map((t) => [key(t), row.proper.unique[thresholdKey(t)]])),
+      },
       per_image: {
         image_ids: explained.map((x) => x.id),
         mse_count: explained.map((x) => x.count),
@@ -239,6 +270,14 @@ async function table1Rows(io: UnitIO, { models, units, bootstrap }: ReportContex
         unique: Object.fromEntries(
           th.map((t, j) => [key(t), explained.map((x) => x.subtree.unique[j])]),
         ),
+        proper: {
+          tree: Object.fromEntries(
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.proper.tree[j])]),
+          ),
+          unique: Object.fromEntries(
+            th.map((t, j) => [key(t), explained.map((x) => x.subtree.proper.unique[j])]),
+          ),
+        },
       },
     });
   }
@@ -290,6 +329,29 @@ async function explorerMse(io: UnitIO, { models, units, explorer }: ReportContex
     }
   }
   return grid ? { grid, ph, entries } : undefined;
+}
+
+/** What Table 1 counts, from the first model's stored search and count options. */
+async function countingOf(io: UnitIO, { units }: ReportContext): Promise<Counting | undefined> {
+  const ref = units("subtree-count")[0];
+  if (!ref) return undefined;
+  const mseRef = { stage: "mse-search", unit: ref.unit };
+  const mse = await io.readInputJson<
+    { options: { beamWidth: number; ph: number; grid: number; ratio?: string } }
+  >(mseRef, "mse.json");
+  const sub = await io.readInputJson<
+    { options?: { children: string; expandThreshold: number; countRoots: boolean } }
+  >(ref, "subtree.json");
+  if (!sub.options) return undefined;
+  return {
+    beam_width: mse.options.beamWidth,
+    ph: mse.options.ph,
+    grid: mse.options.grid,
+    ratio: mse.options.ratio ?? "paper",
+    roots_counted: sub.options.countRoots,
+    children: sub.options.children,
+    expand_threshold: sub.options.expandThreshold,
+  };
 }
 
 /** Fig. 4: MSEs and sub-explanations of the first model with MSEs on the figures' image. */

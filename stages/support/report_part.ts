@@ -36,7 +36,16 @@ export interface FigureSample {
  * and the explorer's parts key by key, any other section from one stage only.
  */
 export type ReportPart =
-  & Pick<ReportInput, "accuracy" | "table1" | "figures" | "cross_matrix" | "skipped_images">
+  & Pick<
+    ReportInput,
+    | "accuracy"
+    | "table1"
+    | "counting"
+    | "calibration"
+    | "figures"
+    | "cross_matrix"
+    | "skipped_images"
+  >
   & { explorer?: Partial<Omit<ExplorerInput, "images">> };
 
 /**
