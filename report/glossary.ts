@@ -120,7 +120,8 @@ export const GLOSSARY: readonly [string, string][] = [
   ],
   [
     "verdict",
-    "a finding of the paper tested on this run: the ratio of two group means with its " +
-    "interval; it replicates when the whole interval lies on the paper's side of 1",
+    "a finding of the paper tested on this run: a statistic declared before the data (for " +
+    "counts, the ratio of geometric means of 1 + count) with its interval, and one of four " +
+    "outcomes: replicates, opposite, no effect or inconclusive (docs/METHODS.md §7)",
   ],
 ];

@@ -54,7 +54,7 @@ const params = obj({
    * A bench/baseline_regime.ts output whose ImageNet row the baseline-regime table shows as its
    * reference ("" for none); its contents enter the report's key.
    */
-  calibrationReference: optional(str(), "bench/baseline-regime.json"),
+  calibrationReference: optional(str(), ""),
 });
 
 type ReportParams = ReturnType<typeof params.parse>;
