@@ -117,7 +117,7 @@ export const verbs = {
     summary: "compare two runs: params, every table number with its delta, changed verdicts",
     args: "A [B]",
     argsHelp: "A and B: run ids (reports/<id>), run folders, or configs that have run (the " +
-      "newest run of each); B defaults to A, so `diff CONFIG --set ...` compares a config with " +
+      "newest run of each); with --set, B defaults to A, so `diff CONFIG --set ...` compares a config with " +
       "its variant",
     flags: {
       help: common.help,

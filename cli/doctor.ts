@@ -63,7 +63,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
 }
 
 const SETUP = "run `deno task setup-gpu` (it downloads onnxruntime-node's CUDA 12 provider from " +
-  "NuGet, so it needs network), then `deno task xcompare doctor` again";
+  "NuGet, so it needs network), then `deno task doctor` again";
 
 /** Why each GPU provider does not open, in the machine's terms, and the one next step. */
 export function diagnose(f: DoctorFacts): DoctorReport {

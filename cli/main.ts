@@ -22,6 +22,11 @@ const handlers: Record<Verb, () => Promise<Handler>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // Asking for help is not a usage error; no verb at all is.
+  if (["--help", "-h", "help"].includes(argv[0])) {
+    console.log(usage());
+    return 0;
+  }
   try {
     const { verb, values, positionals } = parse(argv);
     if (values.help) {

@@ -88,7 +88,11 @@ export const runTool: RunTool = async (cmd, args) => {
   try {
     const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
     return r.success ? new TextDecoder().decode(r.stdout) : null;
-  } catch {
+  } catch (e) {
+    // Not "absent": this process may not run it (the xcompare task runs no program).
+    if (e instanceof Deno.errors.NotCapable) {
+      console.error(`doctor: this task may not run ${cmd}; run \`deno task doctor\` to include it`);
+    }
     return null;
   }
 };

@@ -121,7 +121,7 @@ export class RequiredProviderError extends Error {
       `${source === "<model bytes>" ? "" : `${source}: `}execution provider ${provider} is ` +
         "required (runtime.requireProvider or " +
         `--require-provider) but a session does not open on it: ${reason}. ` +
-        "`deno task xcompare doctor` says why and what to do.",
+        "`deno task doctor` says why and what to do.",
     );
   }
 }
