@@ -35,7 +35,7 @@ Deno.test({
       );
       assertEquals(flag.code, 1, flag.stderr);
       assert(
-        /execution provider cuda is required .* does not open on it: .*xcompare doctor/.test(
+        /execution provider cuda is required .* does not open on it: .*deno task doctor/.test(
           flag.stderr,
         ),
         flag.stderr,
