@@ -3,9 +3,8 @@
  * are here; which units of a run's waves are missing; and writing job files with an error that
  * says where the task may write.
  */
-import { REPORTS } from "./app.ts";
-import type { loadPipeline } from "./app.ts";
-import { planWaves, type Wave } from "../pipeline/cluster.ts";
+import { loadPipeline, REPORTS, runIdFlag, runIdFor } from "./app.ts";
+import { checkRunId, planWaves, type Wave } from "../pipeline/cluster.ts";
 import { readLocks } from "../pipeline/lockfile.ts";
 import { planAll, type PlannedStage } from "../pipeline/plan.ts";
 import { doneUnits, type MissingUnit, missingUnits } from "../pipeline/wave_status.ts";
@@ -32,6 +31,25 @@ export async function wavesFor(
     );
     return planWaves(spec.stages, shards, null);
   }
+}
+
+/**
+ * A new cluster run of `configPath`: its pipeline, its waves of `shards` shards, and its id
+ * (`--run-id`, or the config file's name with a hash of its content and this moment, since the
+ * results that reproduce's ids hash do not exist yet).
+ */
+export async function newClusterRun(
+  values: Record<string, unknown>,
+  configPath: string,
+  shards: number,
+) {
+  const loaded = await loadPipeline(configPath);
+  const waves = await wavesFor(loaded, configPath, shards);
+  const runId = checkRunId(
+    runIdFlag(values) ??
+      runIdFor(configPath, { configHash: loaded.configHash, created: new Date().toISOString() }),
+  );
+  return { loaded, waves, runId };
 }
 
 /**

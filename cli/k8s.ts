@@ -4,9 +4,9 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, loadPipeline, overrides, REPORTS, runIdFlag, runIdFor } from "./app.ts";
-import { wavesFor, writeJobFile } from "./jobs.ts";
-import { checkRunId, defaultRequiredProvider, timeSeconds } from "../pipeline/cluster.ts";
+import { configPathOf, overrides, REPORTS } from "./app.ts";
+import { newClusterRun, writeJobFile } from "./jobs.ts";
+import { defaultRequiredProvider, timeSeconds } from "../pipeline/cluster.ts";
 import { claimMount, k8sDefaults, k8sFiles, type K8sOptions } from "../pipeline/k8s_jobs.ts";
 
 /** A non-negative integer flag (`--gpus-per-task 0`, `--retries 0` are meaningful). */
@@ -24,12 +24,7 @@ export async function k8sVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare k8s: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
-  const loaded = await loadPipeline(configPath);
-  const waves = await wavesFor(loaded, configPath, shards);
-  const runId = checkRunId(
-    runIdFlag(values) ??
-      runIdFor(configPath, { configHash: loaded.configHash, created: new Date().toISOString() }),
-  );
+  const { waves, runId } = await newClusterRun(values, configPath, shards);
   const gpus = countFlag(values, "gpus-per-task", k8sDefaults.gpusPerTask);
   const provider = values["require-provider"] as string | undefined;
   const o: K8sOptions = {

@@ -6,14 +6,9 @@
  */
 import { join, resolve } from "node:path";
 import { intFlag, UsageError, type Values } from "./args.ts";
-import { configPathOf, loadPipeline, overrides, REPORTS, runIdFlag, runIdFor } from "./app.ts";
-import { runStatus, wavesFor, writeJobFile } from "./jobs.ts";
-import {
-  checkRunId,
-  type ClusterJob,
-  defaultRequiredProvider,
-  type Wave,
-} from "../pipeline/cluster.ts";
+import { configPathOf, loadPipeline, overrides, REPORTS } from "./app.ts";
+import { newClusterRun, runStatus, writeJobFile } from "./jobs.ts";
+import { type ClusterJob, defaultRequiredProvider, type Wave } from "../pipeline/cluster.ts";
 import {
   sbatchArgs,
   slurmDefaults,
@@ -82,12 +77,7 @@ export async function slurmVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare slurm: --shards N is required");
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
-  const loaded = await loadPipeline(configPath);
-  const waves = await wavesFor(loaded, configPath, shards);
-  const runId = checkRunId(
-    runIdFlag(values) ??
-      runIdFor(configPath, { configHash: loaded.configHash, created: new Date().toISOString() }),
-  );
+  const { waves, runId } = await newClusterRun(values, configPath, shards);
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined

@@ -111,3 +111,13 @@ export function computed(text: string, stage: string): number {
   if (!m) throw new Error(`no summary line for ${stage} in:\n${text}`);
   return Number(m[1]);
 }
+
+/** Whether a copied checkout can run here: the zoo model and node_modules exist. */
+export const checkoutCanRun = (() => {
+  try {
+    return Deno.statSync(join(ROOT, MODEL)).isFile && Deno.statSync(join(ROOT, "node_modules"))
+      .isDirectory;
+  } catch {
+    return false;
+  }
+})();

@@ -8,23 +8,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import {
+  checkoutCanRun,
   computed,
   copyCheckout,
-  MODEL,
-  ROOT,
   tinyConfig,
   writeDataset,
   xcompare,
 } from "./checkout_copy.ts";
-
-const present = (() => {
-  try {
-    return Deno.statSync(join(ROOT, MODEL)).isFile && Deno.statSync(join(ROOT, "node_modules"))
-      .isDirectory;
-  } catch {
-    return false;
-  }
-})();
 
 const SECRET = "hunter2-do-not-print";
 
@@ -64,7 +54,7 @@ const TASK = { allowWrite: "artifacts,reports" };
 
 Deno.test({
   name: "a bad --run-id is refused before anything is read or written",
-  ignore: !present,
+  ignore: !checkoutCanRun,
   fn: inCheckout(async (c) => {
     await writeDataset(c, "tiny", 4);
     const cfg = await config(c, "tiny");
@@ -94,7 +84,7 @@ Deno.test({
 
 Deno.test({
   name: "an unwritable reports folder stops reproduce before any compute, naming the folder",
-  ignore: !present,
+  ignore: !checkoutCanRun,
   fn: inCheckout(async (c) => {
     await writeDataset(c, "tiny", 4);
     const cfg = await config(c, "tiny");
@@ -135,7 +125,7 @@ Deno.test({
 Deno.test({
   name:
     "labels problems: errors naming the line or file; --lenient skips and lists; --strict exits 1",
-  ignore: !present,
+  ignore: !checkoutCanRun,
   sanitizeResources: false,
   fn: inCheckout(async (c) => {
     const data = await writeDataset(c, "mixed", 4, [

@@ -7,23 +7,13 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import {
+  checkoutCanRun,
   computed,
   copyCheckout,
-  MODEL,
-  ROOT,
   tinyConfig,
   writeDataset,
   xcompare,
 } from "./checkout_copy.ts";
-
-const present = (() => {
-  try {
-    return Deno.statSync(join(ROOT, MODEL)).isFile && Deno.statSync(join(ROOT, "node_modules"))
-      .isDirectory;
-  } catch {
-    return false;
-  }
-})();
 
 const STAGES = [
   "preprocess",
@@ -38,7 +28,7 @@ const STAGES = [
 
 Deno.test({
   name: "a moved checkout on the same store reuses every unit; status works on a fresh copy",
-  ignore: !present,
+  ignore: !checkoutCanRun,
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "xcompare-portable-" });
