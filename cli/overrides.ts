@@ -2,7 +2,8 @@
  * `--set stage.param=value`: a stage param changed from the command line, without a variant config
  * file. The value is JSON when it parses (`4`, `true`, `[1,2]`, `"4"`), else the string as typed.
  * Overrides are applied to the raw config before validation and checked by the stage's own schema,
- * so a typo reads `--set mse-search.beamWidht: unknown key, did you mean "beamWidth"?`.
+ * so a typo reads `--set mse-search.beamWidht: unknown key, did you mean "beamWidth"?`. A wrong
+ * `--set` is the command line's mistake, not the config's: it exits 2 like any usage error.
  */
 import { UsageError } from "./args.ts";
 import { ConfigError, type Schema, suggest } from "../lib/schema.ts";
@@ -41,7 +42,7 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): un
     keys.slice(0, -1).forEach((k, i) => {
       const next = node[k] ?? (node[k] = {});
       if (typeof next !== "object" || next === null || Array.isArray(next)) {
-        throw new Error(
+        throw new UsageError(
           `--set ${o.text}: ${keys.slice(0, i + 1).join(".")} is ${
             JSON.stringify(next)
           }, not an object of params`,
@@ -72,13 +73,13 @@ export function checkOverrides(
     const s = stages.find((x) => x.name === stage);
     if (!s) {
       const o = overrides.find((x) => x.stage === stage)!;
-      throw new Error(`--set ${o.text}: unknown stage "${stage}"${suggest(stage, names)}`);
+      throw new UsageError(`--set ${o.text}: unknown stage "${stage}"${suggest(stage, names)}`);
     }
     s.params.parse(block(before, stage), `${file}: config.stages.${stage}`);
     try {
       s.params.parse(block(after, stage), `--set ${stage}`);
     } catch (e) {
-      if (e instanceof ConfigError) throw new Error(e.message);
+      if (e instanceof ConfigError) throw new UsageError(e.message);
       throw e;
     }
   }

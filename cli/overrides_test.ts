@@ -1,4 +1,5 @@
-import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
+import { UsageError } from "./args.ts";
 import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { int, obj, oneOf, optional } from "../lib/schema.ts";
 
@@ -53,21 +54,25 @@ Deno.test("--set errors name --set, the param and the nearest valid key or stage
     checkOverrides(o, stages, before, applyOverrides(before, o), "c.json");
   };
   check(["mse-search.beamWidth=4", "mse-search.igos.steps=3"]);
-  assertThrows(
-    () => check(["mse-search.beamWidht=4"]),
+  // Each is the command line's mistake: a UsageError, so the CLI exits 2.
+  const usage = (sets: string[], message: RegExp) =>
+    assert(assertThrows(() => check(sets), message) instanceof UsageError, sets.join(" "));
+  usage(
+    ["mse-search.beamWidht=4"],
     /^--set mse-search\.beamWidht: unknown key, did you mean "beamWidth"\?$/,
   );
-  assertThrows(
-    () => check(["mse-search.beamWidth=wide"]),
+  usage(
+    ["mse-search.beamWidth=wide"],
     /^--set mse-search\.beamWidth: expected an integer in \[1, inf\], got string "wide"$/,
   );
-  assertThrows(
-    () => check(["mse-serch.beamWidth=4"]),
+  usage(
+    ["mse-serch.beamWidth=4"],
     /^--set mse-serch\.beamWidth=4: unknown stage "mse-serch", did you mean "mse-search"\?$/,
   );
   // A fault in the file itself is reported against the file, not against --set.
-  assertThrows(
+  const fileFault = assertThrows(
     () => check(["mse-search.beamWidth=4"], { stages: { "mse-search": { candidates: "most" } } }),
     /c\.json: config\.stages\.mse-search\.candidates: expected one of/,
   );
+  assert(!(fileFault instanceof UsageError), "a fault in the file is not a usage error");
 });
