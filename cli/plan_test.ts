@@ -1,4 +1,7 @@
 import { assert, assertEquals } from "../tests/assert.ts";
+import { loadPipeline } from "./app.ts";
+import { planAll } from "../pipeline/plan.ts";
+import { estimateStages } from "../pipeline/estimate.ts";
 
 Deno.test("xcompare plan on configs/paper.json works without any ONNX file", async () => {
   const r = await new Deno.Command(Deno.execPath(), {
@@ -50,4 +53,16 @@ Deno.test("plan times a config only from units of its models and its images", as
   assertEquals(relevant(unit([`${Deno.cwd()}/data/imagenet/val/a.JPEG`])), true);
   assertEquals(relevant(unit(["data/fashion-sample/0001_bag.png"])), false, "another dataset");
   assertEquals(relevant(unit([])), true, "no file: algebra on the models' results");
+});
+
+Deno.test("plan's unit count per stage is the number of units the stages plan", async () => {
+  // The estimate runs without the models' files, so it counts units on its own; it must agree
+  // with planAll, which is what a run executes. configs/default.json: every file is here.
+  const root = new URL("..", import.meta.url).pathname;
+  const { spec, config } = await loadPipeline(`${root}configs/default.json`);
+  const planned = await planAll(spec);
+  const est = await estimateStages(spec, { models: config.models.map((m) => m.id), images: 500 });
+  const estimated = Object.fromEntries(est.stages.map((s) => [s.stage, s.units]));
+  const actual = Object.fromEntries(planned.map((p) => [p.stage.name, p.units.length]));
+  assertEquals(estimated, actual);
 });

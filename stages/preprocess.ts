@@ -67,7 +67,8 @@ export const preprocess: Stage<{ concurrency: number }, Config, ReportContext, R
   estimate: ({ models, images, config }) =>
     noModelRows(
       models,
-      chunks(images, config.dataset.chunk),
+      // One unit per chunk, plus the listing unit that plan() always adds.
+      chunks(images, config.dataset.chunk) + 1,
       images,
       "image decoding only (CPU), per preprocessing group; no model evaluations",
     ),
