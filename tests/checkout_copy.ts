@@ -3,6 +3,7 @@
  * configs, one zoo model and a tiny dataset of sample images, with `node_modules` linked rather
  * than copied. Tests run the CLI in it (`xcompare`) under the task's own permission flags.
  */
+import { taskFlags } from "./task_flags.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -74,18 +75,6 @@ export function tinyConfig(dataset: string) {
       report: { bootstrap: 200 },
     },
   };
-}
-
-/** The xcompare task's permission flags, with `--allow-write` as given. */
-export function taskFlags(allowWrite: string): string[] {
-  return [
-    "--allow-read",
-    `--allow-write=${allowWrite}`,
-    "--allow-ffi",
-    "--allow-env",
-    "--allow-sys",
-    "--allow-run=chromium,sbatch,squeue,sacct,nproc",
-  ];
 }
 
 /** Runs `xcompare` in `cwd` (its own cli/main.ts) and returns the exit code and all output. */

@@ -4,6 +4,7 @@
  * unit in flight finish and commit, starts no other, releases the lock and exits 143; a second
  * signal abandons the unit in flight, leaving only its temporary directory.
  */
+import { taskFlags } from "./task_flags.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { Store } from "../pipeline/store.ts";
@@ -15,12 +16,7 @@ function synthetic(dir: string) {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-ffi",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run=chromium,sbatch,squeue,sacct,nproc",
+      ...taskFlags(dir),
       "tests/fixtures/synthetic_run.ts",
       join(dir, "artifacts"),
       "8",

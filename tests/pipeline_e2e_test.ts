@@ -4,6 +4,7 @@
  * model computes only its units, `--set` changes a param (status says why, run.json records it),
  * `diff` compares the variant, `dag` counts fresh units, `gc --reports` prunes old runs.
  */
+import { taskFlags } from "./task_flags.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -42,11 +43,7 @@ async function cli(dir: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-ffi",
-      "--allow-env",
-      "--allow-sys",
+      ...taskFlags(dir),
       "cli/main.ts",
       ...args,
     ],
@@ -143,7 +140,7 @@ Deno.test({
     assert(/param search\.beamWidth changed: 2 → 3/.test(st.text), st.text);
     assert(/igos-heatmaps: fresh/.test(st.text), st.text);
     const bad = await cli(dir, ["status", "--config", cfg, "--set", "mse-search.beamWidht=3"]);
-    assertEquals(bad.code, 1);
+    assertEquals(bad.code, 2); // a usage error, like any command-line mistake
     assert(bad.text.includes(`--set mse-search.beamWidht: unknown key, did you mean "beamWidth"?`));
     const variant = await cli(dir, ["reproduce", "--config", cfg, ...set]);
     assertEquals(variant.code, 0, variant.text);

@@ -3,6 +3,7 @@
  * refuse a look at /proc, so a lock judged by pid would look dead): two runs on one store, gc
  * during a run, `--no-wait`, an unreadable lockfile, and SIGTERM or SIGINT during a run.
  */
+import { taskFlags } from "./task_flags.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { RunLock } from "../pipeline/runlock.ts";
@@ -11,15 +12,6 @@ import { Store } from "../pipeline/store.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const model = "zoo/models/cnn-bn.onnx";
 const modelPresent = await Deno.stat(join(ROOT, model)).then(() => true, () => false);
-
-/** deno.json's `xcompare` task flags, with writes confined to the test's folder. */
-const taskFlags = (dir: string) => [
-  "--allow-read",
-  `--allow-write=${dir}`,
-  "--allow-ffi",
-  "--allow-env",
-  "--allow-sys",
-];
 
 /** The synthetic DAG (tests/fixtures/synthetic_run.ts) on `<dir>/artifacts`. */
 function synthetic(dir: string, n: number, delayMs = 0, reports?: string) {

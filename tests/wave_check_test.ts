@@ -3,6 +3,7 @@
  * empty store: wave 1 follows nothing; a later wave or the final job exits 3, naming the tasks of
  * the earliest wave whose units are missing. tests/slurm_test.ts covers it on a real Slurm.
  */
+import { taskFlags } from "./task_flags.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -13,12 +14,7 @@ async function waveCheck(dir: string, wave: string) {
   const r = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-ffi",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run=chromium,sbatch,squeue,sacct,nproc",
+      ...taskFlags(dir),
       "cli/main.ts",
       "wave-check",
       "--config",
