@@ -4,6 +4,7 @@
  * during a run, `--no-wait`, an unreadable lockfile, and SIGTERM or SIGINT during a run.
  */
 import { taskFlags } from "./task_flags.ts";
+import { tinyConfig } from "./checkout_copy.ts";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { RunLock } from "../pipeline/runlock.ts";
@@ -198,25 +199,14 @@ Deno.test({
     const artifacts = join(dir, "artifacts");
     try {
       const config = join(dir, "tiny.json");
+      const tiny = tinyConfig("fashion-sample");
       await Deno.writeTextFile(
         config,
+        // The shared tiny config on the first 4 shipped sample images.
         JSON.stringify({
+          ...tiny,
           name: "sigterm",
-          dataset: {
-            kind: "folder",
-            dir: "data/fashion-sample",
-            labels: "data/fashion-sample/labels.csv",
-            first: 4,
-            chunk: 2,
-          },
-          models: [{ id: "a", onnx: model, group: "older-cnn" }],
-          runtime: { batchSize: 64 },
-          stages: {
-            "mse-search": { images: 2, candidates: "all", beamWidth: 2 },
-            "igos-heatmaps": { images: 2, method: "occlusion" },
-            "cross-test": { images: 2 },
-            report: { bootstrap: 200 },
-          },
+          dataset: { ...tiny.dataset, dir: "data/fashion-sample", first: 4 },
         }),
       );
       const run = cli(dir, ["reproduce", "--config", config]).spawn();
