@@ -53,6 +53,7 @@ export async function sha256File(path: string): Promise<string> {
 
 const importRe =
   /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["'](\.{1,2}\/[^"']+)["']|(?:^|[\s;])import\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/gm;
+const locatedRe = /new\s+URL\(\s*["'](\.{1,2}\/[^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
 
 /** Relative module specifiers imported by a source text (static imports, re-exports, import()). */
 export function localImports(source: string): string[] {
@@ -61,11 +62,23 @@ export function localImports(source: string): string[] {
   return out;
 }
 
+/**
+ * Relative paths a source text resolves against its own module URL (`new URL` of a relative path
+ * and `import.meta.url`): a worker's entry module, or a data file it reads such as the paper's
+ * facts. They shape results as much as an import does.
+ */
+export function locatedFiles(source: string): string[] {
+  return [...source.matchAll(locatedRe)].map((m) => m[1]);
+}
+
+/** Files whose text may locate further files; anything else is hashed as bytes only. */
+const sourceFile = /\.(?:[cm]?[jt]sx?)$/;
+
 const closureCache = new Map<string, { files: Record<string, string>; hash: string }>();
 
 /**
- * Hash of a module and every local module it imports, transitively. Test files are never part of
- * a closure because nothing imports them. Returns each file's hash too, so `status` can name the files that changed.
+ * Hash of a module and every local file it imports or locates (`localImports`, `locatedFiles`),
+ * transitively. Test files are never part of a closure because nothing imports them. Returns each file's hash too, so `status` can name the files that changed.
  */
 export async function codeClosure(
   entry: string,
@@ -78,9 +91,16 @@ export async function codeClosure(
   while (stack.length) {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
-    const text = await Deno.readTextFile(file);
-    seen.set(file, sha256(text));
+    const bytes = await Deno.readFile(file);
+    seen.set(file, sha256(bytes));
+    if (!sourceFile.test(file)) continue;
+    const text = new TextDecoder().decode(bytes);
     for (const spec of localImports(text)) stack.push(resolve(dirname(file), spec));
+    // A located path that is not there (one spelled in a comment, say) cannot shape results.
+    for (const spec of locatedFiles(text)) {
+      const path = resolve(dirname(file), spec);
+      if (await Deno.stat(path).then((s) => s.isFile, () => false)) stack.push(path);
+    }
   }
   const files = [...seen.keys()].sort();
   const cwd = Deno.cwd();

@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertNotEquals, assertThrows } from "../tests/assert.ts";
-import { canonicalJson, codeClosure, hashJson, localImports, sha256 } from "./hash.ts";
+import {
+  canonicalJson,
+  codeClosure,
+  hashJson,
+  localImports,
+  locatedFiles,
+  sha256,
+} from "./hash.ts";
 
 Deno.test("canonical JSON ignores key order at every depth but not array order", () => {
   assertEquals(
@@ -25,6 +32,38 @@ Deno.test("localImports finds static, re-export and dynamic relative imports onl
   const src = `import { a } from "./a.ts";\nimport * as ort from "onnxruntime-node";\n` +
     `export { b } from '../b.ts';\nconst c = await import("./c.ts");\nimport "./side.ts";`;
   assertEquals(localImports(src).sort(), ["../b.ts", "./a.ts", "./c.ts", "./side.ts"]);
+});
+
+Deno.test("locatedFiles finds files located relative to the module: workers, data files", () => {
+  const src = `new Worker(new URL("./worker_main.ts", import.meta.url).href);\n` +
+    `const facts = new URL( '../report/facts.json' , import.meta.url);\n` +
+    `const elsewhere = new URL("./x.json", base);\nconst abs = new URL("https://e.org/y.ts", import.meta.url);`;
+  assertEquals(locatedFiles(src).sort(), ["../report/facts.json", "./worker_main.ts"]);
+  assertEquals(localImports(src), []);
+});
+
+Deno.test("code closure covers a worker's entry and a located data file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/helper.ts`, "export const h = 1;\n");
+  await Deno.writeTextFile(`${dir}/worker_main.ts`, 'import { h } from "./helper.ts";\n');
+  await Deno.writeTextFile(`${dir}/facts.json`, '{"a": 1}\n');
+  await Deno.writeTextFile(
+    `${dir}/top.ts`,
+    'new Worker(new URL("./worker_main.ts", import.meta.url).href);\n' +
+      'Deno.readTextFile(new URL("./facts.json", import.meta.url));\n' +
+      '// new URL("./not_here.json", import.meta.url) is only a comment\n',
+  );
+  const a = await codeClosure(`${dir}/top.ts`);
+  assertEquals(
+    Object.keys(a.files).map((f) => f.split("/").at(-1)).sort(),
+    ["facts.json", "helper.ts", "top.ts", "worker_main.ts"],
+  );
+  const dir2 = await Deno.makeTempDir();
+  for (const f of ["helper.ts", "worker_main.ts", "top.ts"]) {
+    await Deno.copyFile(`${dir}/${f}`, `${dir2}/${f}`);
+  }
+  await Deno.writeTextFile(`${dir2}/facts.json`, '{"a": 2}\n');
+  assert((await codeClosure(`${dir2}/top.ts`)).hash !== a.hash, "editing facts.json must re-key");
 });
 
 Deno.test("code closure changes when a transitively imported module changes", async () => {

@@ -14,7 +14,7 @@
  * direct check covers the transitive one.
  */
 import { dirname, join, normalize } from "node:path";
-import { localImports } from "../lib/hash.ts";
+import { localImports, locatedFiles } from "../lib/hash.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 /** The project folders a layer may not import, or the only ones it may; `why` names the rule. */
@@ -35,13 +35,12 @@ const LAYERS: Record<string, Layer> = {
   lib: { only: ["lib"], why: "lib/ imports nothing of the project" },
 };
 
-/** Workers are modules too: `new URL("./x.ts", import.meta.url)`. */
-const moduleUrlRe =
-  /new\s+URL\(\s*["'](\.{1,2}\/[^"']+\.[cm]?[jt]sx?)["']\s*,\s*import\.meta\.url/g;
+/** Workers are modules too: a located `.ts` file is an import. */
+const moduleFile = /\.[cm]?[jt]sx?$/;
 
 /** Relative specifiers a module imports: static, re-export, `import()`, and worker URLs. */
 function importsOf(source: string): string[] {
-  return [...localImports(source), ...[...source.matchAll(moduleUrlRe)].map((m) => m[1])];
+  return [...localImports(source), ...locatedFiles(source).filter((f) => moduleFile.test(f))];
 }
 
 /**
