@@ -6,12 +6,19 @@
  * Without --batch: the batch the stages use for the model's input size on this machine's
  * provider. A list of batches prints one line per batch and model (a sweep).
  * Without paths: zoo/models/*.onnx and ../shared's MobileNetV2 (dequantised), where present.
+ * A quantised model is differentiated through its float rewrite, so `forwardMsPerImage` is that
+ * rewrite's forward; its own (int8) forward is timed too, in the same alternation
+ * (`int8ForwardMsPerImage`, `ratioToInt8`).
  * `--provider P`: the sessions open on P alone (no fallback); each line says the provider used.
  */
 import { parseArgs } from "node:util";
 import { Rng } from "../lib/rng.ts";
 import { createGradientModel } from "../runtime/grad_model.ts";
 import { type Provider, providers } from "../lib/runtime_identity.ts";
+import * as ort from "onnxruntime-node";
+import { isQuantized } from "../runtime/onnx/dequantize.ts";
+import { decodeModelSource } from "../runtime/onnx/load.ts";
+import { createSession } from "../runtime/session.ts";
 
 export interface BenchResult {
   model: string;
@@ -23,6 +30,9 @@ export interface BenchResult {
   ratio: number;
   /** Median over rounds of (gradient block ms/image) / (adjacent forward block ms/image). */
   medianRoundRatio: number;
+  /** Quantised models: the int8 model's own forward, and the gradient's cost against it. */
+  int8ForwardMsPerImage?: number;
+  ratioToInt8?: number;
 }
 
 /**
@@ -46,6 +56,12 @@ export async function benchGrad(
     ...(provider ? { providers: [provider], requireProvider: provider } : {}),
   });
   const b = gm.maxBatch;
+  const int8 = isQuantized(await decodeModelSource(path))
+    ? (await createSession(path, {
+      providers: [gm.provider],
+      ...(provider ? { requireProvider: provider } : {}),
+    })).session
+    : undefined;
   try {
     const per = gm.inputShape.reduce((a, c) => a * c, 1);
     const rng = new Rng(5);
@@ -61,9 +77,13 @@ export async function benchGrad(
       } while (performance.now() - t0 < blockMs || calls < 2);
       return { ms: performance.now() - t0, images: calls * b };
     };
+    const int8Run = int8 &&
+      (() =>
+        int8.run({ [int8.inputNames[0]]: new ort.Tensor("float32", x, [b, ...gm.inputShape]) }));
     await block(() => gm.logits(x, b));
     await block(() => gm.probsAndGrad(x, b, cls));
-    let fwdMs = 0, fwdImages = 0, gradMs = 0, gradImages = 0;
+    if (int8Run) await block(int8Run);
+    let fwdMs = 0, fwdImages = 0, gradMs = 0, gradImages = 0, int8Ms = 0, int8Images = 0;
     const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const f = await block(() => gm.logits(x, b));
@@ -73,6 +93,11 @@ export async function benchGrad(
       gradMs += g.ms;
       gradImages += g.images;
       ratios.push((g.ms / g.images) / (f.ms / f.images));
+      if (int8Run) {
+        const q = await block(int8Run);
+        int8Ms += q.ms;
+        int8Images += q.images;
+      }
     }
     ratios.sort((p, q) => p - q);
     const forwardMsPerImage = fwdMs / fwdImages, gradMsPerImage = gradMs / gradImages;
@@ -84,9 +109,16 @@ export async function benchGrad(
       gradMsPerImage,
       ratio: gradMsPerImage / forwardMsPerImage,
       medianRoundRatio: ratios[Math.floor(rounds / 2)],
+      ...(int8Run
+        ? {
+          int8ForwardMsPerImage: int8Ms / int8Images,
+          ratioToInt8: gradMsPerImage / (int8Ms / int8Images),
+        }
+        : {}),
     };
   } finally {
     await gm.release();
+    await int8?.release();
   }
 }
 

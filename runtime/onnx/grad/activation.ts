@@ -117,13 +117,17 @@ export const activationRules: RuleTable = {
     },
   },
   HardSwish: {
-    // y = x·clip(x/6 + 1/2, 0, 1): 0 below -3, g·(x/3 + 1/2) on [-3, 3], g above.
+    // y = x·h(x), h = clip(x/6 + 1/2, 0, 1): dy/dx = x/3 + 1/2 on (-3, 3), else h (0 below, 1
+    // above): seven full-size ops where the Greater/Where/Less/Not/Cast form took nine.
     diff: [0],
     vjp: (ctx, n, [g]) => {
       const x = n.input![0];
-      const mid = ctx.mul(g!, ctx.add(ctx.mul(x, ctx.f32(1 / 3)), ctx.f32(0.5)));
-      const upper = ctx.op("Where", [ctx.op("Greater", [x, ctx.f32(3)]), g!, mid]);
-      return [gate(ctx, ctx.op("Not", [ctx.op("Less", [x, ctx.f32(-3)])]), upper)];
+      const inside = ctx.op("Less", [ctx.op("Abs", [x]), ctx.f32(3)]);
+      const ramp = ctx.add(ctx.mul(x, ctx.f32(1 / 3)), ctx.f32(0.5));
+      const h = ctx.op("HardSigmoid", [x], { alpha: 1 / 6, beta: 0.5 }, {
+        floatKeys: ["alpha", "beta"],
+      });
+      return [ctx.mul(g!, ctx.op("Where", [inside, ramp, h]))];
     },
   },
   Softmax: {

@@ -1,7 +1,7 @@
-import { assertThrows } from "../../../tests/assert.ts";
+import { assertAlmostEquals, assertEquals, assertThrows } from "../../../tests/assert.ts";
 import { floatTensor, node } from "../builder.ts";
 import { buildGradientModel } from "./build.ts";
-import { caseModel, expectClose } from "./testing.ts";
+import { caseModel, expectClose, pointwiseDerivatives } from "./testing.ts";
 
 const unary = (
   op: string,
@@ -37,6 +37,15 @@ Deno.test("pointwise activations match finite differences", async () => {
     nodes: [node("Clip", ["x", "lo"], ["y"])],
     inits: [floatTensor("lo", [], [0.1])],
   });
+});
+
+Deno.test("HardSwish's derivative: known answers on each piece, no Not or Cast", async () => {
+  // 0 below -3, x/3 + 1/2 on (-3, 3), 1 above 3.
+  const xs = [-4, -2.5, -1, 0, 1.5, 2.5, 4];
+  const { derivatives, ops } = await pointwiseDerivatives(unary("HardSwish"), xs);
+  const want = [0, -1 / 3, 1 / 6, 0.5, 1, 4 / 3, 1];
+  xs.forEach((v, i) => assertAlmostEquals(derivatives[i], want[i], 1e-6, `x=${v}`));
+  assertEquals(ops.includes("Not") || ops.includes("Cast"), false);
 });
 
 Deno.test("Gelu (opset 20, exact and tanh) and com.microsoft Gelu", async () => {

@@ -33,6 +33,8 @@ import { reduceRules } from "./reduce.ts";
 import { resizeRules } from "./resize.ts";
 import { ruleKey, type RuleTable } from "./rule.ts";
 import { shapeRules } from "./shape.ts";
+import { foldShapeValues } from "./shape_fold.ts";
+import { findSiluPatterns, siluPatternGrad } from "./silu_pattern.ts";
 import { constantNodeValue, type ConstValue, readTensor } from "./tensor.ts";
 import { upgradeNodes } from "./upgrade.ts";
 
@@ -196,6 +198,8 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
       shapes.set(n.output![0], v.dims);
     }
   }
+  // Shape arithmetic over static dims (chunk/split bounds) becomes constants too.
+  for (const [k, v] of foldShapeValues(up.nodes, shapes, consts)) consts.set(k, v);
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name!));
   // Every initializer by name; the folds below add theirs.
   const tensors = new Map([...initializers, ...up.initializers].map((t) => [t.name!, t]));
@@ -267,6 +271,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   const outOpset = Math.max(opset, 17);
   const ctx = new GradContext(outOpset, shapes, consts, taken, tensors);
   const grads = new Map<string, string[]>();
+  const addGrad = (x: string, gi: string) => grads.set(x, [...(grads.get(x) ?? []), gi]);
   const accumulate = (name: string): string | undefined => {
     const parts = grads.get(name);
     if (!parts || parts.length === 0) return undefined;
@@ -297,14 +302,20 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
   grads.set(logits, [seed]);
 
   const gelus = findGeluPatterns(fwd, (name) => ctx.constValue(name), graphOutputs);
+  const silus = findSiluPatterns(fwd, graphOutputs);
   for (const n of todo) {
     const gelu = gelus.get(n);
     if (gelu) {
       // The whole exported GELU at once; its inner nodes then get no gradient and are skipped.
       const g = accumulate(n.output![0]);
-      if (g && needed.has(gelu.x)) {
-        grads.set(gelu.x, [...(grads.get(gelu.x) ?? []), geluPatternGrad(ctx, g, gelu)]);
-      }
+      if (g && needed.has(gelu.x)) addGrad(gelu.x, geluPatternGrad(ctx, g, gelu));
+      continue;
+    }
+    const silu = silus.get(n);
+    if (silu) {
+      // Likewise SiLU: the Sigmoid then gets no gradient.
+      const g = accumulate(n.output![0]);
+      if (g && needed.has(silu.x)) addGrad(silu.x, siluPatternGrad(ctx, g, silu));
       continue;
     }
     const rule = table[ruleKey(n)]!;
@@ -319,8 +330,7 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
       if (!gi) {
         throw new Error(`${n.opType} node "${n.name}": rule gave no gradient for input ${i}`);
       }
-      const x = n.input![i];
-      grads.set(x, [...(grads.get(x) ?? []), gi]);
+      addGrad(n.input![i], gi);
     });
   }
   const gradIn = accumulate(inputName);

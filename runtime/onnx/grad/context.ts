@@ -82,10 +82,10 @@ export class GradContext {
   }
 
   /** A float32 constant (a scalar when `dims` is omitted and a single number is given). */
-  f32(values: number | number[], dims?: number[]): string {
+  f32(values: number | ArrayLike<number>, dims?: number[]): string {
     const data = typeof values === "number" ? [values] : values;
     const d = dims ?? (typeof values === "number" ? [] : [data.length]);
-    const key = data.length <= 16 ? `f:${d.join(",")}:${data.join(",")}` : undefined;
+    const key = data.length <= 16 ? `f:${d.join(",")}:${Array.from(data).join(",")}` : undefined;
     const hit = key && this.constCache.get(key);
     if (hit) return hit;
     const name = this.fresh("const");

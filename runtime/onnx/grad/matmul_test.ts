@@ -1,5 +1,10 @@
+import * as ort from "onnxruntime-node";
+import { assertAlmostEquals, assertEquals } from "../../../tests/assert.ts";
 import { Rng } from "../../../lib/rng.ts";
-import { node } from "../builder.ts";
+import { buildGradientBytes } from "../../grad_model.ts";
+import { DType, floatTensor, makeGraph, makeModel, node, valueInfo } from "../builder.ts";
+import { decodeModel } from "../proto.ts";
+import { readTensor } from "./tensor.ts";
 import { expectClose, randomTensor } from "./testing.ts";
 import { int64Tensor } from "../builder.ts";
 
@@ -70,4 +75,40 @@ Deno.test("Gemm: every transA/transB combination, alpha, beta, active C", async 
     ],
     inits: [randomTensor("w", [3, 3], rng), randomTensor("w2", [2, 3], rng)],
   });
+});
+
+Deno.test("Gemm with constant B (transB 1): the gradient is alpha·B's row, from a transposed copy", async () => {
+  // logits = 2·x·Wᵀ, W [3, 2]: d logit_k / d x = 2·W[k, :].
+  const w = [1, -2, 0.5, 4, -3, 0.25];
+  const model = makeModel(
+    makeGraph(
+      "linear",
+      [node("Gemm", ["x", "w"], ["logits"], { transB: 1, alpha: 2 }, { floatKeys: ["alpha"] })],
+      [valueInfo("x", DType.FLOAT, ["batch", 2])],
+      [valueInfo("logits", DType.FLOAT, ["batch", 3])],
+      [floatTensor("w", [3, 2], w)],
+    ),
+  );
+  const { bytes } = await buildGradientBytes(model, { target: "logit" });
+  const built = decodeModel(bytes).graph!;
+  const gemms = built.node!.filter((n) => n.opType === "Gemm" && n.input![1] !== "w");
+  assertEquals(gemms.length, 1);
+  const tb = gemms[0].attribute!.find((a) => a.name === "transB");
+  assertEquals(Number(tb?.i), 1, "the backward Gemm reads B in the forward's layout");
+  const copy = readTensor(built.initializer!.find((t) => t.name === gemms[0].input![1])!);
+  assertEquals(copy.dims, [2, 3]);
+  assertEquals(Array.from(copy.data), [1, 0.5, -3, -2, 4, 0.25]);
+  const s = await ort.InferenceSession.create(bytes);
+  try {
+    const out = await s.run({
+      input: new ort.Tensor("float32", Float32Array.of(0.3, -1, 0.3, -1, 0.3, -1), [3, 2]),
+      cls: new ort.Tensor("int64", BigInt64Array.of(0n, 1n, 2n), [3]),
+    });
+    const g = out.grad.data as Float32Array;
+    for (let k = 0; k < 3; k++) {
+      for (let j = 0; j < 2; j++) assertAlmostEquals(g[k * 2 + j], 2 * w[k * 2 + j], 1e-6);
+    }
+  } finally {
+    await s.release();
+  }
 });

@@ -165,3 +165,52 @@ export async function expectClose(name: string, c: OpCase, tol = 2e-3): Promise<
     );
   }
 }
+
+/**
+ * Known-answer support for pointwise rules: the logits are the op's output itself (x [N, C, ...]
+ * flattened to [N, C·...]), so with target "logit" and class k the gradient of row i is the op's
+ * derivative at x[i, k] in slot k and 0 elsewhere. Returns that derivative per row, and the ops of
+ * the built gradient graph.
+ */
+export async function pointwiseDerivatives(
+  nodes: NodeProto[],
+  xs: number[],
+  opts: { trailing?: number[]; inits?: TensorProto[] } = {},
+): Promise<{ derivatives: number[]; ops: string[] }> {
+  const trailing = opts.trailing ?? [];
+  const c = xs.length;
+  const model = makeModel(
+    makeGraph(
+      "pointwise",
+      [...nodes, node("Flatten", ["y"], ["logits"], { axis: 1 })],
+      [valueInfo("x", DType.FLOAT, ["batch", c, ...trailing])],
+      [valueInfo("logits", DType.FLOAT, ["batch", c])],
+      opts.inits ?? [],
+    ),
+    17,
+  );
+  const { bytes } = await buildGradientBytes(model, { target: "logit" });
+  const ops = onnxNs.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType!);
+  // Row i holds every x and asks for class i.
+  const x = new Float32Array(c * c);
+  for (let i = 0; i < c; i++) x.set(xs, i * c);
+  const s = await ort.InferenceSession.create(bytes);
+  try {
+    const out = await s.run({
+      input: new ort.Tensor("float32", x, [c, c, ...trailing]),
+      cls: new ort.Tensor("int64", BigInt64Array.from(xs, (_, i) => BigInt(i)), [c]),
+    });
+    const g = out.grad.data as Float32Array;
+    const derivatives = xs.map((_, i) => g[i * c + i]);
+    for (let i = 0; i < c; i++) {
+      for (let k = 0; k < c; k++) {
+        if (k !== i && g[i * c + k] !== 0) {
+          throw new Error(`row ${i}: slot ${k} is ${g[i * c + k]}`);
+        }
+      }
+    }
+    return { derivatives, ops };
+  } finally {
+    await s.release();
+  }
+}
