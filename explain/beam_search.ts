@@ -77,6 +77,8 @@ export interface Mse {
   /** The subset as a number (see patchset.ts). */
   subset: number;
   ratio: number;
+  /** The level (patches revealed by the successor) at which it was found; its size is at most this. */
+  level: number;
 }
 
 export interface MseResult {
@@ -266,7 +268,7 @@ export async function beamSearch(memo: Memo, options: MseOptions = defaults): Pr
       unshared += m.probes * copies.get(distinct[above[j]])!;
       if (recorded.has(m.subset)) continue;
       recorded.add(m.subset);
-      mses.push({ patches: toIndices(m.subset), subset: m.subset, ratio: m.ratio });
+      mses.push({ patches: toIndices(m.subset), subset: m.subset, ratio: m.ratio, level });
     }
     const ratioOf = new Map(distinct.map((s, k) => [s, r[k]]));
     beam = selectBeam(successors, (s) => ratioOf.get(s)!, ph, beamWidth, rule);
