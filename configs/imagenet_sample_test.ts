@@ -36,6 +36,14 @@ Deno.test("configs/imagenet-sample.json validates with the config and every stag
   assertEquals({ ...ours, images: 0 }, { ...theirs, images: 0 });
   assertEquals(ours.ratio, "paper");
   assertEquals(ours.beam, "distinct");
+  assertEquals((mse.parse({ beam: "reference" }, "x") as { beam: string }).beam, "reference");
+  let err: Error | undefined;
+  try {
+    mse.parse({ beam: "wide" }, "configs/x.json: stages.mse-search");
+  } catch (e) {
+    err = e as Error;
+  }
+  assert(err && /stages\.mse-search\.beam/.test(err.message), err?.message);
   assertEquals(
     sub.parse(c.stages["subtree-count"], "ours"),
     sub.parse(paper.stages["subtree-count"], "paper"),
