@@ -1,7 +1,8 @@
 /**
  * Minimal sufficient explanations by beam search (METHODS.md §1, after SAG): grow patch sets one
- * patch at a time from the empty set, keep the best `beamWidth` distinct states below Ph, and make
- * every successor above Ph minimal before recording it. All model access goes through the memo,
+ * patch at a time from the empty set, keep the best `beamWidth` distinct states below Ph (or, with
+ * `beam: "reference"`, the reference's `beamWidth + 1` states with repeats), and make every
+ * successor above Ph minimal before recording it. All model access goes through the memo,
  * so each level's successors go to the model in one call and nothing is scored twice.
  *
  * The baseline alone comes first: where r(∅) > Ph already (a blur that keeps the class), every
@@ -23,11 +24,21 @@ export type Candidates =
     mask?: Float32Array;
   };
 
+/**
+ * Which states a level keeps (METHODS §1 step 4). `distinct`: the best `beamWidth` distinct
+ * subsets below Ph (ours). `reference`: as SAG's beamSearch_get_topk_masks_roots, the first
+ * `beamWidth + 1` entries below Ph of the sorted list of every successor, repeats included: a
+ * subset generated from two beam states takes two places, and its successors are generated twice.
+ */
+export type BeamRule = "distinct" | "reference";
+
 export interface MseOptions {
   /** Grid side; the memo must use the same grid. */
   grid: number;
-  /** States kept per level (distinct). */
+  /** States kept per level: this many distinct ones, or this + 1 with repeats (`beam`). */
   beamWidth: number;
+  /** How the next beam is chosen; absent = `distinct`. */
+  beam?: BeamRule;
   /** Ph: a set is sufficient when r > ph. */
   ph: number;
   /**
@@ -56,6 +67,7 @@ export const defaults: MseOptions = {
   maxMses: 10,
   upsample: "bilinear",
   ratio: "paper",
+  beam: "distinct",
 };
 
 /** One minimal sufficient explanation. */
@@ -65,6 +77,8 @@ export interface Mse {
   /** The subset as a number (see patchset.ts). */
   subset: number;
   ratio: number;
+  /** The level (patches revealed by the successor) at which it was found; its size is at most this. */
+  level: number;
 }
 
 export interface MseResult {
@@ -105,6 +119,9 @@ export function validateMseOptions(o: MseOptions, where = "mse options"): void {
   intAtLeast(o.beamWidth, 1, "beamWidth");
   intAtLeast(o.maxMses, 0, "maxMses");
   if (!(o.ph > 0 && o.ph < 1)) throw new RangeError(`${where}: ph must be in (0, 1), got ${o.ph}`);
+  if (o.beam !== undefined && o.beam !== "distinct" && o.beam !== "reference") {
+    throw new RangeError(`${where}: beam must be "distinct" or "reference", got ${o.beam}`);
+  }
   if (o.ratio !== "paper" && o.ratio !== "gain") {
     throw new RangeError(`${where}: ratio must be "paper" or "gain", got ${o.ratio}`);
   }
@@ -183,6 +200,26 @@ export async function minimise(
   return { subset: cur, ratio: r, probes };
 }
 
+/**
+ * The next beam from one level's successors (generation order, repeats included) and their
+ * ratios: successors below Ph, highest r first, equal r in generation order. `distinct` keeps the
+ * first `width` distinct subsets; `reference` the first `width + 1` entries, repeats included.
+ */
+export function selectBeam(
+  successors: readonly number[],
+  ratioOf: (subset: number) => number,
+  ph: number,
+  width: number,
+  rule: BeamRule = "distinct",
+): number[] {
+  const pool = rule === "distinct" ? [...new Set(successors)] : [...successors];
+  const r = pool.map(ratioOf);
+  // Array.prototype.sort is stable: equal r keeps generation order.
+  const order = pool.map((_, k) => k).sort((a, b) => r[b] - r[a]);
+  const below = order.filter((k) => !(r[k] > ph));
+  return below.slice(0, rule === "distinct" ? width : width + 1).map((k) => pool[k]);
+}
+
 /** Beam search for the MSEs of one image (the memo's image) under one model. */
 export async function beamSearch(memo: Memo, options: MseOptions = defaults): Promise<MseResult> {
   validateMseOptions(options);
@@ -199,6 +236,7 @@ export async function beamSearch(memo: Memo, options: MseOptions = defaults): Pr
     );
   }
   const { ph, beamWidth, maxMses } = options;
+  const rule = options.beam ?? "distinct";
   const n = options.grid * options.grid;
   const notes: string[] = [];
   const candidates = candidateFn(options, notes);
@@ -230,9 +268,10 @@ export async function beamSearch(memo: Memo, options: MseOptions = defaults): Pr
       unshared += m.probes * copies.get(distinct[above[j]])!;
       if (recorded.has(m.subset)) continue;
       recorded.add(m.subset);
-      mses.push({ patches: toIndices(m.subset), subset: m.subset, ratio: m.ratio });
+      mses.push({ patches: toIndices(m.subset), subset: m.subset, ratio: m.ratio, level });
     }
-    beam = order.filter((k) => !(r[k] > ph)).slice(0, beamWidth).map((k) => distinct[k]);
+    const ratioOf = new Map(distinct.map((s, k) => [s, r[k]]));
+    beam = selectBeam(successors, (s) => ratioOf.get(s)!, ph, beamWidth, rule);
     if (mses.length > maxMses) break;
   }
   const sizes = mses.map((m) => m.patches.length);

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../tests/assert.ts";
 import { Memo } from "./memo.ts";
-import { beamSearch, defaults, minimise, type MseOptions } from "./beam_search.ts";
+import { beamSearch, defaults, minimise, type MseOptions, selectBeam } from "./beam_search.ts";
 import { oracleMses } from "./testing/oracle.ts";
 import {
   additive,
@@ -276,4 +276,75 @@ Deno.test("gain at Ph finds the paper's MSEs at Ph + (1 − Ph)·r(∅) (same or
     compared++;
   }
   assert(compared >= 20, `${compared} models compared`);
+});
+
+Deno.test("selectBeam: distinct keeps width distinct states, reference width + 1 with repeats", () => {
+  const [a, b, c, d] = [1, 2, 4, 8];
+  const r = new Map([[a, 0.5], [b, 0.4], [c, 0.6], [d, 0.95]]);
+  const ratioOf = (s: number) => r.get(s)!;
+  // Generated a, b, a (again, from another state), c, d; d is above Ph and never kept.
+  const successors = [a, b, a, c, d];
+  assertEquals(selectBeam(successors, ratioOf, 0.9, 2, "distinct"), [c, a]);
+  assertEquals(selectBeam(successors, ratioOf, 0.9, 2), [c, a]);
+  assertEquals(selectBeam(successors, ratioOf, 0.9, 2, "reference"), [c, a, a]);
+  assertEquals(selectBeam(successors, ratioOf, 0.9, 3, "distinct"), [c, a, b]);
+  assertEquals(selectBeam(successors, ratioOf, 0.9, 3, "reference"), [c, a, a, b]);
+  // Equal r keeps generation order under both rules.
+  const tie = () => 0.5;
+  assertEquals(selectBeam([b, a, b], tie, 0.9, 1, "distinct"), [b]);
+  assertEquals(selectBeam([b, a, b], tie, 0.9, 1, "reference"), [b, a]);
+  assertEquals(selectBeam([b, b, a], tie, 0.9, 1, "reference"), [b, b]);
+});
+
+Deno.test("beam reference: the level after the first expands width + 1 states, and repeats cost scorings only without the memo", async () => {
+  // Additive, weights falling with the index: level 1 ranks {0}, {1}, {2}, ...; no set of fewer
+  // than five patches reaches Ph, so levels 1-3 record nothing.
+  const w = [0.3, 0.2, 0.15, 0.1, 0.08, 0.07, 0.05, 0.03, 0.02];
+  const run = async (beam: "distinct" | "reference") => {
+    const scorer = new ToyScorer(3, [additive(w, { pFull: 0.8 })]);
+    const memo = new Memo(scorer, { image: 0, cls: 0, pFull: 0.8, grid: 3 });
+    const res = await beamSearch(memo, { ...wide, beamWidth: 2, maxMses: 10, beam });
+    const seen = [...scorer.seen.get(0)!.keys()];
+    return { res, scorer, pairs: seen.filter((s) => size(s) === 2) };
+  };
+  const d = await run("distinct"), r = await run("reference");
+  // Level 2 expands {0}, {1} (distinct: 8 + 7 new pairs) or {0}, {1}, {2} (reference: + 6).
+  assertEquals(d.pairs.length, 15);
+  assertEquals(r.pairs.length, 21);
+  assert(r.pairs.includes(fromIndices([2, 3])) && !d.pairs.includes(fromIndices([2, 3])));
+  // Level 2's best pair {0,1} comes from both {0} and {1}: the reference keeps it twice, so level 3
+  // generates its successors twice (7 more unshared successors than distinct at that level), yet
+  // the memo sends each subset to the model once.
+  assertEquals(r.scorer.masks, r.scorer.distinct());
+  assertEquals(d.scorer.masks, d.scorer.distinct());
+  assert(r.res.unsharedEvaluations > d.res.unsharedEvaluations);
+  // Both find sufficient, minimal sets; the rules differ in which.
+  for (const x of [d.res, r.res]) {
+    assert(x.count > 0);
+    for (const m of x.mses) assert(m.ratio > 0.9);
+  }
+});
+
+Deno.test("beam left out is distinct: identical results on random models", async () => {
+  const rng = new Rng(23);
+  for (let t = 0; t < 10; t++) {
+    const model = randomMonotone(9, () => rng.next());
+    const memo = () =>
+      new Memo(new ToyScorer(3, [model]), { image: 0, cls: 0, pFull: model.pFull, grid: 3 });
+    const { beam: _, ...noBeam } = { ...wide, beamWidth: 2 };
+    const a = await beamSearch(memo(), noBeam);
+    const b = await beamSearch(memo(), { ...wide, beamWidth: 2, beam: "distinct" });
+    assertEquals(a, b, `model ${t}`);
+  }
+});
+
+Deno.test("beam: an unknown rule is refused, naming the key", async () => {
+  const { memo } = setup(additive([1, 1, 1, 1, 1, 1, 1, 1, 1]));
+  let err: Error | undefined;
+  try {
+    await beamSearch(memo, { ...wide, beam: "wide" as "distinct" });
+  } catch (e) {
+    err = e as Error;
+  }
+  assert(err instanceof RangeError && /beam must be "distinct" or "reference"/.test(err.message));
 });

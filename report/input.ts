@@ -134,6 +134,8 @@ export interface Table1Row {
 export interface Counting {
   /** The beam keeps this many distinct states per level (the reference: width + 1, repeats kept). */
   beam_width: number;
+  /** `distinct` (ours; absent = this) or `reference` (width + 1 states, repeats kept). */
+  beam?: string;
   ph: number;
   grid: number;
   /** mse-search's likelihood ratio: `paper` (p(S)/p(I)) or `gain`. */

@@ -176,8 +176,13 @@ export function countingStatement(c: Counting): string {
     `(${
       c.ratio === "gain" ? "gain-normalised ratio" : "the paper's ratio"
     }) on a ${c.grid}x${c.grid} ` +
-    `grid, by a beam that keeps ${c.beam_width} distinct states per level (the reference keeps ` +
-    `${c.beam_width + 1}, repeats included).`;
+    `grid, by a beam that keeps ${
+      c.beam === "reference"
+        ? `${c.beam_width + 1} states per level, repeats included (the reference's rule, for ` +
+          `width ${c.beam_width}).`
+        : `${c.beam_width} distinct states per level (the reference keeps ` +
+          `${c.beam_width + 1}, repeats included).`
+    }`;
 }
 
 export function table1Table(

@@ -167,6 +167,10 @@ Deno.test("what is counted is stated beside Table 1, and counted both ways", () 
     /keeps 5 distinct states per level \(the reference keeps 6, repeats included\)/,
   );
   assert.match(tables.countingStatement({ ...COUNTING, roots_counted: false }), /not counted/);
+  assert.match(
+    tables.countingStatement({ ...COUNTING, beam: "reference" }),
+    /keeps 6 states per level, repeats included \(the reference's rule, for width 5\)/,
+  );
   const t1 = tables.table1Table(input.table1!, input.provenance!.models, "tree", COUNTING);
   assert.ok(t1.caption!.endsWith(say));
   const iv = (mean: number) => ({ mean, lo: mean, hi: mean });

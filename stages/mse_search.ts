@@ -35,6 +35,11 @@ const params = obj({
   images: optional(int({ min: 0 }), 0),
   grid: optional(int({ min: 2, max: 7 }), 7),
   beamWidth: optional(int({ min: 1 }), 5),
+  /**
+   * `distinct`: keep the best beamWidth distinct states (ours); `reference`: the reference's
+   * beamWidth + 1 states with repeats (SAG's code, the paper's exact behaviour; METHODS §1).
+   */
+  beam: optional(oneOf("distinct", "reference"), "distinct"),
   ph: optional(num({ min: 0, max: 1 }), 0.9),
   /**
    * What r is: `paper` r = p(S)/p(I) (the paper's), or `gain` r_g = (p(S) − p(∅)) / (p(I) − p(∅)),
@@ -138,6 +143,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
     const options: MseOptions = {
       grid: params.grid,
       beamWidth: params.beamWidth,
+      beam: params.beam,
       ph: params.ph,
       candidates: params.candidates === "all"
         ? { kind: "all" }

@@ -337,7 +337,7 @@ async function countingOf(io: UnitIO, { units }: ReportContext): Promise<Countin
   if (!ref) return undefined;
   const mseRef = { stage: "mse-search", unit: ref.unit };
   const mse = await io.readInputJson<
-    { options: { beamWidth: number; ph: number; grid: number; ratio?: string } }
+    { options: { beamWidth: number; beam?: string; ph: number; grid: number; ratio?: string } }
   >(mseRef, "mse.json");
   const sub = await io.readInputJson<
     { options?: { children: string; expandThreshold: number; countRoots: boolean } }
@@ -345,6 +345,7 @@ async function countingOf(io: UnitIO, { units }: ReportContext): Promise<Countin
   if (!sub.options) return undefined;
   return {
     beam_width: mse.options.beamWidth,
+    ...(mse.options.beam === "reference" ? { beam: "reference" } : {}),
     ph: mse.options.ph,
     grid: mse.options.grid,
     ratio: mse.options.ratio ?? "paper",

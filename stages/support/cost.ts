@@ -92,11 +92,13 @@ export interface SearchSettings {
   candidates: string;
   grid: number;
   beamWidth: number;
+  beam?: string;
 }
 
 /** Whether a measured search ran with the planned settings (only those averages apply). */
 export const sameSearch = (s: Record<string, unknown>, p: SearchSettings) =>
-  s.candidates === p.candidates && s.grid === p.grid && s.beamWidth === p.beamWidth;
+  s.candidates === p.candidates && s.grid === p.grid && s.beamWidth === p.beamWidth &&
+  (s.beam ?? "distinct") === (p.beam ?? "distinct");
 
 /**
  * Line-search trials per I-GOS iteration, measured on igos-heatmaps' finished iGOS++ units
