@@ -10,7 +10,8 @@
  * the smallest n at which the interval would leave the rule's bounds. Also the stages' seconds per
  * image, from the run's provenance (its wall times, under whatever load that run saw).
  *
- *   deno run -A bench/verdict_power.ts [results.json] [--out bench/verdict-power.json]
+ *   deno run -A bench/verdict_power.ts [results.json | reports/expected/replication.json]
+ *     [--out bench/verdict-power.json] [--costs reports/expected/default.json]
  */
 import { parseArgs } from "node:util";
 import { classify, computeVerdicts, describeRule, type Rule } from "../report/verdicts.ts";
@@ -32,7 +33,13 @@ export interface RunInput {
   provenance: {
     models: ModelInfo[];
     stage_params: Record<string, Record<string, unknown>>;
-    stages: { stage: string; wall_s: number; units_computed: number; model_evals: number }[];
+    stages: {
+      stage: string;
+      wall_s: number;
+      units_computed: number;
+      units_reused?: number;
+      model_evals: number;
+    }[];
   };
 }
 
@@ -227,7 +234,10 @@ export function verdictPower(
   return out;
 }
 
-/** Each stage's wall seconds per image of the run (its images: mse-search's or the heatmaps'). */
+/**
+ * Each stage's wall seconds per image of the run (its images: mse-search's or the heatmaps'), for
+ * stages that computed every unit in that run (a reused unit's time is not in its wall time).
+ */
 export function stageCosts(input: RunInput) {
   const order = datasetOrder(input);
   const imagesOf: Record<string, number> = {
@@ -241,7 +251,8 @@ export function stageCosts(input: RunInput) {
     wall_s: s.wall_s,
     units: s.units_computed,
     model_evals: s.model_evals,
-    ...(imagesOf[s.stage]
+    units_reused: s.units_reused ?? 0,
+    ...(imagesOf[s.stage] && s.units_computed > 0 && !s.units_reused
       ? {
         images: imagesOf[s.stage],
         seconds_per_image: +(s.wall_s / imagesOf[s.stage]).toFixed(3),
@@ -254,10 +265,20 @@ if (import.meta.main) {
   const { values, positionals } = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { out: { type: "string", default: "bench/verdict-power.json" } },
+    options: {
+      out: { type: "string", default: "bench/verdict-power.json" },
+      /** A run whose provenance times the stages (e.g. the default's, from an empty store). */
+      costs: { type: "string" },
+    },
   });
   const file = positionals[0] ?? "reports/latest/results.json";
-  const results = JSON.parse(await Deno.readTextFile(file)) as { input: RunInput };
+  // A results.json, or an expectation (reports/expected/*.json) that holds one under `results`.
+  const load = async (f: string) => {
+    const parsed = JSON.parse(await Deno.readTextFile(f));
+    return (parsed.results ?? parsed) as { input: RunInput };
+  };
+  const results = await load(file);
+  const costs = values.costs ? await load(values.costs) : results;
   const t0 = performance.now();
   const power = verdictPower(results.input);
   const report = {
@@ -267,7 +288,8 @@ if (import.meta.main) {
     heatmap_images: datasetOrder(results.input).heatmaps.length,
     assumption: "projected: the estimate of the whole run, its log-scale interval narrowed by " +
       "√(n_run / n); the smallest n at which that interval decides, and how",
-    stage_costs: stageCosts(results.input),
+    stage_costs_from: values.costs ?? file,
+    stage_costs: stageCosts(costs.input),
     verdicts: power,
     seconds: +((performance.now() - t0) / 1000).toFixed(1),
   };

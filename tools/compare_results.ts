@@ -22,8 +22,8 @@ if (flag === "--update") {
   const exp: Expectation = {
     description: (name === "default"
       ? "results.json of the embedded default, regenerated from an empty store by .ci/regenerate; "
-      : `results.json of configs/${name}.json, run once from an empty store (CI does not rerun ` +
-        "it; compare a rerun with this tool); ") +
+      : `results.json of configs/${name}.json (CI does not rerun it; compare a rerun with this ` +
+        "tool); ") +
       "counts must match exactly, floating-point figures within the tolerances below",
     tolerances: defaultTolerances,
     results: actual,
