@@ -10,6 +10,7 @@ import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { hashJson } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
 import { readChecked } from "../pipeline/checked_read.ts";
+import { LOCK_NAME } from "../pipeline/lockfile.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
 import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
@@ -213,6 +214,19 @@ export function runtimeProvenance(
       : {};
   }
   return { onnxruntime_version: say(versions), execution_provider: say(units) };
+}
+
+/**
+ * Makes reports/latest the copy of `runDir` (run `runId`) unless it already is: a rerun that
+ * computes nothing still moves `latest` to the run it was asked for. Returns whether it copied.
+ */
+export async function refreshLatest(runDir: string, runId: string): Promise<boolean> {
+  const latest = join(REPORTS, "latest");
+  const current = await Deno.readTextFile(join(latest, LOCK_NAME))
+    .then((t) => (JSON.parse(t) as { runId?: string }).runId, () => undefined);
+  if (current === runId) return false;
+  await replaceDir(runDir, latest);
+  return true;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   configPathOf,
   loadPipeline,
   publish,
+  refreshLatest,
   REPORTS,
   runIdFlag,
   runIdFor,
@@ -93,7 +94,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
     // reads every file, so it checks once, under the lock.)
     const probe = await runPipeline(spec, { ...options, dryRun: true, log: () => {} });
     const id = await identify(probe);
-    if (id.upToDate) return reportUpToDate(probe, id.runDir);
+    if (id.upToDate) return reportUpToDate(probe, id.runDir, id.runId);
   }
   const lock = await RunLock.acquire(
     ARTIFACTS,
@@ -113,7 +114,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
         return 0;
       }
       const { lockFile, runId, runDir, render, upToDate } = await identify(result);
-      if (upToDate) return reportUpToDate(result, runDir);
+      if (upToDate) return reportUpToDate(result, runDir, runId);
       await Deno.mkdir(runDir, { recursive: true });
       await writeAtomic(join(runDir, LOCK_NAME), JSON.stringify(lockFile, null, 1));
       const record: RunRecord = {
@@ -177,15 +178,21 @@ export async function reproduceVerb(values: Values): Promise<number> {
   }
 }
 
-/** What a rerun that changed nothing prints: the folder that already holds its report. */
-function reportUpToDate(result: RunResult, runDir: string): number {
+/**
+ * What a rerun that changed nothing prints: the folder that already holds its report, which
+ * becomes reports/latest again if another run's report is there.
+ */
+async function reportUpToDate(result: RunResult, runDir: string, runId: string): Promise<number> {
   const units = result.summaries.reduce((a, s) => a + s.units, 0);
   const computed = result.summaries.reduce((a, s) => a + s.computed, 0);
   console.log(
     `${units - computed}/${units} units cached` +
       (computed ? `, ${computed} recomputed with the same output` : "") + "; report unchanged",
   );
-  console.log(`up to date: ${runDir}/report.md`);
+  const copied = await refreshLatest(runDir, runId);
+  console.log(
+    `up to date: ${runDir}/report.md` + (copied ? ` (copied to ${join(REPORTS, "latest")})` : ""),
+  );
   return 0;
 }
 

@@ -16,6 +16,7 @@ import {
   modelParams,
   models,
   preprocessRef,
+  unitKeyParams,
 } from "./support/common.ts";
 import { openScorer } from "./support/open_scorer.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -52,7 +53,7 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
           id: `${a.id}/${b.id}/${chunkId(c.index)}`,
           params: {
             tested: modelParams(b),
-            insertion: params,
+            insertion: unitKeyParams(params),
             upsample: config.upsample,
             count: c.end - c.start,
           },

@@ -10,7 +10,7 @@ import { decodeNpy, encodeNpy } from "../runtime/npy.ts";
 import { igosBatch } from "../explain/igos.ts";
 import { gradientSaliency, occlusion, occlusionDefaults, rise } from "../explain/saliency.ts";
 import { overlayPng } from "../runtime/overlay.ts";
-import { modelOf, perModelChunk } from "./support/common.ts";
+import { modelOf, perModelChunk, unitKeyParams } from "./support/common.ts";
 import { openScorer } from "./support/open_scorer.ts";
 import { openGradientModel } from "./support/open_gradient.ts";
 import { readChunk } from "./support/tensors.ts";
@@ -47,7 +47,7 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
   params,
   plan: ({ config, params }) =>
     perModelChunk(config, params.images, (_, c) => ({
-      heatmaps: params,
+      heatmaps: unitKeyParams(params),
       overlays: c.index === 0 ? params.overlays : 0,
     })),
   async estimate({ config, params, models, images, finished }) {

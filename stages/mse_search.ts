@@ -12,7 +12,7 @@ import { encodeNpy } from "../runtime/npy.ts";
 import { runMseSearch } from "../explain/mse_run.ts";
 import type { MseOptions } from "../explain/beam_search.ts";
 import { igos7 } from "../explain/igos.ts";
-import { modelOf, perModelChunk } from "./support/common.ts";
+import { modelOf, perModelChunk, unitKeyParams } from "./support/common.ts";
 import type { ModelSpec } from "../runtime/registry.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { chunkImages } from "./support/open_scorer.ts";
@@ -78,7 +78,10 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
   open: () => scorers.open(),
   close: () => scorers.close(),
   plan: ({ config, params }) =>
-    perModelChunk(config, params.images, () => ({ search: params, upsample: config.upsample })),
+    perModelChunk(config, params.images, () => ({
+      search: unitKeyParams(params),
+      upsample: config.upsample,
+    })),
   async estimate({ config, params, models, images, finished }) {
     const n = limit(params.images, images);
     const same = chunkSamples(await finished("mse-search"), "search")

@@ -119,6 +119,15 @@ export async function modelOf(config: Config, unitId: string): Promise<ModelSpec
 }
 
 /**
+ * A stage's params as a unit's key carries them: without the stage's image count, since each unit
+ * carries its own (`count`). So raising `images` adds chunks and keeps every finished one.
+ */
+export function unitKeyParams<P extends { images: number }>(params: P): Omit<P, "images"> {
+  const { images: _, ...rest } = params;
+  return rest;
+}
+
+/**
  * One unit per (model, chunk of the first `images` dataset images), reading the chunk's tensors
  * and the model's predictions: the shape of every per-image explanation stage.
  */
