@@ -5,6 +5,7 @@
  * Every section except `run` is optional: a section renders only when it is present. Numbers are
  * plain JSON numbers; per-image arrays are aligned with `image_ids` when given.
  */
+import type { BeamRule } from "../explain/beam_search.ts";
 
 /** A mean with its 95% bootstrap interval over images. */
 export interface Interval {
@@ -135,7 +136,7 @@ export interface Counting {
   /** The beam keeps this many distinct states per level (the reference: width + 1, repeats kept). */
   beam_width: number;
   /** `distinct` (ours; absent = this) or `reference` (width + 1 states, repeats kept). */
-  beam?: string;
+  beam?: BeamRule;
   ph: number;
   grid: number;
   /** mse-search's likelihood ratio: `paper` (p(S)/p(I)) or `gain`. */
