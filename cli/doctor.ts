@@ -8,7 +8,7 @@
 import { providerFlag, type Values } from "./args.ts";
 import { type Provider, providers } from "../lib/runtime_identity.ts";
 import { probeProvider, type ProviderProbe } from "../runtime/probe.ts";
-import { ortVersion } from "../runtime/session.ts";
+import { ortVersion, silenceNativeLog } from "../runtime/session.ts";
 import {
   cudaBuildExists,
   type GpuListing,
@@ -48,6 +48,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
   const cudaBuild = cudaBuildExists();
   const binDir = ortBinDir();
   const probes: ProviderProbe[] = [];
+  silenceNativeLog();
   for (const p of providers) probes.push(await probeProvider(p));
   return {
     deno: Deno.version.deno,

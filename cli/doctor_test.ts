@@ -100,8 +100,11 @@ Deno.test("xcompare doctor --json under the doctor task's permissions: real prob
   assert(typeof report.next === "string" && report.next.length > 0);
   const cuda = report.probes[0];
   if (!cuda.opens) {
-    // Where cuda does not open, the reason is onnxruntime's, and there is a plainer one.
+    // Where cuda does not open, the reason is onnxruntime's, and there is a plainer one; the
+    // native log does not print it again.
     assert(cuda.reason.length > 0 && report.why.cuda.length > 0, JSON.stringify(report));
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert(!stderr.includes("[E:onnxruntime"), stderr);
     const gate = await new Deno.Command(Deno.execPath(), {
       args: [...await xcompareTask(), "doctor", "--require-provider", "cuda"],
       cwd: ROOT,

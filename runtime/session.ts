@@ -54,6 +54,15 @@ export function ortVersion(): string {
   return ort.env.versions.node ?? ort.env.versions.common ?? "unknown";
 }
 
+/**
+ * Turns onnxruntime's own native log off for this process; takes effect only before its first
+ * session. For `doctor`, which explains every provider that does not open in its own words, so the
+ * native error lines would only repeat that in red.
+ */
+export function silenceNativeLog(): void {
+  ort.env.logLevel = "fatal";
+}
+
 /** The runtime behind results: the ORT version and the provider of `s` (or of the last session). */
 export function runtimeIdentity(s?: CreatedSession): RuntimeIdentity {
   return { ortVersion: ortVersion(), provider: s?.provider ?? lastProvider };
