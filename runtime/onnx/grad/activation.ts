@@ -12,6 +12,37 @@ function gate(ctx: GradContext, mask: string, g: string): string {
   return ctx.mul(g, ctx.op("Cast", [mask], { to: 1 }));
 }
 
+/** 2^64: any float at least 2^−64 beyond a bound scales to at least 1. */
+export const STEP_SCALE = 2 ** 64;
+
+/**
+ * The 0/1 mask lo < y < hi of a ReLU or Clip output y (a bound may be absent), as HardSigmoids
+ * clip(±B·(y − bound), 0, 1) with B = 2^64, or undefined when a bound times B is not a finite
+ * float. One op per bound, where a comparison took two (it writes booleans a Cast then turns into
+ * floats), and read from y alone, so the forward's Conv can fuse its Clip (ReLU6) again and y need
+ * not be copied out of onnxruntime's blocked layout and back. B·y and B·bound are exact (B is a
+ * power of two), so the one rounding of their difference keeps it ≥ 1 wherever y is at least
+ * 2^−64 inside the bound and ≤ 0 outside: the mask is exactly 0 or 1 except within 5e-20 of a
+ * kink, and on the bound itself it is 0 (torch's ReLU6 / hardtanh backward), where the Equal mask
+ * passed the gradient (torch's clamp backward).
+ */
+export function outputStepMask(
+  ctx: GradContext,
+  y: string,
+  lo: number | undefined,
+  hi: number | undefined,
+): string | undefined {
+  const ok = (v: number | undefined) =>
+    v === undefined ||
+    (Number.isFinite(v) && Math.abs(Math.fround(v)) * STEP_SCALE < 3.4e38 && Math.fround(v) === v);
+  if (!ok(lo) || !ok(hi) || (lo !== undefined && hi !== undefined && !(lo < hi))) return undefined;
+  const step = (alpha: number, beta: number) =>
+    ctx.op("HardSigmoid", [y], { alpha, beta }, { floatKeys: ["alpha", "beta"] });
+  const above = lo === undefined ? undefined : step(STEP_SCALE, -STEP_SCALE * lo);
+  const below = hi === undefined ? undefined : step(-STEP_SCALE, STEP_SCALE * hi);
+  return above && below ? ctx.mul(above, below) : (above ?? below);
+}
+
 /** Derivative of exact GELU x·Φ(x): Φ(x) + x·φ(x). */
 function geluErfDerivative(ctx: GradContext, x: string): string {
   const cdf = ctx.mul(
@@ -46,7 +77,7 @@ function softmaxAxis(n: NodeProto): number {
 export const activationRules: RuleTable = {
   Relu: {
     diff: [0],
-    vjp: (ctx, n, [g]) => [gate(ctx, ctx.op("Greater", [n.output![0], ctx.f32(0)]), g!)],
+    vjp: (ctx, n, [g]) => [ctx.mul(g!, outputStepMask(ctx, n.output![0], 0, undefined)!)],
   },
   LeakyRelu: {
     diff: [0],
@@ -88,11 +119,22 @@ export const activationRules: RuleTable = {
     vjp: (ctx, n, [g]) => [ctx.mul(g!, geluErfDerivative(ctx, n.input![0]))],
   },
   Clip: {
-    // Inside the range: y == x (2 ops instead of 4; the boundary itself has measure zero, and
-    // there the gradient passes, as in torch's clamp backward).
+    // Constant bounds: the mask from the output (outputStepMask). Others: y == x inside the
+    // range (there the gradient passes on the boundary itself, as in torch's clamp backward).
     diff: [0],
     vjp: (ctx, n, [g]) => {
       const [x, lo, hi] = n.input!;
+      const bound = (name: string | undefined) => {
+        if (!name) return undefined;
+        const v = ctx.constValue(name);
+        return v && v.data.length === 1 ? v.data[0] : NaN;
+      };
+      const [l, h] = [bound(lo), bound(hi)];
+      if (!Number.isNaN(l) && !Number.isNaN(h)) {
+        if (l === undefined && h === undefined) return [g];
+        const mask = outputStepMask(ctx, n.output![0], l, h);
+        if (mask) return [ctx.mul(g!, mask)];
+      }
       if (lo && hi) return [gate(ctx, ctx.op("Equal", [n.output![0], x]), g!)];
       let mask: string | undefined;
       if (lo) mask = ctx.op("Greater", [x, lo]);

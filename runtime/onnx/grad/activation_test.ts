@@ -39,6 +39,55 @@ Deno.test("pointwise activations match finite differences", async () => {
   });
 });
 
+Deno.test("ReLU and ReLU6 masks: exactly 0 or 1 from the output, 0 on the bounds", async () => {
+  const tiny = 2 ** -60; // well above 2^-64: a full pass
+  const xs = [-1, -tiny, 0, tiny, 0.5, 5.999999, 6, 7, 1e30, -1e30];
+  const relu = await pointwiseDerivatives(unary("Relu"), xs);
+  assertEquals(relu.derivatives, [0, 0, 0, 1, 1, 1, 1, 1, 1, 0]);
+  const relu6 = await pointwiseDerivatives(
+    [node("Clip", ["x", "lo", "hi"], ["y"])],
+    xs,
+    { inits: [floatTensor("lo", [], [0]), floatTensor("hi", [], [6])] },
+  );
+  assertEquals(relu6.derivatives, [0, 0, 0, 1, 1, 1, 0, 0, 0, 0]);
+  // One HardSigmoid per bound, no comparison, Cast or read of the Clip's input.
+  for (const { ops } of [relu, relu6]) {
+    assertEquals(ops.some((o) => ["Greater", "Less", "Equal", "Cast"].includes(o)), false);
+  }
+  assertEquals(relu6.ops.filter((o) => o === "HardSigmoid").length, 2);
+});
+
+Deno.test("outputStepMask: Clip bounds off zero, one-sided, and out of range", async () => {
+  const xs = [-3, -2.5, -2, 0, 1.25, 1.5, 2];
+  const clip = (inits: ReturnType<typeof floatTensor>[], names: string[]) =>
+    pointwiseDerivatives([node("Clip", ["x", ...names], ["y"])], xs, { inits });
+  const both = await clip([floatTensor("lo", [], [-2.5]), floatTensor("hi", [], [1.5])], [
+    "lo",
+    "hi",
+  ]);
+  assertEquals(both.derivatives, [0, 0, 1, 1, 1, 0, 0]);
+  const above = await clip([floatTensor("hi", [], [1.5])], ["", "hi"]);
+  assertEquals(above.derivatives, [1, 1, 1, 1, 1, 0, 0]);
+  // A bound whose 2^64 multiple overflows float32 keeps the comparison mask.
+  const huge = await clip([floatTensor("lo", [], [-1e30]), floatTensor("hi", [], [1.5])], [
+    "lo",
+    "hi",
+  ]);
+  assertEquals(huge.derivatives, [1, 1, 1, 1, 1, 1, 0]);
+  assertEquals(huge.ops.includes("Equal"), true);
+  await expectClose("Clip max only", {
+    x: [3, 5],
+    nodes: [node("Clip", ["x", "", "hi"], ["y"])],
+    inits: [floatTensor("hi", [], [0.3])],
+    // Inputs at least 0.05 from the kink, so the differences never straddle it.
+    sample: (r) => {
+      const v = r.normal();
+      return Math.abs(v - 0.3) < 0.05 ? v + 0.1 : v;
+    },
+    eps: 1e-3,
+  });
+});
+
 Deno.test("HardSwish's derivative: known answers on each piece, no Not or Cast", async () => {
   // 0 below -3, x/3 + 1/2 on (-3, 3), 1 above 3.
   const xs = [-4, -2.5, -1, 0, 1.5, 2.5, 4];

@@ -33,7 +33,7 @@ import { reduceRules } from "./reduce.ts";
 import { resizeRules } from "./resize.ts";
 import { ruleKey, type RuleTable } from "./rule.ts";
 import { shapeRules } from "./shape.ts";
-import { foldShapeValues } from "./shape_fold.ts";
+import { constantShapeInputs, foldShapeValues } from "./shape_fold.ts";
 import { findSiluPatterns, siluPatternGrad } from "./silu_pattern.ts";
 import { constantNodeValue, type ConstValue, readTensor } from "./tensor.ts";
 import { upgradeNodes } from "./upgrade.ts";
@@ -199,7 +199,8 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     }
   }
   // Shape arithmetic over static dims (chunk/split bounds) becomes constants too.
-  for (const [k, v] of foldShapeValues(up.nodes, shapes, consts)) consts.set(k, v);
+  const shapeValues = foldShapeValues(up.nodes, shapes, consts);
+  for (const [k, v] of shapeValues) consts.set(k, v);
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name!));
   // Every initializer by name; the folds below add theirs.
   const tensors = new Map([...initializers, ...up.initializers].map((t) => [t.name!, t]));
@@ -217,7 +218,20 @@ export function buildGradientModel(model: ModelProto, opts: BuildOptions): Model
     shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d as number)));
     if ((t.dims ?? []).length <= 1) consts.set(t.name!, readTensor(t));
   }
-  const fwd = normFolded.nodes;
+  // Shape arithmetic whose values are known becomes constants (its nodes are then pruned).
+  const constShapes = constantShapeInputs(
+    normFolded.nodes,
+    shapeValues,
+    consts,
+    shapes,
+    freshUpgrade,
+  );
+  for (const t of constShapes.initializers) {
+    tensors.set(t.name!, t);
+    consts.set(t.name!, readTensor(t));
+    shapes.set(t.name!, (t.dims ?? []).map((d) => toNumber(d as number)));
+  }
+  const fwd = constShapes.nodes;
 
   // Forward activity: which tensors depend differentiably on the input.
   const active = new Set<string>([inputName]);
