@@ -61,7 +61,14 @@ export function mean(values: ArrayLike<number | null>, idx?: ArrayLike<number>):
 export function quantile(sorted: ArrayLike<number>, q: number): number {
   // mathjs reads a q above 1 as a count of quantiles and returns an array.
   if (!(q >= 0 && q <= 1)) throw new RangeError(`stats: quantile q must be in [0, 1], got ${q}`);
-  return sorted.length ? quantileSeq(Array.from(sorted), q, true) as number : NaN;
+  if (!sorted.length) return NaN;
+  // mathjs takes an index within its epsilon of a whole number as whole and reads the array at the
+  // unrounded index: undefined (0.025 of 201 resamples is index 5.000000000000004). At such an index
+  // the interpolation weight is below 1e-9, so the order statistic itself is the quantile.
+  const index = q * (sorted.length - 1);
+  const whole = Math.round(index);
+  if (index !== whole && Math.abs(index - whole) <= 1e-9 * Math.max(1, whole)) return sorted[whole];
+  return quantileSeq(Array.from(sorted), q, true) as number;
 }
 
 /** One bootstrap resample of `n` images: `n` indices drawn uniformly with replacement. */

@@ -53,6 +53,19 @@ Deno.test("quantile interpolates", () => {
   assertThrows(() => quantile([1, 2], 1.5), /q must be in \[0, 1\]/);
 });
 
+Deno.test("quantile at an index a rounding error off a whole number (0.025 of 201 samples)", () => {
+  // 0.025 * 200 = 5.000000000000004: the 6th order statistic, for every such sample count.
+  for (const n of [121, 201, 1001, 2001, 10001]) {
+    const sorted = Array.from({ length: n }, (_, k) => k * 10);
+    const lo = quantile(sorted, 0.025);
+    assertEquals(lo, ((n - 1) / 40) * 10, `n = ${n}`);
+    assertEquals(quantile(sorted, 0.975), ((39 * (n - 1)) / 40) * 10, `n = ${n}`);
+  }
+  const xs = Array.from({ length: 30 }, (_, k) => k % 7);
+  const ci = bootstrapMeanCI(xs, { samples: 201 });
+  assert(Number.isFinite(ci.lo) && Number.isFinite(ci.hi) && ci.lo < ci.hi, JSON.stringify(ci));
+});
+
 Deno.test("means skip nulls", () => {
   assertEquals(mean([1, null, 3]), 2);
   assertEquals(mean([1, 2, 3], new Uint32Array([2, 2])), 3);
