@@ -5,6 +5,7 @@
  * Table 1 groups and Table 2 rows beside the models the design maps onto them.
  */
 import type { ModelInfo, NormVariants, StudyDesign, Table1Row, Threshold } from "./input.ts";
+import { jsonSyntaxReason } from "../lib/json_reason.ts";
 
 /** The committed copy of the paper's numbers, read by the renderer. */
 export const PAPER_FACTS_FILE = new URL("./paper_facts.json", import.meta.url);
@@ -36,7 +37,7 @@ export function parsePaperFacts(text: string, file: string): PaperFacts {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
+    throw new Error(`${file}: invalid JSON: ${jsonSyntaxReason(e)}`);
   }
   const o = v as Record<string, unknown>;
   if (!o || typeof o !== "object" || !Array.isArray(o.table1)) {

@@ -117,6 +117,11 @@ Deno.test("compareTable2: each variant beside the paper's, with its ratio to LN"
 
 Deno.test("parsePaperFacts names the file and the bad row", () => {
   assert.throws(() => parsePaperFacts("{", "f.json"), /f\.json: invalid JSON/);
+  // A wrong path must not print the file it names.
+  assert.throws(
+    () => parsePaperFacts("root:x:0:0:root:/root", "/etc/passwd"),
+    (e: Error) => /\/etc\/passwd: invalid JSON/.test(e.message) && !e.message.includes("root:x"),
+  );
   assert.throws(() => parsePaperFacts("{}", "f.json"), /f\.json: expected key "table1"/);
   assert.throws(
     () => parsePaperFacts('{"table1": [["t", "m", 1]]}', "f.json"),

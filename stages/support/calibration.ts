@@ -9,6 +9,7 @@ import type { Config } from "../../configs/schema.ts";
 import type { UnitIO, UnitRef } from "../../pipeline/stage.ts";
 import type { CalibrationReference, CalibrationSection } from "../../report/input.ts";
 import type { StoredPredictions } from "./predictions_io.ts";
+import { jsonSyntaxReason } from "../../lib/json_reason.ts";
 
 /** The rule, as the report states it (the config's notes and METHODS §1 say the same). */
 export const BASELINE_SUFFICES_RULE =
@@ -87,7 +88,7 @@ export function parseCalibrationReference(text: string, file: string): Calibrati
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
+    throw new Error(`${file}: invalid JSON: ${jsonSyntaxReason(e)}`);
   }
   const im = (v as { imagenet?: Record<string, unknown> })?.imagenet;
   const r0 = im?.r0 as Record<string, unknown> | undefined;

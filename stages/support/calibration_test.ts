@@ -32,6 +32,10 @@ Deno.test("the committed bench/baseline-regime.json gives the ImageNet reference
       parseCalibrationReference('{"imagenet": {"model": "m", "blur": "b", "r0": {}}}', "x.json"),
     'x.json: expected number "imagenet.r0.images"',
   );
+  // A wrong path (report.calibrationReference) names the file, never prints it.
+  const e = assertThrows(() => parseCalibrationReference("root:x:0:0:root", "/etc/passwd"));
+  assert(e instanceof Error && e.message.startsWith("/etc/passwd: invalid JSON"), String(e));
+  assert(!e.message.includes("root:x"), e.message);
 });
 
 Deno.test("describeBaseline says which blur", () => {
