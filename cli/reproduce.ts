@@ -147,6 +147,10 @@ export async function reproduceVerb(values: Values): Promise<number> {
       }
       if (published && render) record.render = render;
       await writeAtomic(join(runDir, RUN_RECORD), JSON.stringify(record, null, 1));
+      // publish copied the folder to reports/latest before this record existed.
+      if (published) {
+        await writeAtomic(join(REPORTS, "latest", RUN_RECORD), JSON.stringify(record, null, 1));
+      }
       console.log(summaryTable(result));
       for (const line of integrityLines(result)) console.log(line);
       for (const r of result.records.filter((r) => r.outcome === "failed")) {

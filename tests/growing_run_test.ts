@@ -1,7 +1,8 @@
 /**
  * A run grows: raising the per-image stages' `images` computes only the chunks it adds and keeps
  * every finished one (a unit's key carries its own image count, not the stage's), and lowering it
- * again computes nothing but makes reports/latest that run's report again. The first chunk's
+ * again computes nothing but makes reports/latest that run's report again; latest holds every file
+ * of its run's folder (run.json too). The first chunk's
  * numbers stay what they were.
  */
 import { join } from "node:path";
@@ -43,6 +44,12 @@ Deno.test({
 
       const small = await run(2);
       assertEquals(small.code, 0, small.text);
+      const latest = join(dir, "reports", "latest");
+      const runDir = /^report: (\S+)\/report\.md/m.exec(small.text)![1];
+      for await (const e of Deno.readDir(join(dir, runDir))) {
+        assert((await Deno.stat(join(latest, e.name))).isFile === e.isFile, `latest/${e.name}`);
+      }
+      assert((await Deno.stat(join(latest, "run.json"))).isFile, "latest/run.json");
       for (const s of PER_IMAGE) assertEquals(computed(small.text, s), 1, `${s}: one chunk`);
       const smallTable = await table1();
 
