@@ -1,8 +1,10 @@
 /**
  * How many images each verdict needs (issue 22 part 7). From one finished run's results.json
- * (a large one: configs/replication.json), the verdicts are recomputed on the first n images of the
- * dataset for a ladder of n, exactly as a run with `images: n` would compute them (a per-image
- * result does not depend on the other images of its run). Table 1 and Table 2 verdicts vary the
+ * (a large one: configs/replication.json), the verdicts are recomputed on the first n searched
+ * images for a ladder of n, as a run over those images would compute them (a per-image result does
+ * not depend on the other images of its run). n counts images that at least one model searched, as
+ * a verdict's n does: images where the baseline suffices for every model are passed over, so rung n
+ * covers a few more dataset images (the replication's rung 300 is its first 312). Table 1 and Table 2 verdicts vary the
  * images of mse-search / subtree-count with the heatmaps' left whole, the cross-testing verdicts
  * the other way round. For each verdict it gives the estimate, the interval and its width on the
  * log scale at every n, the smallest n from which the outcome no longer changes, and a projection
@@ -10,8 +12,10 @@
  * the smallest n at which the interval would leave the rule's bounds. Also the stages' seconds per
  * image, from the run's provenance (its wall times, under whatever load that run saw).
  *
- *   deno run -A bench/verdict_power.ts [results.json | reports/expected/replication.json]
+ *   deno run -A bench/verdict_power.ts [results.json | reports/expected/*.json]
  *     [--out bench/verdict-power.json] [--costs reports/expected/default.json]
+ * Without a file: the committed replication (reports/expected/replication.json), which is what
+ * bench/verdict-power.json is made from; a run of your own with `--out` elsewhere.
  */
 import { parseArgs } from "node:util";
 import { classify, computeVerdicts, describeRule, type Rule } from "../report/verdicts.ts";
@@ -271,7 +275,7 @@ if (import.meta.main) {
       costs: { type: "string" },
     },
   });
-  const file = positionals[0] ?? "reports/latest/results.json";
+  const file = positionals[0] ?? "reports/expected/replication.json";
   // A results.json, or an expectation (reports/expected/*.json) that holds one under `results`.
   const load = async (f: string) => {
     const parsed = JSON.parse(await Deno.readTextFile(f));
