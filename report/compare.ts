@@ -134,6 +134,9 @@ export function formatDiff(diffs: Difference[]): string {
 export const defaultTolerances: Tolerances = {
   ignore: [
     "$.input.run",
+    // The config's prose (what a run is for, why its settings): not a result.
+    "$.input.provenance.config.description",
+    "$.input.provenance.config.notes",
     "$.input.provenance.stages[*].wall_s",
     "$.input.provenance.stages[*].units_computed",
     "$.input.provenance.stages[*].units_reused",
