@@ -17,6 +17,7 @@ import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
 import { runWarnings } from "./run_warnings.ts";
 import { stages } from "../stages/index.ts";
+import { checkDesign, type ReportParams } from "../stages/report.ts";
 import { probeRuntime } from "../runtime/probe.ts";
 import type { Provider, RuntimeIdentity } from "../lib/runtime_identity.ts";
 
@@ -84,6 +85,16 @@ export async function loadPipeline(configPath: string, flags: ConfigOverrides = 
       }
     })
   );
+  // The design names models: checked now, not after every stage has run.
+  const report = stages.find((s) => s.name === "report")!.params.parse(
+    config.stages.report ?? {},
+    "config.stages.report",
+  ) as ReportParams;
+  try {
+    checkDesign(report.design, config);
+  } catch (e) {
+    throw new Error(`${configPath}: config.${(e as Error).message}`);
+  }
   const spec: PipelineSpec<Config> = {
     stages,
     config,

@@ -57,7 +57,7 @@ const params = obj({
   calibrationReference: optional(str(), ""),
 });
 
-type ReportParams = ReturnType<typeof params.parse>;
+export type ReportParams = ReturnType<typeof params.parse>;
 
 interface ReportUnitParams {
   models: { id: string; name: string; group: string; card: Record<string, unknown> | null }[];

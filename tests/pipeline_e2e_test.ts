@@ -198,4 +198,21 @@ Deno.test("a config error names the file, the path and the nearest key", async (
     ),
     r.text,
   );
+  // A design naming a model the config lacks stops status before anything runs.
+  const ok = join(dir, "ok.json");
+  await Deno.writeTextFile(ok, JSON.stringify(config(["a"])));
+  const d = await cli(dir, [
+    "status",
+    "--config",
+    ok,
+    "--set",
+    'report.design.table1.ConvNeXt=["nope"]',
+  ]);
+  assertEquals(d.code, 1, d.text);
+  assert(
+    d.text.includes(
+      `${ok}: config.stages.report.design.table1.ConvNeXt[0]: "nope" is not a model of config`,
+    ),
+    d.text,
+  );
 });
