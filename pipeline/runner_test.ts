@@ -183,6 +183,18 @@ Deno.test("status names the param that changed and propagates staleness downstre
   assert(/total: STALE[^\n]*\n {2}all: .*input square\/item000 is stale/.test(text), text);
 });
 
+Deno.test("status groups many units with their own stale inputs by the stage those come from", async () => {
+  const root = await Deno.makeTempDir();
+  const r = await runPipeline(spec(root, 12), quiet);
+  const lock = buildLock("r1", "syn", "h", r.records);
+  const text = formatStatus(await pipelineStatus(spec(root, 12, { source: { salt: "t" } }), lock));
+  assert(
+    /square: STALE \(0\/12 units fresh\)\n {2}item000, item001, item002, item003 and 8 more: inputs from source are stale\n/
+      .test(text),
+    text,
+  );
+});
+
 Deno.test("shards split units exactly and a final plain run completes the DAG", async () => {
   const root = await Deno.makeTempDir();
   const computed = new Map<string, number>();

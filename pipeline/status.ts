@@ -125,7 +125,33 @@ export async function pipelineStatus<C>(
   return out;
 }
 
-/** Status as text: one line per stage, then stale units grouped by identical reasons. */
+/** Stale units grouped by their reasons, each reason read through `say`. */
+function groupStale(units: StageStatus["units"], say: (r: string) => string) {
+  const groups = new Map<string, string[]>();
+  for (const u of units) {
+    if (u.fresh) continue;
+    const k = [...new Set(u.reasons.map(say))].join("; ");
+    groups.set(k, [...(groups.get(k) ?? []), u.unit]);
+  }
+  return groups;
+}
+
+/** A stale-input reason by the stage it comes from: per-chunk inputs then group as one line. */
+function byUpstreamStage(reason: string): string {
+  const one = /^input ([^/\s]+)\/\S+ is stale$/.exec(reason);
+  if (one) return `inputs from ${one[1]} are stale`;
+  const many = /^\d+ inputs are stale \((.*)\)$/.exec(reason);
+  if (!many) return reason;
+  const stages = new Set(
+    many[1].split(", ").filter((r) => r !== "...").map((r) => r.split("/")[0]),
+  );
+  return [...stages].map((st) => `inputs from ${st} are stale`).join("; ");
+}
+
+/**
+ * Status as text: one line per stage, then stale units grouped by identical reasons; where that
+ * leaves more than 8 groups (each chunk's own stale input), by the stages their inputs come from.
+ */
 export function formatStatus(status: StageStatus[]): string {
   const lines: string[] = [];
   for (const s of status) {
@@ -133,12 +159,8 @@ export function formatStatus(status: StageStatus[]): string {
     lines.push(
       `${s.stage}: ${s.stale === 0 ? "fresh" : "STALE"} (${s.fresh}/${total} units fresh)`,
     );
-    const groups = new Map<string, string[]>();
-    for (const u of s.units) {
-      if (u.fresh) continue;
-      const k = u.reasons.join("; ");
-      groups.set(k, [...(groups.get(k) ?? []), u.unit]);
-    }
+    let groups = groupStale(s.units, (r) => r);
+    if (groups.size > 8) groups = groupStale(s.units, byUpstreamStage);
     for (const [why, units] of groups) {
       const names = units.length > 4
         ? `${units.slice(0, 4).join(", ")} and ${units.length - 4} more`
