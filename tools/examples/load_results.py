@@ -5,7 +5,8 @@ from the content-addressed store, found through the run's lockfile.
     /usr/bin/python3 tools/examples/load_results.py [REPORT_DIR] [STORE_DIR]
 
 REPORT_DIR defaults to reports/latest (it holds results.json and xcompare.lock.json), STORE_DIR to
-artifacts. Needs only numpy and pandas (Debian: python3-numpy python3-pandas). docs/schemas/
+artifacts. REPORT_DIR may also be a committed expectation, reports/expected/<name>.json (its
+"results" is a results.json): Table 1 only, since it has no lockfile to find the store's units by. Needs only numpy and pandas (Debian: python3-numpy python3-pandas). docs/schemas/
 describes results.json and each unit's manifest.json.
 """
 import json
@@ -18,7 +19,10 @@ import pandas as pd
 report = Path(sys.argv[1] if len(sys.argv) > 1 else "reports/latest")
 store = Path(sys.argv[2] if len(sys.argv) > 2 else "artifacts")
 
-results = json.loads((report / "results.json").read_text())
+expectation = report.suffix == ".json"
+results = json.loads((report if expectation else report / "results.json").read_text())
+if expectation:
+    results = results["results"]
 assert results["schema"] == "xcompare-report-results/1", results["schema"]
 inp = results["input"]
 
@@ -59,7 +63,13 @@ print(f"\nper-image rows: {len(per_image)}; mean MSE count over them: "
       f"{per_image['mse_count'].mean():.3f}")
 
 # One heatmap from the store: the lockfile names the unit's key, the key names its folder.
-lock = json.loads((report / "xcompare.lock.json").read_text())
+if expectation:
+    sys.exit(0)  # an expectation has no lockfile, so no store units to read
+lock_file = report / "xcompare.lock.json"
+if not lock_file.is_file():
+    sys.exit(f"{lock_file}: no lockfile, so the store's heatmaps cannot be found "
+             "(REPORT_DIR is a run's folder under reports/)")
+lock = json.loads(lock_file.read_text())
 heat_units = lock["stages"].get("igos-heatmaps", {})
 if not heat_units:
     sys.exit("this run has no igos-heatmaps units")
