@@ -9,6 +9,7 @@ import type { Config } from "../configs/schema.ts";
 import { int, num, obj, oneOf, optional } from "../lib/schema.ts";
 import type { Stage } from "../pipeline/stage.ts";
 import { encodeNpy } from "../runtime/npy.ts";
+import { float32Json } from "../lib/float32_json.ts";
 import { runMseSearch } from "../explain/mse_run.ts";
 import type { MseOptions } from "../explain/beam_search.ts";
 import { igos7 } from "../explain/igos.ts";
@@ -202,7 +203,7 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
           evaluations: r.evaluations,
           hits: r.hits,
           unsharedEvaluations: r.unsharedEvaluations,
-          igosMask: igosMasks ? Array.from(igosMasks[k], (v) => Math.round(v * 1e4) / 1e4) : null,
+          igosMask: igosMasks ? Array.from(igosMasks[k], float32Json) : null,
         })),
       });
       for (const note of new Set(notes)) io.log(note);
