@@ -326,21 +326,31 @@ function ratioSentence(
   what: string,
   rule: Rule,
   o: VerdictOptions,
+  lo: number,
   hi: number,
 ): string {
   const band = `[${o.noEffect[0]}, ${o.noEffect[1]}]`;
+  const pct = Math.round(o.bootstrap.level * 100);
   switch (outcome) {
     case "replicates":
-      return `Replicates: ${what}, as the paper found.`;
+      // The rule puts the paper's side first; a difference that small is still said to be small.
+      return lo >= o.noEffect[0] && hi <= o.noEffect[1] && rule.noEffect
+        ? `Replicates: ${what}, as the paper found, but the difference is small: the interval ` +
+          `also lies within ${band}.`
+        : `Replicates: ${what}, as the paper found.`;
     case "opposite":
       return `Opposite: ${what}, the other way from the paper's finding.`;
     case "no effect":
       return `No effect: ${what}; the interval lies within ${band}, so the difference the ` +
         `paper reports is absent here.`;
     default: {
-      const fewer = rule.expect === "below" && rule.claim < 1 && hi < 1
-        ? `; fewer, but not shown to be ${fmt(rule.claim)}x or less`
-        : "";
+      const fewer = !(rule.expect === "below" && rule.claim < 1 && hi < 1)
+        ? ""
+        : lo > rule.claim
+        ? `; fewer, but by less than the claim: the interval lies wholly between ` +
+          `${fmt(rule.claim)} and 1, so the claimed size is rejected at ${pct}% while its ` +
+          `direction holds`
+        : `; fewer, but not shown to be ${fmt(rule.claim)}x or less`;
       return `Inconclusive: ${what}${fewer}; the interval neither lies wholly on the paper's ` +
         `side of ${fmt(rule.claim)} nor ${rule.noEffect ? `within ${band}` : "on the other side"}.`;
     }
@@ -392,7 +402,7 @@ function ratioVerdict(
     interval: [gm.lo, gm.hi],
     rule: describeRule(s.rule, o.noEffect),
     outcome,
-    sentence: ratioSentence(outcome, what, s.rule, o, gm.hi),
+    sentence: ratioSentence(outcome, what, s.rule, o, gm.lo, gm.hi),
     n,
     numerator: num,
     denominator: den,
@@ -477,7 +487,7 @@ function clustersVerdict(cm: CrossMatrixInput, models: ModelInfo[], o: VerdictOp
     interval: [r.lo, r.hi],
     rule: describeRule(CLUSTERS.rule, o.noEffect),
     outcome,
-    sentence: ratioSentence(outcome, what, CLUSTERS.rule, o, r.hi),
+    sentence: ratioSentence(outcome, what, CLUSTERS.rule, o, r.lo, r.hi),
     n,
     numerator: num,
     denominator: den,
