@@ -55,10 +55,20 @@ const importRe =
   /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["'](\.{1,2}\/[^"']+)["']|(?:^|[\s;])import\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/gm;
 const locatedRe = /new\s+URL\(\s*["'](\.{1,2}\/[^"']+)["']\s*,\s*import\.meta\.url\s*\)/g;
 
-/** Relative module specifiers imported by a source text (static imports, re-exports, import()). */
-export function localImports(source: string): string[] {
+/** A statement TypeScript erases whole: `import type ... from`, `export type ... from`. */
+const typeOnlyRe = /^[\s;]*(?:import|export)\s+type\s/;
+
+/**
+ * Relative module specifiers imported by a source text (static imports, re-exports, import()).
+ * `types: false` leaves out `import type` / `export type` statements, which never run (a mixed
+ * `import { type A, b }` stays: it loads the module).
+ */
+export function localImports(source: string, o: { types?: boolean } = {}): string[] {
   const out: string[] = [];
-  for (const m of source.matchAll(importRe)) out.push(m[1] ?? m[2]);
+  for (const m of source.matchAll(importRe)) {
+    if (o.types === false && typeOnlyRe.test(m[0])) continue;
+    out.push(m[1] ?? m[2]);
+  }
   return out;
 }
 
@@ -78,7 +88,7 @@ const closureCache = new Map<string, { files: Record<string, string>; hash: stri
 
 /**
  * Hash of a module and every local file it imports or locates (`localImports`, `locatedFiles`),
- * transitively. Test files are never part of a closure because nothing imports them. Returns each file's hash too, so `status` can name the files that changed.
+ * transitively; type-only imports are left out, since they never run. Test files are never part of a closure because nothing imports them. Returns each file's hash too, so `status` can name the files that changed.
  */
 export async function codeClosure(
   entry: string,
@@ -95,7 +105,9 @@ export async function codeClosure(
     seen.set(file, sha256(bytes));
     if (!sourceFile.test(file)) continue;
     const text = new TextDecoder().decode(bytes);
-    for (const spec of localImports(text)) stack.push(resolve(dirname(file), spec));
+    for (const spec of localImports(text, { types: false })) {
+      stack.push(resolve(dirname(file), spec));
+    }
     // A located path that is not there (one spelled in a comment, say) cannot shape results.
     for (const spec of locatedFiles(text)) {
       const path = resolve(dirname(file), spec);

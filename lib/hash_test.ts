@@ -34,6 +34,29 @@ Deno.test("localImports finds static, re-export and dynamic relative imports onl
   assertEquals(localImports(src).sort(), ["../b.ts", "./a.ts", "./c.ts", "./side.ts"]);
 });
 
+Deno.test("type-only imports are left out of a code closure, a mixed import is not", async () => {
+  const src = `import type { A } from "./types.ts";\nexport type { B } from "./more_types.ts";\n` +
+    `import { type C, d } from "./mixed.ts";\n;import type D from "./default_type.ts";`;
+  assertEquals(localImports(src).sort(), [
+    "./default_type.ts",
+    "./mixed.ts",
+    "./more_types.ts",
+    "./types.ts",
+  ]);
+  assertEquals(localImports(src, { types: false }), ["./mixed.ts"]);
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/types.ts`, "export interface A { a: number }\n");
+  await Deno.writeTextFile(`${dir}/run.ts`, "export const r = 1;\n");
+  await Deno.writeTextFile(
+    `${dir}/top.ts`,
+    'import type { A } from "./types.ts";\nimport { r } from "./run.ts";\n',
+  );
+  const files = Object.keys((await codeClosure(`${dir}/top.ts`)).files).map((f) =>
+    f.split("/").at(-1)
+  );
+  assertEquals(files.sort(), ["run.ts", "top.ts"]);
+});
+
 Deno.test("locatedFiles finds files located relative to the module: workers, data files", () => {
   const src = `new Worker(new URL("./worker_main.ts", import.meta.url).href);\n` +
     `const facts = new URL( '../report/facts.json' , import.meta.url);\n` +
