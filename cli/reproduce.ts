@@ -43,6 +43,7 @@ import {
 import type { Config } from "../configs/schema.ts";
 import { skippedImages } from "../stages/preprocess.ts";
 import type { SkippedImages } from "../report/input.ts";
+import { missingModelFiles, missingModelsError } from "../runtime/registry.ts";
 
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
@@ -54,6 +55,9 @@ export async function reproduceVerb(values: Values): Promise<number> {
     lenient: Boolean(values.lenient),
     requireProvider: providerFlag(values["require-provider"]),
   });
+  // Every absent required model is named now, with the config file, before anything runs.
+  const missing = await missingModelFiles(config.models);
+  if (missing.length) throw missingModelsError(missing, config.models, configPath);
   // A required provider that does not open stops the run here, before the store is touched.
   if (config.runtime.requireProvider) await spec.runtime();
   await assertWritable(ARTIFACTS, "store");

@@ -110,6 +110,37 @@ function baselineOptions(b: BaselineChoice): Partial<PreprocessOptions> {
 }
 
 /**
+ * Every required model whose ONNX file is absent, all at once: a paper config on a fresh machine
+ * misses most of its models, and naming them one run at a time wastes a run each.
+ */
+export async function missingModelFiles(
+  entries: ModelEntry[],
+  where = "config",
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [i, m] of entries.entries()) {
+    if (!m.optional && !(await exists(m.onnx))) {
+      missing.push(`${where}.models[${i}] (${m.id}): ${m.onnx}`);
+    }
+  }
+  return missing;
+}
+
+/** The error that names every missing required model file. */
+export function missingModelsError(
+  missing: string[],
+  entries: ModelEntry[],
+  source: string,
+): Error {
+  const required = entries.filter((m) => !m.optional).length;
+  return new Error(
+    `${source}: ${missing.length} of ${required} required model files not found:\n  ${
+      missing.join("\n  ")
+    }\nexport them first (tools/export/README.md), or mark a model "optional": true`,
+  );
+}
+
+/**
  * Resolves every configured model. Optional models whose ONNX file is absent are returned in
  * `skipped` with a reason; a required one that is absent is an error naming the file.
  */
@@ -120,6 +151,8 @@ export async function resolveModels(
 ): Promise<{ models: ModelSpec[]; skipped: { id: string; reason: string }[] }> {
   const models: ModelSpec[] = [];
   const skipped: { id: string; reason: string }[] = [];
+  const missing = await missingModelFiles(entries, where);
+  if (missing.length) throw missingModelsError(missing, entries, where);
   for (const [i, m] of entries.entries()) {
     const at = `${where}.models[${i}] (${m.id})`;
     if (!(await exists(m.onnx))) {

@@ -1,0 +1,26 @@
+import { assert, assertEquals, assertRejects } from "../tests/assert.ts";
+import {
+  missingModelFiles,
+  missingModelsError,
+  type ModelEntry,
+  resolveModels,
+} from "./registry.ts";
+
+const entry = (id: string, onnx: string, optional = false) =>
+  ({ id, onnx, optional, preprocess: {} }) as unknown as ModelEntry;
+
+Deno.test("every absent required model is named at once, optional ones not", async () => {
+  const entries = [
+    entry("a", "zoo/models/cnn-bn-s1.onnx"),
+    entry("b", "nowhere/b.onnx"),
+    entry("c", "nowhere/c.onnx", true),
+    entry("d", "nowhere/d.onnx"),
+  ];
+  const missing = await missingModelFiles(entries, "cfg");
+  assertEquals(missing, ["cfg.models[1] (b): nowhere/b.onnx", "cfg.models[3] (d): nowhere/d.onnx"]);
+  const msg = missingModelsError(missing, entries, "configs/x.json").message;
+  assert(msg.startsWith("configs/x.json: 2 of 3 required model files not found"), msg);
+  // resolveModels stops with the same list before opening any model.
+  const e = await assertRejects(() => resolveModels(entries, "blur", "cfg"));
+  assert((e as Error).message.includes("(b)") && (e as Error).message.includes("(d)"));
+});
