@@ -10,7 +10,12 @@
  */
 import type { Values } from "./args.ts";
 import { configPathOf, loadPipeline } from "./app.ts";
-import { measureRate, readThroughput, type ThroughputFile } from "./throughput.ts";
+import {
+  measureGradientRates,
+  measureRate,
+  readThroughput,
+  type ThroughputFile,
+} from "./throughput.ts";
 import { resolve } from "node:path";
 import type { Config } from "../configs/schema.ts";
 import type { Manifest } from "../pipeline/store.ts";
@@ -19,6 +24,7 @@ import {
   estimateStages,
   type MeasuredTime,
   measuredTime,
+  type ModelRates,
   stageHours,
   totalForward,
   totalGradient,
@@ -38,6 +44,9 @@ const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 interface RateInfo {
   here: number | null;
   hereSource: "measured" | "assumed" | "none";
+  /** Rows/s of the gradient graph here, with and without the backward; null where not measured. */
+  gradientHere: number | null;
+  gradientForwardHere: number | null;
   file: number | null;
   fileSource: "file" | "file default" | "none";
 }
@@ -61,12 +70,27 @@ export async function planVerb(values: Values): Promise<number> {
   }
   const allTimed = est.stages.every((s) => times.get(s.stage));
   if (allTimed) notes.push("every stage is timed from the store: no throughput benchmark run");
+  // Only models whose untimed stages run the gradient graph have it measured.
+  const onGraph = new Set(
+    est.stages.filter((s) => !times.get(s.stage)).flatMap((s) =>
+      Object.keys(s.forward).filter((m) => (s.gradient[m] ?? 0) + (s.gradientForward?.[m] ?? 0) > 0)
+    ),
+  );
   const measuredRates = values["no-measure"] || allTimed
-    ? new Map<string, number>()
-    : await measureRates(present, config, configPath, notes);
+    ? new Map<string, MeasuredRates>()
+    : await measureRates(present, onGraph, config, configPath, notes);
   const rates = rateInfo(planned, measuredRates, file, notes);
-  const hereRate = (id: string) => rates.get(id)!.here ?? NaN;
-  const fileRate = (id: string) => rates.get(id)!.file ?? defaults.masksPerSecond;
+  const hereRate = (id: string): ModelRates => {
+    const r = rates.get(id)!;
+    return {
+      forward: r.here ?? NaN,
+      gradient: r.gradientHere ?? undefined,
+      gradientForward: r.gradientForwardHere ?? undefined,
+    };
+  };
+  const fileRate = (id: string): ModelRates => ({
+    forward: rates.get(id)!.file ?? defaults.masksPerSecond,
+  });
   const hereComplete = planned.every((id) => rates.get(id)!.here !== null);
 
   const rows = est.stages.map((s) => {
@@ -187,22 +211,42 @@ async function modelsToPlan(config: Config, notes: string[]) {
   return { present, absent, planned };
 }
 
-/** Each present model's rate, measured here for a second. */
+interface MeasuredRates {
+  forward: number;
+  gradient?: number;
+  gradientForward?: number;
+}
+
+/**
+ * Each present model's Scorer rate, measured here for a second, and for models in `onGraph` its
+ * gradient graph's rates, a second each.
+ */
 async function measureRates(
   present: Config["models"],
+  onGraph: Set<string>,
   config: Config,
   configPath: string,
   notes: string[],
-): Promise<Map<string, number>> {
-  const rates = new Map<string, number>();
+): Promise<Map<string, MeasuredRates>> {
+  const rates = new Map<string, MeasuredRates>();
   if (!present.length) return rates;
   const { models: specs } = await resolveModels(present, config.baseline, configPath);
   for (const m of specs) {
     try {
       const dims = m.io.inputDims.slice(1) as number[];
-      rates.set(m.id, await measureRate(m.onnx, dims, config, 1));
+      rates.set(m.id, { forward: await measureRate(m.onnx, dims, config, 1) });
     } catch (e) {
       notes.push(`${m.id}: throughput not measured (${(e as Error).message})`);
+      continue;
+    }
+    if (!onGraph.has(m.id)) continue;
+    try {
+      Object.assign(rates.get(m.id)!, await measureGradientRates(m, config, 1));
+    } catch (e) {
+      notes.push(
+        `${m.id}: gradient graph not timed (${(e as Error).message}); ` +
+          `a gradient row is assumed to cost ${defaults.gradientCost} forward rows`,
+      );
     }
   }
   return rates;
@@ -214,22 +258,25 @@ async function measureRates(
  */
 function rateInfo(
   planned: string[],
-  measured: Map<string, number>,
+  measured: Map<string, MeasuredRates>,
   file: ThroughputFile | null,
   notes: string[],
 ): Map<string, RateInfo> {
-  const sorted = [...measured.values()].sort((a, b) => a - b);
+  const sorted = [...measured.values()].map((r) => r.forward).sort((a, b) => a - b);
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
   if (median !== null && measured.size < planned.length && !file) {
     notes.push(`models without a measured rate here are assumed at the median measured rate`);
   }
   const rates = new Map<string, RateInfo>();
   for (const id of planned) {
-    const here = measured.get(id);
+    const m = measured.get(id);
+    const here = m?.forward;
     const f = file?.rates[id] ?? file?.default;
     rates.set(id, {
       here: here ?? (file ? null : median ?? defaults.masksPerSecond),
       hereSource: here !== undefined ? "measured" : file ? "none" : "assumed",
+      gradientHere: m?.gradient ?? null,
+      gradientForwardHere: m?.gradientForward ?? null,
       file: f ?? null,
       fileSource: file?.rates[id] !== undefined
         ? "file"
@@ -297,7 +344,9 @@ export function formatPlanTable(r: PlanResult): string {
     ...body.map(row),
     "",
     `hours here, "store": the stage's rows (or units) at the pace its finished units kept in the store;`,
-    `"rates": forward rows / rate + ${r.gradientCost} x gradient rows / rate, per model, summed.`,
+    `"rates": per model, summed: Scorer forward rows / its rate; gradient rows, and I-GOS forward`,
+    `rows, / the gradient graph's rates where measured, else ${r.gradientCost} x gradient rows and`,
+    `the I-GOS rows / the Scorer's rate. A one-second benchmark on an idle machine: load slows it.`,
     "how counted:",
     ...r.stages.map((s) =>
       `  ${s.stage}: ${s.basis}${
@@ -314,7 +363,14 @@ export function formatPlanTable(r: PlanResult): string {
   for (const m of rated ? r.models : []) {
     const here = m.here === null ? "not measured here" : `${fmtInt(m.here)} here (${m.hereSource})`;
     const f = m.file === null ? "" : `; ${fmtInt(m.file)} on ${r.device} (${m.fileSource})`;
-    out.push(`  ${m.id.padEnd(18)} ${m.present ? "" : "[onnx absent] "}${here}${f}`);
+    const g = m.gradientHere === null || m.here === null
+      ? ""
+      : `; gradient graph ${fmtInt(m.gradientHere)} gradient rows/s (${
+        (m.here / m.gradientHere).toFixed(1)
+      } forward rows each)${
+        m.gradientForwardHere === null ? "" : `, ${fmtInt(m.gradientForwardHere)} forward rows/s`
+      }`;
+    out.push(`  ${m.id.padEnd(18)} ${m.present ? "" : "[onnx absent] "}${here}${g}${f}`);
   }
   if (r.total.hoursHere === null) {
     out.push(

@@ -1,12 +1,14 @@
 /**
- * Model throughput for `plan`: forward masks/s of the Scorer, measured here on a present model or
- * read from a `--throughput` file written for another device.
+ * Model throughput for `plan`: forward masks/s of the Scorer (and rows/s of the gradient graph),
+ * measured here on a present model, or read from a `--throughput` file written for another device.
  */
 import type { Config } from "../configs/schema.ts";
 import { Rng } from "../lib/rng.ts";
 import { OnnxScorer } from "../runtime/onnx_scorer.ts";
 import { sessionOptions } from "../stages/support/session_options.ts";
 import { jsonSyntaxReason } from "../lib/json_reason.ts";
+import type { ModelSpec } from "../runtime/registry.ts";
+import { openGradientModel } from "../stages/support/open_gradient.ts";
 
 /** A `--throughput` file: forward masks/s per model id, a default, and the device it is for. */
 export interface ThroughputFile {
@@ -86,5 +88,41 @@ export async function measureRate(
     return masks / ((performance.now() - t0) / 1000);
   } finally {
     await scorer.release();
+  }
+}
+
+/**
+ * Rows/s of a model's gradient graph with the backward (gradient rows) and without it (I-GOS line
+ * searches), at the batch the stages use. On a quantised model this graph is the dequantised one,
+ * so neither follows from the Scorer's rate.
+ */
+export async function measureGradientRates(
+  m: ModelSpec,
+  config: Config,
+  seconds: number,
+): Promise<{ gradient: number; gradientForward: number }> {
+  const g = await openGradientModel(m, config);
+  try {
+    const [c, h, w] = g.inputShape;
+    const n = g.maxBatch;
+    const rng = new Rng(2);
+    const x = Float32Array.from({ length: n * c * h * w }, () => rng.normal());
+    const cls = new Int32Array(n);
+    const rate = async (run: () => Promise<unknown>) => {
+      await run(); // warm-up
+      const t0 = performance.now();
+      let rows = 0;
+      do {
+        await run();
+        rows += n;
+      } while (performance.now() - t0 < seconds * 1000);
+      return rows / ((performance.now() - t0) / 1000);
+    };
+    return {
+      gradient: await rate(() => g.probsAndGrad(x, n, cls)),
+      gradientForward: await rate(() => g.probs(x, n, cls)),
+    };
+  } finally {
+    await g.close();
   }
 }

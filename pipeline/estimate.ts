@@ -72,18 +72,33 @@ export const totalForward = (s: StageEstimate) => sum(s.forward);
 export const totalGradient = (s: StageEstimate) => sum(s.gradient);
 
 /**
- * Hours of one stage, each model's rows at its own rate (forward rows per second), a gradient row
- * costing `gradientCost` forward rows.
+ * What one model's rows cost: forward rows/s of the Scorer and, where measured, rows/s of the
+ * gradient graph (with and without the backward); unmeasured ones cost `gradientCost` forward rows
+ * a gradient row and Scorer time a gradient-graph forward row.
  */
+export interface ModelRates {
+  forward: number;
+  gradient?: number;
+  gradientForward?: number;
+}
+
+/** Hours of one stage, each model's rows at its own rates. */
 export function stageHours(
   s: StageEstimate,
-  rate: (model: string) => number,
+  rates: (model: string) => ModelRates,
   gradientCost: number,
 ): number {
   let seconds = 0;
   for (const m of Object.keys(s.forward)) {
-    const rows = s.forward[m] + gradientCost * (s.gradient[m] ?? 0);
-    if (rows > 0) seconds += rows / rate(m);
+    const r = rates(m);
+    const onGraph = Math.min(s.forward[m], s.gradientForward?.[m] ?? 0);
+    const scorerRows = s.forward[m] - (r.gradientForward ? onGraph : 0);
+    const gradient = s.gradient[m] ?? 0;
+    if (scorerRows > 0) seconds += scorerRows / r.forward;
+    if (r.gradientForward && onGraph > 0) seconds += onGraph / r.gradientForward;
+    if (gradient > 0) {
+      seconds += r.gradient ? gradient / r.gradient : gradientCost * gradient / r.forward;
+    }
   }
   return seconds / 3600;
 }

@@ -116,6 +116,11 @@ export interface StageEstimate {
   forward: Record<string, number>;
   /** Gradient rows (forward and backward) per model. */
   gradient: Record<string, number>;
+  /**
+   * Of `forward`, the rows run on the gradient graph without a backward (I-GOS line searches). On
+   * a quantised model that graph is the dequantised one, slower than the Scorer's.
+   */
+  gradientForward?: Record<string, number>;
   /** How the counts were derived. */
   basis: string;
   /** Averages measured in the store, by name, whether or not this estimate used them. */

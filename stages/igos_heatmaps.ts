@@ -53,7 +53,7 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
   async estimate({ config, params, models, images, finished }) {
     const n = limit(params.images, images);
     // Measured here whatever the method: mse-search's I-GOS 7x7 uses the same trials.
-    const trials = await lineSearchTrials(finished);
+    const trials = await lineSearchTrials(finished, models);
     let rows: { forward: number; gradient: number }, basis: string;
     switch (params.method) {
       case "igos++":
@@ -83,6 +83,8 @@ export const igosHeatmaps: Stage<IgosParams, Config, ReportContext, ReportPart> 
       images: n,
       forward: perModel(models, rows.forward * n),
       gradient: perModel(models, rows.gradient * n),
+      // iGOS++ evaluates on the gradient graph; RISE and occlusion use the Scorer.
+      gradientForward: perModel(models, params.method === "igos++" ? rows.forward * n : 0),
       basis,
       measured: trials.measured ? { lineSearchTrials: trials.measured } : undefined,
     };

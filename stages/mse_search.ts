@@ -26,6 +26,7 @@ import {
   igosRows,
   limit,
   lineSearchTrials,
+  ofPlannedModels,
   perImage,
   perModel,
   sameSearch,
@@ -85,14 +86,23 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
     })),
   async estimate({ config, params, models, images, finished }) {
     const n = limit(params.images, images);
-    const same = chunkSamples(await finished("mse-search"), "search")
-      .filter((s) => s.images > 0 && sameSearch(s.params, params));
+    const { samples: same, borrowed } = ofPlannedModels(
+      chunkSamples(await finished("mse-search"), "search")
+        .filter((s) => s.images > 0 && sameSearch(s.params, params)),
+      models,
+    );
     const measured = same.length
       ? {
-        mseEvalsPerImage: perImage(same, "modelEvals"),
-        mseGradientsPerImage: perImage(same, "gradientEvals"),
+        mseEvalsPerImage: perImage(same, "modelEvals", borrowed),
+        mseGradientsPerImage: perImage(same, "gradientEvals", borrowed),
       }
       : undefined;
+    // I-GOS 7x7's rows all run on the gradient graph; the measured counters do not split them
+    // from the beam's, so that share is computed.
+    const trials = params.candidates === "igos-topq"
+      ? await lineSearchTrials(finished, models)
+      : null;
+    const igos = trials ? igosRows(params.igosIterations, params.igosSteps, 1, trials.value) : null;
     let forward: number, gradient = 0, basis: string;
     if (measured) {
       forward = measured.mseEvalsPerImage.value;
@@ -103,20 +113,20 @@ export const mseSearch: Stage<MseSearchParams, Config> = {
     } else {
       forward = assumedRowsPerImage;
       basis = `${forward} beam-search rows/image (assumed)`;
-      if (params.candidates === "igos-topq") {
-        const trials = await lineSearchTrials(finished);
-        const r = igosRows(params.igosIterations, params.igosSteps, 1, trials.value);
-        forward += r.forward;
-        gradient = r.gradient;
+      if (igos && trials) {
+        forward += igos.forward;
+        gradient = igos.gradient;
         basis +=
-          ` + I-GOS 7x7 ${r.forward} forward, ${r.gradient} gradient rows/image (${params.igosIterations} iterations x ${params.igosSteps} steps, ${trials.basis})`;
+          ` + I-GOS 7x7 ${igos.forward} forward, ${igos.gradient} gradient rows/image (${params.igosIterations} iterations x ${params.igosSteps} steps, ${trials.basis})`;
       }
     }
+    const onGraph = Math.min(forward, igos?.forward ?? 0);
     return {
       units: models.length * chunks(n, config.dataset.chunk),
       images: n,
       forward: perModel(models, forward * n),
       gradient: perModel(models, gradient * n),
+      gradientForward: perModel(models, onGraph * n),
       basis,
       measured,
     };

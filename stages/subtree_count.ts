@@ -22,6 +22,7 @@ import { modelOf, models, preprocessRef } from "./support/common.ts";
 import { stagePool } from "./support/scorer_pool.ts";
 import { readChunk } from "./support/tensors.ts";
 import {
+  ofPlannedModels,
   perImage,
   perModel,
   sameSearch,
@@ -89,7 +90,7 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
     const search = stageParams["mse-search"] as SearchSettings;
     // A unit covers the images, and ran with the settings, of the mse-search output it read.
     const searches = new Map((await finished("mse-search")).map((u) => [u.outputHash, u]));
-    const same = (await finished("subtree-count")).map((u): Sample => {
+    const all = (await finished("subtree-count")).map((u): Sample => {
       const src = Object.values(u.inputs).map((h) => searches.get(h)).find((m) => m !== undefined);
       const p = src?.params as { count?: number; search?: Record<string, unknown> } | undefined;
       return {
@@ -99,8 +100,9 @@ export const subtreeCount: Stage<SubtreeParams, Config, ReportContext, ReportPar
         params: p?.search ?? {},
       };
     }).filter((s) => s.images > 0 && sameSearch(s.params, search));
+    const { samples: same, borrowed } = ofPlannedModels(all, models);
     const measured = same.length
-      ? { subtreeEvalsPerImage: perImage(same, "modelEvals") }
+      ? { subtreeEvalsPerImage: perImage(same, "modelEvals", borrowed) }
       : undefined;
     const rows = measured?.subtreeEvalsPerImage.value ?? assumedRowsPerImage;
     return {

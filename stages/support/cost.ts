@@ -27,7 +27,10 @@ export function noModelRows(
   return { units, images, forward: perModel(models, 0), gradient: perModel(models, 0), basis };
 }
 
-/** Forward and gradient rows per image of one I-GOS run (`terms` 4 for iGOS++, 1 for I-GOS). */
+/**
+ * Forward and gradient rows per image of one I-GOS run (`terms` 4 for iGOS++, 1 for I-GOS); every
+ * one of them runs on the gradient graph.
+ */
 export function igosRows(
   iterations: number,
   steps: number,
@@ -78,12 +81,26 @@ export function describeSamples(xs: Sample[]): string {
   }${models.length > 4 ? ` and ${models.length - 4} more` : ""} in the store`;
 }
 
+/**
+ * The samples of the planned models when any of them has some: a store that also holds another
+ * dataset's models (the zoo beside ImageNet) must not lend their search sizes to these. Otherwise
+ * all of them, and the source says they come from other models.
+ */
+export function ofPlannedModels(
+  xs: Sample[],
+  models: string[],
+): { samples: Sample[]; borrowed: boolean } {
+  const planned = new Set(models);
+  const own = xs.filter((x) => planned.has(x.model));
+  return own.length ? { samples: own, borrowed: false } : { samples: xs, borrowed: xs.length > 0 };
+}
+
 /** A counter's mean per image over samples that cover at least one image. */
-export function perImage(xs: Sample[], counter: string): Measured {
+export function perImage(xs: Sample[], counter: string, borrowed = false): Measured {
   const n = xs.reduce((a, x) => a + x.images, 0);
   return {
     value: xs.reduce((a, x) => a + (x.counters[counter] ?? 0), 0) / n,
-    source: describeSamples(xs),
+    source: describeSamples(xs) + (borrowed ? ", none of them planned here" : ""),
   };
 }
 
@@ -107,10 +124,14 @@ export const sameSearch = (s: Record<string, unknown>, p: SearchSettings) =>
  */
 export async function lineSearchTrials(
   finished: (stage: string) => Promise<FinishedUnit[]>,
+  models: string[],
 ): Promise<{ value: number; basis: string; measured?: Measured }> {
-  const ig = chunkSamples(await finished("igos-heatmaps"), "heatmaps").filter((s) =>
-    s.images > 0 && s.params.method === "igos++" &&
-    typeof s.params.iterations === "number" && typeof s.params.steps === "number"
+  const { samples: ig, borrowed } = ofPlannedModels(
+    chunkSamples(await finished("igos-heatmaps"), "heatmaps").filter((s) =>
+      s.images > 0 && s.params.method === "igos++" &&
+      typeof s.params.iterations === "number" && typeof s.params.steps === "number"
+    ),
+    models,
   );
   let rows = 0, per = 0;
   for (const s of ig) {
@@ -118,7 +139,10 @@ export async function lineSearchTrials(
     per += s.images * (s.params.iterations as number) * 4 * (s.params.steps as number);
   }
   if (ig.length && per > 0 && rows > 0) {
-    const measured = { value: Math.max(0, rows / per - 1), source: describeSamples(ig) };
+    const measured = {
+      value: Math.max(0, rows / per - 1),
+      source: describeSamples(ig) + (borrowed ? ", none of them planned here" : ""),
+    };
     return {
       value: measured.value,
       basis: `${measured.value.toFixed(1)} line-search trials/iteration (${measured.source})`,

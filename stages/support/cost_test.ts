@@ -157,11 +157,43 @@ Deno.test("measured averages replace defaults, only from matching search setting
 
 Deno.test("hours: each model's rows at its own rate, gradients weighted", async () => {
   const s = byStage(await estimate());
-  const rate = (m: string) => (m === "a" ? 100 : 200);
+  const rate = (m: string) => ({ forward: m === "a" ? 100 : 200 });
   const h = stageHours(s["cross-test"], rate, 3);
   const per = 3 * 120 * 2 * 50;
   assertAlmostEquals(h, (per / 100 + per / 200 + per / 200) / 3600, 1e-12);
-  const g = stageHours(s["igos-heatmaps"], () => 1000, 3);
+  const g = stageHours(s["igos-heatmaps"], () => ({ forward: 1000 }), 3);
   const rows = totalForward(s["igos-heatmaps"]) + 3 * totalGradient(s["igos-heatmaps"]);
   assertAlmostEquals(g, rows / 1000 / 3600, 1e-9);
+});
+
+Deno.test("hours: gradient-graph rows at the gradient graph's measured rates", async () => {
+  const s = byStage(await estimate({ stages: { "igos-heatmaps": { method: "igos++" } } }));
+  const ig = s["igos-heatmaps"];
+  // Every iGOS++ row runs on the gradient graph; none is left at the Scorer's rate.
+  assertEquals(ig.gradientForward, ig.forward);
+  const h = stageHours(ig, () => ({ forward: 1000, gradient: 10, gradientForward: 100 }), 3);
+  assertAlmostEquals(h, (totalForward(ig) / 100 + totalGradient(ig) / 10) / 3600, 1e-9);
+  // mse-search: only the I-GOS 7x7 share (360 of 1160 assumed forward rows/image) is on the graph.
+  const ms = s["mse-search"];
+  assertEquals(ms.gradientForward!.a, 360 * 120);
+  const m = stageHours(ms, () => ({ forward: 1000, gradient: 10, gradientForward: 100 }), 3);
+  assertAlmostEquals(m, (800 * 120 / 1000 + 360 * 120 / 100 + 40 * 120 / 10) * 3 / 3600, 1e-9);
+});
+
+Deno.test("measured averages come from the planned models when they have units", async () => {
+  const search = { candidates: "igos-topq", grid: 7, beamWidth: 5 };
+  const unit = (model: string, evals: number): Finished => ({
+    stage: "mse-search",
+    unit: `${model}/c0000`,
+    params: { count: 10, search },
+    counters: { modelEvals: evals, gradientEvals: 400 },
+  });
+  // A store holding another dataset's model beside a planned one lends nothing to the plan.
+  const own = await estimate({ finished: [unit("zoo", 100_000), unit("a", 12_000)] });
+  assertEquals(own.measured.mseEvalsPerImage?.value, 1200);
+  assert(!own.measured.mseEvalsPerImage!.source.includes("none of them planned"));
+  // With none of the planned models measured, other models' units are used, and said so.
+  const other = await estimate({ finished: [unit("zoo", 100_000)] });
+  assertEquals(other.measured.mseEvalsPerImage?.value, 10_000);
+  assert(other.measured.mseEvalsPerImage!.source.includes("none of them planned here"));
 });
