@@ -16,6 +16,27 @@ Deno.test("fmt and fmtInterval", () => {
   assert.equal(tables.fmtInterval({ mean: 6.931, lo: 6.5, hi: 7.25 }), "6.93 [6.50, 7.25]");
 });
 
+Deno.test("fmt keeps two significant digits of a small nonzero value: never 0.00", () => {
+  // The replication's ratio of means for subexpl-lngn-vs-bn printed as "0.00 [0.00, 0.26]".
+  assert.equal(
+    tables.fmtInterval({ mean: 1.66e-5, lo: 3.2e-6, hi: 0.2645 }),
+    "0.000017 [0.0000032, 0.26]",
+  );
+  assert.equal(tables.fmtInterval({ mean: 0.0125, lo: 0, hi: 0.24 }), "0.013 [0.00, 0.24]");
+  assert.equal(tables.fmt(0.12048), "0.12");
+  assert.equal(tables.fmt(0.0098), "0.0098");
+  assert.equal(tables.fmt(1 / 2001, 3), "0.00050");
+  assert.equal(tables.fmt(-0.0004, 3), "-0.00040");
+  assert.equal(tables.fmt(1.2e-9), "1.2e-9");
+  assert.equal(tables.fmt(145.618), "145.62");
+  assert.equal(tables.fmt(0, 3), "0.000");
+  for (let e = -12; e <= 3; e += 0.37) {
+    const x = 10 ** e, shown = tables.fmt(x);
+    assert.ok(Number(shown) > 0, `${x} printed as ${shown}`);
+    assert.ok(Math.abs(Number(shown) / x - 1) < 0.06, `${x} printed as ${shown}`);
+  }
+});
+
 Deno.test("table1 has one row per model with every threshold column", () => {
   const t = tables.table1Table(input.table1!, input.provenance!.models);
   assert.equal(t.columns.length, 5 + THRESHOLDS.length);
@@ -107,7 +128,7 @@ Deno.test("verdict and paper tables render every entry", () => {
     "s",
     "10 images; 2 models",
     "0.30 [0.20, 0.45]",
-    "1.60 [0.01, 71.50]",
+    "1.60 [0.010, 71.50]",
     "replicates",
     "Replicates.",
     "replicates if ...",
@@ -173,6 +194,9 @@ Deno.test("what is counted is stated beside Table 1, and counted both ways", () 
   );
   const t1 = tables.table1Table(input.table1!, input.provenance!.models, "tree", COUNTING);
   assert.ok(t1.caption!.endsWith(say));
+  // table1Row resamples each column from its own stream: the captions must not imply joint ones.
+  const separate = /each column's interval comes from its own resample of the images/;
+  assert.match(t1.caption!, separate);
   const iv = (mean: number) => ({ mean, lo: mean, hi: mean });
   const row = {
     model: "m",
@@ -184,6 +208,7 @@ Deno.test("what is counted is stated beside Table 1, and counted both ways", () 
     proper: { tree: { "0.5": iv(26) }, unique: { "0.5": iv(16) } },
   };
   const c = tables.countingTable([row], COUNTING);
+  assert.match(c.caption!, separate);
   assert.deepEqual(c.columns.slice(2), [
     "tree (roots counted)",
     "tree, proper subsets",
