@@ -18,6 +18,7 @@ import type {
   Verdict,
 } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
+import { singleModelScope } from "./verdicts.ts";
 import {
   COMPARED,
   type PaperAblationRow,
@@ -348,6 +349,12 @@ export function calibrationTable(c: CalibrationSection): Table {
 const interval = (iv: [number, number] | null | undefined) =>
   iv ? `[${fmt(iv[0])}, ${fmt(iv[1])}]` : "n/a";
 
+/** The outcome, with what it speaks about where a side has a single model (METHODS §7). */
+const scoped = (v: Verdict) => {
+  const scope = singleModelScope(v);
+  return scope ? `${v.outcome} (${scope})` : v.outcome;
+};
+
 export function verdictTable(verdicts: Verdict[]): Table {
   return {
     id: "verdicts",
@@ -378,7 +385,7 @@ export function verdictTable(verdicts: Verdict[]): Table {
         ? `${fmt(v.estimate)} ${interval(v.interval)}`
         : `${fmt(v.estimate, 3)} (p = ${fmt(v.test?.p, 3)})`,
       v.secondary ? `${fmt(v.secondary.estimate)} ${interval(v.secondary.interval)}` : "n/a",
-      v.outcome,
+      scoped(v),
       v.sentence,
       v.rule,
     ]),

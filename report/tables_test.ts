@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ReportInput } from "./input.ts";
+import type { ReportInput, Verdict } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
 import { htmlTable } from "./html.ts";
 import { codeFence, markdownTable } from "./markdown.ts";
@@ -134,6 +134,7 @@ Deno.test("verdict and paper tables render every entry", () => {
     "replicates if ...",
   ]);
   assert.equal(v.rows[1][4], "0.041 (p = 0.210)");
+  assert.equal(v.rows[1][6], "inconclusive");
   assert.equal(v.rows[1][5], "n/a");
   for (const r of v.rows) assert.equal(r.length, v.columns.length);
   const p = tables.paperTable([{
@@ -143,6 +144,35 @@ Deno.test("verdict and paper tables render every entry", () => {
   }]);
   assert.deepEqual(p.rows[0].slice(0, 5), ["m", "M", "7.00", "3.50", "2.00x"]);
   assert.equal(p.rows[0].length, p.columns.length);
+});
+
+Deno.test("a verdict with a single model on a side says so beside its outcome", () => {
+  const base: Verdict = {
+    id: "bn-cuts/ViT",
+    source: "Table 2",
+    finding: "f",
+    statement: "s",
+    statistic: "ratio of geometric means of (1 + value)",
+    estimate: 0.7,
+    interval: [0.51, 0.95],
+    rule: "r",
+    outcome: "inconclusive",
+    sentence: "Inconclusive: ...",
+    n: { images: 92, models: 2 },
+    numerator: ["vit-bn"],
+    denominator: ["vit-ln"],
+  };
+  const outcome = (v: Partial<Verdict>) => tables.verdictTable([{ ...base, ...v }]).rows[0][6];
+  const scope = "model-to-model variation is not in the interval";
+  assert.equal(outcome({}), `inconclusive (about these 2 models; ${scope})`);
+  assert.equal(
+    outcome({ source: "Table 1", outcome: "opposite", numerator: ["d"], denominator: ["a", "b"] }),
+    `opposite (about these 3 models; ${scope})`,
+  );
+  // Groups of several models on both sides; cross-testing (pairs, not sides); untested.
+  assert.equal(outcome({ numerator: ["a", "b"], denominator: ["c", "d"] }), "inconclusive");
+  assert.equal(outcome({ source: "cross-testing", numerator: ["g: 1 models"] }), "inconclusive");
+  assert.equal(outcome({ estimate: null, interval: null }), "inconclusive");
 });
 
 Deno.test("accuracy shows its bootstrap interval; HTML puts intervals on their own line", () => {
