@@ -360,7 +360,8 @@ export function verdictTable(verdicts: Verdict[]): Table {
     id: "verdicts",
     title: "Mini-replication verdicts",
     caption: "estimate: the primary statistic, declared before the data (docs/METHODS.md §7), " +
-      "with its 95% bootstrap interval from resampling images jointly across models; the paper's " +
+      "with its 95% bootstrap interval from resampling images jointly across models (images " +
+      "only, never models: an outcome says when a side has a single model); the paper's " +
       "ratio of means is shown but not decided on; n: images resampled and models compared",
     columns: [
       "source",

@@ -173,6 +173,7 @@ Deno.test("a verdict with a single model on a side says so beside its outcome", 
   assert.equal(outcome({ numerator: ["a", "b"], denominator: ["c", "d"] }), "inconclusive");
   assert.equal(outcome({ source: "cross-testing", numerator: ["g: 1 models"] }), "inconclusive");
   assert.equal(outcome({ estimate: null, interval: null }), "inconclusive");
+  assert.match(tables.verdictTable([base]).caption!, /\(images only, never models: /);
 });
 
 Deno.test("accuracy shows its bootstrap interval; HTML puts intervals on their own line", () => {
