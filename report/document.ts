@@ -4,11 +4,12 @@
  */
 import type { FigureDef } from "./figures.ts";
 import { GLOSSARY, methodsSummary } from "./glossary.ts";
-import type { ExplorerInput, ModelInfo, ReportInput, Table1Row, Verdict } from "./input.ts";
+import type { ExplorerInput, ModelInfo, ReportInput, Table1Row } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
 import { modelStyles } from "./palette.ts";
 import type { PaperAblationRow, PaperComparisonRow, PaperGroupRow } from "./paper.ts";
 import * as tables from "./tables.ts";
+import { verdictSummary } from "./verdict_summary.ts";
 
 export type Block =
   | { kind: "text"; text: string }
@@ -202,26 +203,4 @@ function explorerData(input: ReportInput, explorer: ExplorerInput, models: Model
     table1,
     thresholds: THRESHOLDS,
   };
-}
-
-/**
- * The line above the verdicts: how they fell, on how many images, and what the intervals do not
- * correct for, so that nobody reads ten 95% intervals as one.
- */
-export function verdictSummary(verdicts: Verdict[]): string {
-  const count = (o: Verdict["outcome"]) => verdicts.filter((v) => v.outcome === o).length;
-  const images = [...new Set(verdicts.map((v) => v.n.images).filter((n) => n > 0))];
-  const imgs = images.length === 1
-    ? `n = ${images[0]} images`
-    : `n = ${Math.min(...images)} to ${Math.max(...images)} images`;
-  const k = verdicts.length;
-  const anyFalse = 1 - 0.95 ** k;
-  return `${k} findings tested on ${imgs}: ${count("replicates")} replicate, ` +
-    `${count("opposite")} opposite, ${count("no effect")} no effect, ` +
-    `${count("inconclusive")} inconclusive. Each statistic and rule was declared before the ` +
-    `data (docs/METHODS.md §7): group findings compare geometric means of 1 + count with a 95% ` +
-    `interval from resampling images jointly across models. The intervals are not corrected for ` +
-    `multiplicity: if no finding held, about ${Math.round(anyFalse * 100)}% of runs of ${k} ` +
-    `independent verdicts would still show at least one decided outcome by chance, and with ` +
-    `this few images an interval reflects these images, not the dataset.`;
 }

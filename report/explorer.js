@@ -48,7 +48,14 @@
     return out;
   }
 
-  const fmt = (x, d) => (x === null || x === undefined || Number.isNaN(x) ? "n/a" : x.toFixed(d));
+  // As report/tables.ts `fmt`: d decimals, more for a small nonzero value so it keeps two
+  // significant digits and never prints as 0.000.
+  const fmt = (x, d) => {
+    if (x === null || x === undefined || Number.isNaN(x)) return "n/a";
+    if (x === 0 || !Number.isFinite(x)) return x.toFixed(d);
+    const needed = 1 - Math.floor(Math.log10(Math.abs(x)));
+    return needed > 8 ? x.toExponential(1) : x.toFixed(Math.max(d, needed));
+  };
   const className = (c) =>
     X.classes && X.classes[c] !== undefined ? `${c} (${X.classes[c]})` : String(c);
   const groupOf = Object.fromEntries(D.models.map((m) => [m.id, m.group]));

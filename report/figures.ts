@@ -7,6 +7,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { ReportInput } from "./input.ts";
 import { modelsOf } from "./models.ts";
 import { modelStyles } from "./palette.ts";
+import { heatmapMethod } from "./heatmap_method.ts";
 import * as specs from "./specs.ts";
 import { loadTileImage } from "./tile_image.ts";
 
@@ -49,12 +50,13 @@ export async function buildFigures(
   const styles = modelStyles(modelsOf(input));
   const p = (stage: string, key: string) => param(input, stage, key);
   const out: FigureDef[] = [];
+  const heatmap = heatmapMethod((key) => p("igos-heatmaps", key));
   if (f.insertion) {
     const cells = Number(p("igos-heatmaps", "maskSize")) ** 2;
     out.push({
       name: "fig3-insertion",
       title: "Fig. 3: insertion curves",
-      caption: `Each model's own ${p("igos-heatmaps", "method")} heatmap of image ` +
+      caption: `Each model's own ${heatmap.name} heatmap of image ` +
         `${f.insertion.image_id} revealed over the blurred baseline, most salient cells first ` +
         `(${p("cross-test", "cellsPerStep")} of ${Number.isFinite(cells) ? cells : "?"} cells a ` +
         `step), and the probability the same model gives the class (the image's label where ` +
@@ -90,7 +92,7 @@ export async function buildFigures(
       caption:
         `Each channel's maximal activation${
           f.channels.tensor ? ` in ${f.channels.tensor}` : " in the last block"
-        } per image, averaged over ${n === undefined ? "the" : plural(n, "image")} images, ` +
+        } per image, averaged over ${n === undefined ? "the images" : plural(n, "image")}, ` +
         `sorted from the largest; ${plural(f.channels.curves.length, "model")}. A steep ` +
         `head means a few channels dominate (as in BatchNorm CNNs in the paper); a flat curve ` +
         `spreads evidence over many. Colour = family, dash = member.`,
@@ -117,10 +119,10 @@ export async function buildFigures(
     out.push({
       name: "fig7-cross-test",
       title: "Fig. 7: heatmaps used in cross-testing",
-      caption: `Each model's ${p("igos-heatmaps", "method")} heatmap ` +
-        `(${p("igos-heatmaps", "maskSize")}x${p("igos-heatmaps", "maskSize")}, ` +
-        `${p("igos-heatmaps", "iterations")} iterations of ${p("igos-heatmaps", "steps")} ` +
-        `integration steps) of image ${f.cross_test.image_id}, over the image in grey, ` +
+      caption: `Each model's ${heatmap.name} heatmap ` +
+        `(${p("igos-heatmaps", "maskSize")}x${p("igos-heatmaps", "maskSize")}` +
+        `${heatmap.params ? `; ${heatmap.params}` : ""}) of image ${f.cross_test.image_id}, ` +
+        `over the image in grey, ` +
         `normalised per heatmap: bright = salient. ${
           plural(f.cross_test.heatmaps.length, "model")
         }. ` +

@@ -3,6 +3,7 @@
  * run used, and what every term in the tables and figures means. docs/METHODS.md is the full
  * specification; the summary cites its sections.
  */
+import { heatmapMethod } from "./heatmap_method.ts";
 import type { ReportInput } from "./input.ts";
 
 /** A parameter as the run resolved it; "?" when the input does not say. */
@@ -21,6 +22,7 @@ function images(input: ReportInput, stage: string): string {
 /** One paragraph per stage, in DAG order, each citing the section of docs/METHODS.md. */
 export function methodsSummary(input: ReportInput): string[] {
   const p = (stage: string, key: string) => param(input, stage, key);
+  const heatmap = heatmapMethod((key) => p("igos-heatmaps", key));
   return [
     "preprocess: each image is resized and cropped as each model's card says, normalised, and " +
     "paired with its baseline B, a Gaussian blur of the crop (docs/METHODS.md, Notation).",
@@ -38,9 +40,8 @@ export function methodsSummary(input: ReportInput): string[] {
     `${p("subtree-count", "expandThreshold")}; nodes are counted at each threshold, as tree ` +
     `counts and as unique counts (docs/METHODS.md §2).`,
     `igos-heatmaps: a ${p("igos-heatmaps", "maskSize")}x${p("igos-heatmaps", "maskSize")} ` +
-    `${p("igos-heatmaps", "method")} heatmap per model and image on ` +
-    `${images(input, "igos-heatmaps")} (${p("igos-heatmaps", "iterations")} iterations, ` +
-    `${p("igos-heatmaps", "steps")} integration steps; docs/METHODS.md §3).`,
+    `${heatmap.name} heatmap per model and image on ${images(input, "igos-heatmaps")} ` +
+    `(${heatmap.params ? `${heatmap.params}; ` : ""}docs/METHODS.md §3).`,
     `cross-test: every model's heatmaps revealed to every model, ` +
     `${p("cross-test", "cellsPerStep")} cells a step, insertion and deletion curves and their ` +
     `areas (docs/METHODS.md §4, §5).`,
@@ -82,9 +83,11 @@ export const GLOSSARY: readonly [string, string][] = [
     "under two MSEs counts twice (the paper's numbers); unique counts distinct subsets per image",
   ],
   [
-    "heatmap (iGOS++)",
-    "a saliency map over a grid of cells: high = the evidence whose insertion raises and whose " +
-    "deletion lowers the class probability most",
+    "heatmap",
+    "a saliency map over a grid of cells, by the method the igos-heatmaps line above names " +
+    "(iGOS++ unless the config chooses RISE, occlusion or plain gradients): high = the cells " +
+    "the method finds most salient for the class (for iGOS++, the evidence whose insertion " +
+    "raises and whose deletion lowers the class probability most)",
   ],
   [
     "insertion, deletion, AUC",

@@ -18,6 +18,7 @@ import type {
   Verdict,
 } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
+import { singleModelScope } from "./verdicts.ts";
 import {
   COMPARED,
   type PaperAblationRow,
@@ -35,11 +36,21 @@ export interface Table {
   rows: string[][];
 }
 
-/** Fixed two decimals, like the paper's tables; "n/a" for missing values. */
+/** Significant digits every nonzero number keeps, however small (see `fmt`). */
+export const SIGNIFICANT = 2;
+
+/**
+ * `digits` decimals, like the paper's tables, and more where a nonzero value is small, so that it
+ * keeps two significant digits and never prints as 0.00 (a ratio of means of 1.7e-5 prints as
+ * 0.000017, not 0.00); "n/a" for missing values.
+ */
 export function fmt(x: number | null | undefined, digits = 2): string {
   if (x === null || x === undefined || Number.isNaN(x)) return "n/a";
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  return x.toFixed(digits);
+  if (x === 0) return x.toFixed(digits);
+  const needed = SIGNIFICANT - 1 - Math.floor(Math.log10(Math.abs(x)));
+  // Past eight decimals a plain number is a row of zeros to count: 1.2e-9.
+  return needed > 8 ? x.toExponential(SIGNIFICANT - 1) : x.toFixed(Math.max(digits, needed));
 }
 
 export function fmtInterval(iv: Interval | undefined): string {
@@ -159,6 +170,14 @@ export function ensembleTable(acc: AccuracySection): Table {
   };
 }
 
+/**
+ * Table 1's intervals are marginal: `table1Row` (explain/mse_run.ts) resamples each column from
+ * its own stream of the seed, so the captions say they are not joint.
+ */
+const SEPARATE_RESAMPLES = "each column's interval comes from its own resample of the images " +
+  "(docs/METHODS.md §6), not from one resample shared by the columns, so two columns' " +
+  "intervals are not a joint interval for their difference";
+
 /** Table 1: MSE count and size and sub-explanation counts, mean [95% bootstrap interval]. */
 /**
  * What Table 1 counts, in one sentence beside it (METHODS §1, §2): whether the MSE roots are in
@@ -207,6 +226,7 @@ export function table1Table(
         ? "mean [95% bootstrap interval over images]; images where the baseline alone reaches Ph " +
           'are counted under "baseline suffices" and left out of the means'
         : "mean [95% bootstrap interval over images]") +
+      `; ${SEPARATE_RESAMPLES}` +
       (counting ? `. ${countingStatement(counting)}` : ""),
     columns: [
       "model",
@@ -268,8 +288,8 @@ export function countingTable(rows: Table1Row[], counting: Counting, t: Threshol
   return {
     id: "counting",
     title: `What is counted: sub-explanations (r ≥ ${t}) with and without the MSE roots`,
-    caption: `mean [95% bootstrap interval over images]; "proper" leaves every tree's root out. ` +
-      countingStatement(counting),
+    caption: `mean [95% bootstrap interval over images]; "proper" leaves every tree's root out; ` +
+      `${SEPARATE_RESAMPLES}. ${countingStatement(counting)}`,
     columns: [
       "model",
       "MSE count",
@@ -329,12 +349,19 @@ export function calibrationTable(c: CalibrationSection): Table {
 const interval = (iv: [number, number] | null | undefined) =>
   iv ? `[${fmt(iv[0])}, ${fmt(iv[1])}]` : "n/a";
 
+/** The outcome, with what it speaks about where a side has a single model (METHODS §7). */
+const scoped = (v: Verdict) => {
+  const scope = singleModelScope(v);
+  return scope ? `${v.outcome} (${scope})` : v.outcome;
+};
+
 export function verdictTable(verdicts: Verdict[]): Table {
   return {
     id: "verdicts",
     title: "Mini-replication verdicts",
     caption: "estimate: the primary statistic, declared before the data (docs/METHODS.md §7), " +
-      "with its 95% bootstrap interval from resampling images jointly across models; the paper's " +
+      "with its 95% bootstrap interval from resampling images jointly across models (images " +
+      "only, never models: an outcome says when a side has a single model); the paper's " +
       "ratio of means is shown but not decided on; n: images resampled and models compared",
     columns: [
       "source",
@@ -359,7 +386,7 @@ export function verdictTable(verdicts: Verdict[]): Table {
         ? `${fmt(v.estimate)} ${interval(v.interval)}`
         : `${fmt(v.estimate, 3)} (p = ${fmt(v.test?.p, 3)})`,
       v.secondary ? `${fmt(v.secondary.estimate)} ${interval(v.secondary.interval)}` : "n/a",
-      v.outcome,
+      scoped(v),
       v.sentence,
       v.rule,
     ]),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ReportInput } from "./input.ts";
+import type { ReportInput, Verdict } from "./input.ts";
 import { THRESHOLDS } from "./input.ts";
 import { htmlTable } from "./html.ts";
 import { codeFence, markdownTable } from "./markdown.ts";
@@ -14,6 +14,27 @@ Deno.test("fmt and fmtInterval", () => {
   assert.equal(tables.fmt(null), "n/a");
   assert.equal(tables.fmt(Infinity), "inf");
   assert.equal(tables.fmtInterval({ mean: 6.931, lo: 6.5, hi: 7.25 }), "6.93 [6.50, 7.25]");
+});
+
+Deno.test("fmt keeps two significant digits of a small nonzero value: never 0.00", () => {
+  // The replication's ratio of means for subexpl-lngn-vs-bn printed as "0.00 [0.00, 0.26]".
+  assert.equal(
+    tables.fmtInterval({ mean: 1.66e-5, lo: 3.2e-6, hi: 0.2645 }),
+    "0.000017 [0.0000032, 0.26]",
+  );
+  assert.equal(tables.fmtInterval({ mean: 0.0125, lo: 0, hi: 0.24 }), "0.013 [0.00, 0.24]");
+  assert.equal(tables.fmt(0.12048), "0.12");
+  assert.equal(tables.fmt(0.0098), "0.0098");
+  assert.equal(tables.fmt(1 / 2001, 3), "0.00050");
+  assert.equal(tables.fmt(-0.0004, 3), "-0.00040");
+  assert.equal(tables.fmt(1.2e-9), "1.2e-9");
+  assert.equal(tables.fmt(145.618), "145.62");
+  assert.equal(tables.fmt(0, 3), "0.000");
+  for (let e = -12; e <= 3; e += 0.37) {
+    const x = 10 ** e, shown = tables.fmt(x);
+    assert.ok(Number(shown) > 0, `${x} printed as ${shown}`);
+    assert.ok(Math.abs(Number(shown) / x - 1) < 0.06, `${x} printed as ${shown}`);
+  }
 });
 
 Deno.test("table1 has one row per model with every threshold column", () => {
@@ -107,12 +128,13 @@ Deno.test("verdict and paper tables render every entry", () => {
     "s",
     "10 images; 2 models",
     "0.30 [0.20, 0.45]",
-    "1.60 [0.01, 71.50]",
+    "1.60 [0.010, 71.50]",
     "replicates",
     "Replicates.",
     "replicates if ...",
   ]);
   assert.equal(v.rows[1][4], "0.041 (p = 0.210)");
+  assert.equal(v.rows[1][6], "inconclusive");
   assert.equal(v.rows[1][5], "n/a");
   for (const r of v.rows) assert.equal(r.length, v.columns.length);
   const p = tables.paperTable([{
@@ -122,6 +144,36 @@ Deno.test("verdict and paper tables render every entry", () => {
   }]);
   assert.deepEqual(p.rows[0].slice(0, 5), ["m", "M", "7.00", "3.50", "2.00x"]);
   assert.equal(p.rows[0].length, p.columns.length);
+});
+
+Deno.test("a verdict with a single model on a side says so beside its outcome", () => {
+  const base: Verdict = {
+    id: "bn-cuts/ViT",
+    source: "Table 2",
+    finding: "f",
+    statement: "s",
+    statistic: "ratio of geometric means of (1 + value)",
+    estimate: 0.7,
+    interval: [0.51, 0.95],
+    rule: "r",
+    outcome: "inconclusive",
+    sentence: "Inconclusive: ...",
+    n: { images: 92, models: 2 },
+    numerator: ["vit-bn"],
+    denominator: ["vit-ln"],
+  };
+  const outcome = (v: Partial<Verdict>) => tables.verdictTable([{ ...base, ...v }]).rows[0][6];
+  const scope = "model-to-model variation is not in the interval";
+  assert.equal(outcome({}), `inconclusive (about these 2 models; ${scope})`);
+  assert.equal(
+    outcome({ source: "Table 1", outcome: "opposite", numerator: ["d"], denominator: ["a", "b"] }),
+    `opposite (about these 3 models; ${scope})`,
+  );
+  // Groups of several models on both sides; cross-testing (pairs, not sides); untested.
+  assert.equal(outcome({ numerator: ["a", "b"], denominator: ["c", "d"] }), "inconclusive");
+  assert.equal(outcome({ source: "cross-testing", numerator: ["g: 1 models"] }), "inconclusive");
+  assert.equal(outcome({ estimate: null, interval: null }), "inconclusive");
+  assert.match(tables.verdictTable([base]).caption!, /\(images only, never models: /);
 });
 
 Deno.test("accuracy shows its bootstrap interval; HTML puts intervals on their own line", () => {
@@ -173,6 +225,9 @@ Deno.test("what is counted is stated beside Table 1, and counted both ways", () 
   );
   const t1 = tables.table1Table(input.table1!, input.provenance!.models, "tree", COUNTING);
   assert.ok(t1.caption!.endsWith(say));
+  // table1Row resamples each column from its own stream: the captions must not imply joint ones.
+  const separate = /each column's interval comes from its own resample of the images/;
+  assert.match(t1.caption!, separate);
   const iv = (mean: number) => ({ mean, lo: mean, hi: mean });
   const row = {
     model: "m",
@@ -184,6 +239,7 @@ Deno.test("what is counted is stated beside Table 1, and counted both ways", () 
     proper: { tree: { "0.5": iv(26) }, unique: { "0.5": iv(16) } },
   };
   const c = tables.countingTable([row], COUNTING);
+  assert.match(c.caption!, separate);
   assert.deepEqual(c.columns.slice(2), [
     "tree (roots counted)",
     "tree, proper subsets",

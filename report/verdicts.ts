@@ -320,6 +320,25 @@ function untestable(
   };
 }
 
+/** Why a verdict could not be tested (it has no estimate), or undefined where it was tested. */
+export function untestedReason(v: Verdict): string | undefined {
+  if (v.estimate !== null) return undefined;
+  // `untestable` and the asymmetry verdict write "Inconclusive: <reason>.".
+  return v.sentence.replace(/^Inconclusive: /, "").replace(/\.$/, "");
+}
+
+/**
+ * What a tested Table 1 or Table 2 verdict with a single model on a side speaks about (METHODS
+ * §7): the bootstrap resamples images, not models, so such a verdict is about these models, not
+ * their families. Undefined otherwise; cross-testing verdicts compare pairs of models, not sides.
+ */
+export function singleModelScope(v: Verdict): string | undefined {
+  if (v.estimate === null || v.source === "cross-testing") return undefined;
+  if (v.numerator.length !== 1 && v.denominator.length !== 1) return undefined;
+  return `about these ${v.numerator.length + v.denominator.length} models; model-to-model ` +
+    `variation is not in the interval`;
+}
+
 /** The sentence of a ratio verdict, which says the outcome either way. */
 function ratioSentence(
   outcome: Outcome,

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/rng.ts";
 import type { CrossMatrixInput, ModelInfo, ModelTraits, StudyDesign, Table1Row } from "./input.ts";
-import { classify, computeVerdicts, describeRule, type Rule } from "./verdicts.ts";
+import {
+  classify,
+  computeVerdicts,
+  describeRule,
+  type Rule,
+  singleModelScope,
+  untestedReason,
+} from "./verdicts.ts";
 
 const BN: ModelTraits = { norm: "bn", arch: "cnn", distilled: false };
 const LN_CNN: ModelTraits = { norm: "ln", arch: "cnn", distilled: false };
@@ -325,4 +332,40 @@ Deno.test("the same inputs and seed give the same verdicts; another seed other i
   const b = computeVerdicts(models, rows, { bootstrap: { ...quick.bootstrap, seed: 2 } });
   assert.notDeepEqual(a[0].interval, b[0].interval);
   assert.equal(a[0].estimate, b[0].estimate);
+});
+
+Deno.test("untestedReason and singleModelScope read the verdicts computeVerdicts writes", () => {
+  const rows = [
+    row("bn1", 30, 300, 10, 6, 1),
+    row("bn2", 30, 300, 10, 6, 2),
+    row("cnx", 30, 900, 7, 8, 3),
+    row("vit", 30, 900, 7, 8, 4),
+    row("vitd", 30, 300, 10, 6, 5),
+    row("vit-bn", 30, 350, 8, 7, 6),
+  ];
+  // One image: the cross-testing verdicts are untestable.
+  const cross = crossInput(["bn1", "bn2", "cnx", "vit", "vitd"], 1, () => 0.5);
+  const vs = computeVerdicts(models, rows, { ...quick, design: DESIGN, cross });
+  const by = Object.fromEntries(vs.map((v) => [v.id, v]));
+  const scope = "model-to-model variation is not in the interval";
+  // Groups of two and more on both sides: tested, about the groups.
+  assert.equal(untestedReason(by["subexpl-lngn-vs-bn"]), undefined);
+  assert.equal(singleModelScope(by["subexpl-lngn-vs-bn"]), undefined);
+  // One distilled model over one undistilled; one BN ablation over its LN model.
+  assert.equal(singleModelScope(by["distillation"]), `about these 2 models; ${scope}`);
+  assert.equal(singleModelScope(by["bn-cuts/ViT"]), `about these 2 models; ${scope}`);
+  // Declared but absent from the run: untested, with the reason its sentence gives.
+  assert.equal(
+    untestedReason(by["bn-cuts/ConvNeXt"]),
+    "this run has no cnx-bn with per-image values",
+  );
+  assert.equal(singleModelScope(by["bn-cuts/ConvNeXt"]), undefined);
+  assert.equal(
+    untestedReason(by["cross-family-clusters"]),
+    "only 1 image(s) have S for every pair",
+  );
+  assert.equal(
+    untestedReason(by["group-matrix-asymmetry"]),
+    "only 1 image(s) have S for every pair",
+  );
 });

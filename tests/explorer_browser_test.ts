@@ -88,6 +88,8 @@ Deno.test({
     );
     const models = input.provenance!.models.map((m) => m.id);
     input.explorer = explorerFixture(models);
+    // A tiny insertion AUC must not print as 0.000 (report/explorer.js fmt, as the tables).
+    for (const m of models) input.explorer.cross!.entries[m]["img-a"].insertion_auc[0] = 0.00042;
     input.warnings = [{ source: "kpca/all", message: "t - b = 0.05: ill-conditioned" }];
     const out = await Deno.makeTempDir({ prefix: "xcompare-explorer-" });
     const errors: string[] = [];
@@ -128,6 +130,7 @@ Deno.test({
       assert(a.heatmap.startsWith("data:image/png"), "heatmap canvas drawn");
       assert(a.curves.length > 0, "insertion and deletion curves drawn");
       assertEquals(a.rows.length, models.length, "a row per tested model");
+      assertEquals(a.rows.find((r) => r[0] === models[0])![6], "0.00042");
       assertEquals(a.bold, [firstModel], "the chosen model's own row stands out");
       assert(/cells/.test(a.step), a.step);
 
