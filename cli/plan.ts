@@ -92,6 +92,28 @@ export async function planVerb(values: Values): Promise<number> {
     forward: rates.get(id)!.file ?? defaults.masksPerSecond,
   });
   const hereComplete = planned.every((id) => rates.get(id)!.here !== null);
+  // Rates nobody measured: the fixed placeholder, said in the table, not only in the notes.
+  const placeholder = planned.some((id) => rates.get(id)!.hereSource === "assumed") &&
+    measuredRates.size === 0;
+  if (placeholder) {
+    notes.push(
+      `no rate measured here${values["no-measure"] ? " (--no-measure)" : ""}: hours "here" ` +
+        `price every row at ${defaults.masksPerSecond} rows/s, a placeholder, not a measurement; ` +
+        `plan without --no-measure where the models are, or pass --throughput`,
+    );
+  }
+  const unlisted = file ? planned.filter((id) => file.rates[id] === undefined) : [];
+  if (file && unlisted.length) {
+    notes.push(
+      `${unlisted.length} of ${planned.length} models are not in the throughput file and take its ` +
+        (file.default === undefined
+          ? `placeholder of ${defaults.masksPerSecond} rows/s`
+          : `default of ${file.default} rows/s, measured for other models and input sizes`) +
+        `: ${unlisted.slice(0, 4).join(", ")}${unlisted.length > 4 ? ", ..." : ""}`,
+    );
+  }
+  const load = loadNote(present.length > 0 && measuredRates.size > 0);
+  if (load) notes.push(load);
 
   const rows = est.stages.map((s) => {
     const t = times.get(s.stage) ?? null;
@@ -106,7 +128,11 @@ export async function planVerb(values: Values): Promise<number> {
         : hereComplete
         ? stageHours(s, hereRate, gradientCost)
         : null,
-      hoursHereBasis: t ? "store" as const : hereComplete ? "rates" as const : null,
+      hoursHereBasis: t
+        ? "store" as const
+        : hereComplete
+        ? (placeholder ? "assumed" as const : "rates" as const)
+        : null,
       timed: t,
       hoursFile: file ? stageHours(s, fileRate, gradientCost) : null,
       basis: s.basis,
@@ -303,7 +329,7 @@ type PlanResult = {
     gradientRows: number;
     hoursHere: number | null;
     /** `store`: the pace of the stage's finished units; `rates`: rows over the models' rates. */
-    hoursHereBasis: "store" | "rates" | null;
+    hoursHereBasis: "store" | "rates" | "assumed" | null;
     timed: MeasuredTime | null;
     hoursFile: number | null;
     basis: string;
@@ -347,6 +373,7 @@ export function formatPlanTable(r: PlanResult): string {
     `"rates": per model, summed: Scorer forward rows / its rate; gradient rows, and I-GOS forward`,
     `rows, / the gradient graph's rates where measured, else ${r.gradientCost} x gradient rows and`,
     `the I-GOS rows / the Scorer's rate. A one-second benchmark on an idle machine: load slows it.`,
+    `"assumed": as "rates", at a placeholder rate nobody measured (see notes).`,
     "how counted:",
     ...r.stages.map((s) =>
       `  ${s.stage}: ${s.basis}${
@@ -381,6 +408,25 @@ export function formatPlanTable(r: PlanResult): string {
   }
   if (r.notes.length) out.push("", "notes:", ...r.notes.map((n) => `  ${n}`));
   return out.join("\n");
+}
+
+/**
+ * The load while the rates were measured, when it is high enough to matter: a one-second benchmark
+ * on a busy machine reads low (gradient costs on a shared 2-core machine varied 2-3x between plans).
+ */
+function loadNote(measured: boolean): string | null {
+  if (!measured) return null;
+  let load: number, cores: number;
+  try {
+    load = Deno.loadavg()[0];
+    cores = navigator.hardwareConcurrency;
+  } catch {
+    return null;
+  }
+  return load > cores / 2
+    ? `load average ${load.toFixed(1)} on ${cores} cores while measuring: the rates here read ` +
+      `low and vary between plans; plan again on a quieter machine for firmer hours`
+    : null;
 }
 
 /** `1234567` → `1,234,567`. */

@@ -66,3 +66,35 @@ Deno.test("plan's unit count per stage is the number of units the stages plan", 
   const actual = Object.fromEntries(planned.map((p) => [p.stage.name, p.units.length]));
   assertEquals(estimated, actual);
 });
+
+Deno.test("plan says when its hours rest on a placeholder or a throughput file's default", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const store = await Deno.makeTempDir({ prefix: "xcompare-plan-" });
+  const plan = async (...extra: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/main.ts", "plan", "--json", "--no-measure", ...extra],
+      cwd: root,
+      env: { XCOMPARE_ARTIFACTS: store },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    return JSON.parse(new TextDecoder().decode(r.stdout));
+  };
+  try {
+    const bare = await plan();
+    const modelled = bare.stages.filter((s: { forwardRows: number }) => s.forwardRows > 0);
+    assert(modelled.length > 0);
+    for (const s of modelled) assertEquals(s.hoursHereBasis, "assumed", s.stage);
+    assert(bare.notes.some((n: string) => n.includes("placeholder, not a measurement")));
+    const filed = await plan("--throughput", "tools/export/throughput.h100.example.json");
+    assert(
+      filed.notes.some((n: string) =>
+        n.startsWith("16 of 16 models are not in the throughput file and take its default")
+      ),
+      filed.notes.join("\n"),
+    );
+  } finally {
+    await Deno.remove(store, { recursive: true });
+  }
+});

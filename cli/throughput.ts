@@ -18,6 +18,9 @@ export interface ThroughputFile {
   gradientCost?: number;
 }
 
+const typeName = (v: unknown) =>
+  v === null ? "null" : Array.isArray(v) ? "an array" : `a ${typeof v}`;
+
 /** Parses a throughput JSON file's contents; errors name the file and key. */
 export function parseThroughput(raw: unknown, path: string): ThroughputFile {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -31,9 +34,13 @@ export function parseThroughput(raw: unknown, path: string): ThroughputFile {
       out.device = v;
       continue;
     }
-    if (typeof v !== "number" || !(v > 0)) {
+    // Bounded so that a typo cannot print 40-digit hours: no device runs 1e9 masks/s or 1 per
+    // 1,000 s.
+    if (typeof v !== "number" || !(v >= 1e-3 && v <= 1e9)) {
       throw new Error(
-        `${path}: ${k}: expected a positive number (masks/s), got ${JSON.stringify(v)}`,
+        `${path}: ${k}: expected a number of masks/s from 0.001 to 1e9, got ${
+          typeof v === "number" ? v : typeName(v)
+        }`,
       );
     }
     if (k === "default") out.default = v;

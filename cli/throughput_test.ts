@@ -9,7 +9,10 @@ Deno.test("throughput files: rates, default, device; errors name the file and ke
     "t.json",
   );
   assertEquals(t, { device: "1x H100", rates: { a: 10 }, default: 5, gradientCost: 2.5 });
-  assertThrows(() => parseThroughput({ a: "fast" }, "t.json"), /t\.json: a: expected a positive/);
+  assertThrows(() => parseThroughput({ a: "fast" }, "t.json"), /t\.json: a: expected a number/);
+  // A typo's rate is refused, not priced into 40-digit hours; a string value is not echoed.
+  assertThrows(() => parseThroughput({ a: 1e-300 }, "t.json"), /from 0\.001 to 1e9, got 1e-300/);
+  assertThrows(() => parseThroughput({ a: "secret" }, "t.json"), /got a string$/);
   assertThrows(() => parseThroughput([1], "t.json"), /t\.json/);
 });
 
