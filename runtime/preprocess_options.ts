@@ -143,7 +143,9 @@ export function validateOptions(o: PreprocessOptions, where = "preprocess"): voi
     if (o[key].length !== o.channels) {
       throw new ConfigError(
         `${where}.${key}`,
-        `expected ${o.channels} finite numbers (one per channel), got ${JSON.stringify(o[key])}`,
+        `expected ${
+          o.channels === 1 ? "1 finite number" : `${o.channels} finite numbers`
+        } (one per channel), got ${o[key].length}`,
       );
     }
   }

@@ -51,7 +51,7 @@ Deno.test("errors name the path and what was expected", () => {
     [{ ...card, std: [0] }, /^m\.json: preprocess\.std\[0\]: expected a number > 0, got 0/],
     [
       { ...card, mean: [0.5, 0.5] },
-      /preprocess\.mean: expected 1 finite numbers \(one per channel\)/,
+      /preprocess\.mean: expected 1 finite number \(one per channel\), got 2$/,
     ],
     [{ ...card, scale: "1/0" }, /^m\.json: preprocess\.scale: expected a number > 0, got Infinity/],
   ];
