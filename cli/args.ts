@@ -334,7 +334,7 @@ export function parse(argv: string[]): Parsed {
   if (!verb || verb === "--help" || verb === "-h" || verb === "help") {
     throw new UsageError(usage());
   }
-  if (!(verb in verbs)) {
+  if (!Object.hasOwn(verbs, verb)) {
     const hint = closest(verb, Object.keys(verbs));
     throw new UsageError(
       `xcompare: unknown verb "${verb}"${hint}\n\n${

@@ -23,6 +23,9 @@ Deno.test("reproduce flags parse, repeatable ones as lists", () => {
 
 Deno.test("a mistyped verb or flag gets a did-you-mean, not parseArgs' text", () => {
   assertThrows(() => parse(["reproduc"]), /unknown verb "reproduc", did you mean "reproduce"\?/);
+  for (const inherited of ["constructor", "toString"]) {
+    assertThrows(() => parse([inherited]), new RegExp(`unknown verb "${inherited}"`));
+  }
   assertThrows(
     () => parse(["status", "--confg", "x"]),
     /unknown flag --confg, did you mean --config\?/,

@@ -69,6 +69,16 @@ Deno.test("--set errors name --set, the param and the nearest valid key or stage
     ["mse-serch.beamWidth=4"],
     /^--set mse-serch\.beamWidth=4: unknown stage "mse-serch", did you mean "mse-search"\?$/,
   );
+  // Names every object inherits are unknown params, not known ones nor the prototype.
+  for (const key of ["constructor", "toString", "__proto__"]) {
+    usage([`mse-search.${key}=1`], new RegExp(`^--set mse-search\\.${key}: unknown key`));
+    usage(
+      [`mse-search.igos.${key}=1`],
+      new RegExp(`^--set mse-search\\.igos\\.${key}: unknown key`),
+    );
+  }
+  usage(["mse-search.__proto__.polluted=1"], /^--set mse-search\.__proto__: unknown key/);
+  assertEquals(({} as Record<string, unknown>).polluted, undefined, "Object.prototype untouched");
   // A fault in the file itself is reported against the file, not against --set.
   const fileFault = assertThrows(
     () => check(["mse-search.beamWidth=4"], { stages: { "mse-search": { candidates: "most" } } }),
