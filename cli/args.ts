@@ -69,7 +69,8 @@ export const verbs = {
       "dry-run": { type: "boolean", desc: "say what would be computed and what is cached" },
       verify: {
         type: "boolean",
-        desc: "recheck every cached file's sha256 (corrupt entries are moved aside, recomputed)",
+        desc:
+          "recheck every cached file's sha256 (corrupt entries are moved aside, recomputed) and the report's files",
       },
       jobs: {
         type: "string",
