@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import { UsageError } from "./args.ts";
 import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { int, obj, oneOf, optional } from "../lib/schema.ts";
+import { stages as realStages } from "../stages/index.ts";
 
 const stages = [
   {
@@ -85,4 +86,17 @@ Deno.test("--set errors name --set, the param and the nearest valid key or stage
     /c\.json: config\.stages\.mse-search\.candidates: expected one of/,
   );
   assert(!(fileFault instanceof UsageError), "a fault in the file is not a usage error");
+});
+
+Deno.test("report.bootstrap has an upper bound, and the error names the key", () => {
+  const report = realStages.filter((s) => s.name === "report");
+  const check = (value: number) => {
+    const o = parseOverrides([`report.bootstrap=${value}`]);
+    checkOverrides(o, report, { stages: {} }, applyOverrides({ stages: {} }, o), "c.json");
+  };
+  check(100_000);
+  assertThrows(
+    () => check(1e9),
+    /^--set report\.bootstrap: expected an integer in \[100, 100000\], got 1000000000$/,
+  );
 });
