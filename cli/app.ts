@@ -236,7 +236,8 @@ export const LATEST = join(REPORTS, "latest");
 /**
  * Makes reports/latest the copy of `runDir` (run `runId`, whose rendered files hash as `files`)
  * unless it already is one, every file intact: a rerun that computes nothing still moves `latest`
- * to the run it was asked for, and mends a damaged copy. Returns why it copied, or null.
+ * to the run it was asked for, and mends a damaged copy. Returns null when it did not copy, else
+ * what was damaged ("" when `latest` held another run).
  */
 export async function refreshLatest(
   runDir: string,
@@ -245,9 +246,8 @@ export async function refreshLatest(
 ): Promise<string | null> {
   const current = await Deno.readTextFile(join(LATEST, LOCK_NAME))
     .then((t) => (JSON.parse(t) as { runId?: string }).runId, () => undefined);
-  const why = current !== runId
-    ? (current ? `it held run ${current}` : "")
-    : await changedFile(LATEST, files);
+  // "" when it holds another run (what the rerun was asked for is reason enough), else the damage.
+  const why = current !== runId ? "" : await changedFile(LATEST, files);
   if (why === null) return null;
   await copyToLatest(runDir);
   return why;
