@@ -16,6 +16,8 @@ import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
 import { runWarnings } from "./run_warnings.ts";
+import { changedFile, hashFiles } from "./run_record.ts";
+import { replaceDir } from "./replace_dir.ts";
 import { stages } from "../stages/index.ts";
 import { checkDesign, type ReportParams } from "../stages/report.ts";
 import { probeRuntime } from "../runtime/probe.ts";
@@ -151,8 +153,10 @@ export async function assertWritable(dir: string, what: string): Promise<void> {
 
 /**
  * Renders the report stage's input into reports/<run-id>/, with this run's own provenance
- * (per-stage wall time, units computed and reused, model evaluations) added, and
- * copies it to reports/latest. `config` is the report's config row: the file, and any `--set`.
+ * (per-stage wall time, units computed and reused, model evaluations) added. `config` is the
+ * report's config row: the file, and any `--set`. Returns the sha256 of each file it wrote (for
+ * run.json, cli/run_record.ts), or null when the report unit has no output. The caller copies the
+ * folder to reports/latest (`copyToLatest`) once its run.json is written.
  */
 export async function publish(
   result: RunResult,
@@ -160,9 +164,9 @@ export async function publish(
   runId: string,
   runDir: string,
   config: string,
-): Promise<boolean> {
+): Promise<Record<string, string> | null> {
   const rec = result.records.find((r) => r.stage === "report" && r.manifest);
-  if (!rec?.manifest) return false;
+  if (!rec?.manifest) return null;
   const { renderReport } = await import("../report/mod.ts");
   // Checked like a unit's input: a corrupt entry throws CorruptEntryError (`reproduce` recovers).
   const input = JSON.parse(
@@ -190,9 +194,8 @@ export async function publish(
     };
   });
   input.warnings = runWarnings(result, input.provenance?.execution_provider);
-  await renderReport(input, runDir);
-  await replaceDir(runDir, join(REPORTS, "latest"));
-  return true;
+  const { files } = await renderReport(input, runDir);
+  return await hashFiles(runDir, files);
 }
 
 /**
@@ -227,34 +230,30 @@ export function runtimeProvenance(
   return { onnxruntime_version: say(versions), execution_provider: say(units) };
 }
 
+/** reports/latest: a copy of the last run's folder. */
+export const LATEST = join(REPORTS, "latest");
+
 /**
- * Makes reports/latest the copy of `runDir` (run `runId`) unless it already is: a rerun that
- * computes nothing still moves `latest` to the run it was asked for. Returns whether it copied.
+ * Makes reports/latest the copy of `runDir` (run `runId`, whose rendered files hash as `files`)
+ * unless it already is one, every file intact: a rerun that computes nothing still moves `latest`
+ * to the run it was asked for, and mends a damaged copy. Returns null when it did not copy, else
+ * what was damaged ("" when `latest` held another run).
  */
-export async function refreshLatest(runDir: string, runId: string): Promise<boolean> {
-  const latest = join(REPORTS, "latest");
-  const current = await Deno.readTextFile(join(latest, LOCK_NAME))
+export async function refreshLatest(
+  runDir: string,
+  runId: string,
+  files: Record<string, string>,
+): Promise<string | null> {
+  const current = await Deno.readTextFile(join(LATEST, LOCK_NAME))
     .then((t) => (JSON.parse(t) as { runId?: string }).runId, () => undefined);
-  if (current === runId) return false;
-  await replaceDir(runDir, latest);
-  return true;
+  // "" when it holds another run (what the rerun was asked for is reason enough), else the damage.
+  const why = current !== runId ? "" : await changedFile(LATEST, files);
+  if (why === null) return null;
+  await copyToLatest(runDir);
+  return why;
 }
 
-/**
- * Copies `src` to `dest`, replacing it (a copy rather than a symlink: Deno's scoped write
- * permission cannot create symlinks, and a copy survives moving the folder).
- */
-async function replaceDir(src: string, dest: string): Promise<void> {
-  const tmp = `${dest}.${Deno.pid}.tmp`;
-  await copyDir(src, tmp);
-  await Deno.remove(dest, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, dest);
-}
-
-async function copyDir(src: string, dest: string): Promise<void> {
-  await Deno.mkdir(dest, { recursive: true });
-  for await (const e of Deno.readDir(src)) {
-    if (e.isDirectory) await copyDir(join(src, e.name), join(dest, e.name));
-    else await Deno.copyFile(join(src, e.name), join(dest, e.name));
-  }
+/** Replaces reports/latest with a copy of `runDir` (`replaceDir`). */
+export function copyToLatest(runDir: string): Promise<void> {
+  return replaceDir(runDir, LATEST);
 }

@@ -69,7 +69,8 @@ export const verbs = {
       "dry-run": { type: "boolean", desc: "say what would be computed and what is cached" },
       verify: {
         type: "boolean",
-        desc: "recheck every cached file's sha256 (corrupt entries are moved aside, recomputed)",
+        desc:
+          "recheck every cached file's sha256 (corrupt entries are moved aside, recomputed) and the report's files",
       },
       jobs: {
         type: "string",
@@ -161,7 +162,8 @@ export const verbs = {
   },
   "grad-check": {
     summary: "compare the gradient graph with finite differences (kinks frozen), as JSON; " +
-      "exit 1 when the worst relative error exceeds --threshold (default 1e-3)",
+      "exit 1 when the worst relative error exceeds --threshold (default 1e-3), 2 when no check " +
+      "was made (a usage error, a model or card that cannot be read, another model's card)",
     flags: {
       help: common.help,
       model: { type: "string", value: "M.onnx", desc: "the model (required)" },
@@ -334,7 +336,7 @@ export function parse(argv: string[]): Parsed {
   if (!verb || verb === "--help" || verb === "-h" || verb === "help") {
     throw new UsageError(usage());
   }
-  if (!(verb in verbs)) {
+  if (!Object.hasOwn(verbs, verb)) {
     const hint = closest(verb, Object.keys(verbs));
     throw new UsageError(
       `xcompare: unknown verb "${verb}"${hint}\n\n${
@@ -349,7 +351,7 @@ export function parse(argv: string[]): Parsed {
     parsed = parseArgs({ args: rest, options: spec.flags, strict: true, allowPositionals: true });
   } catch (e) {
     throw new UsageError(
-      `xcompare ${v}: ${explainParseError(e as Error & { code?: string }, spec.flags)}\n` +
+      `xcompare ${v}: ${explainParseError(e as Error & { code?: string }, spec.flags, rest)}\n` +
         `(\`xcompare ${v} --help\` lists its flags)`,
     );
   }
@@ -364,8 +366,16 @@ export function parse(argv: string[]): Parsed {
   return { verb: v, values: parsed.values as Values, positionals: parsed.positionals };
 }
 
-/** parseArgs' errors in our words: the flag, what was wrong, and the nearest valid flag. */
-function explainParseError(e: Error & { code?: string }, flags: Record<string, Flag>): string {
+/**
+ * parseArgs' errors in our words: the flag, what was wrong, and the nearest valid flag. A value
+ * that starts with "-" (`--threshold -1`) reads as a flag, so parseArgs finds the value missing:
+ * the message says so and shows the `--flag=-1` form that passes it.
+ */
+function explainParseError(
+  e: Error & { code?: string },
+  flags: Record<string, Flag>,
+  args: readonly string[],
+): string {
   const names = Object.keys(flags);
   const quoted = /'(-{1,2}[^' ,]+)'/.exec(e.message)?.[1] ?? "";
   const name = /--([\w-]+)/.exec(e.message)?.[1] ?? quoted.replace(/^-+/, "");
@@ -375,9 +385,14 @@ function explainParseError(e: Error & { code?: string }, flags: Record<string, F
   }
   if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     const flag = names.find((k) => k === name || flags[k].short === name) ?? name;
-    return flags[flag]?.type === "boolean"
-      ? `--${flag} takes no value`
-      : `--${flag} needs a value (<${flags[flag]?.value ?? "value"}>)`;
+    if (flags[flag]?.type === "boolean") return `--${flag} takes no value`;
+    const at = args.findIndex((a) => a === `--${flag}` || a === `-${flags[flag]?.short}`);
+    const next = at < 0 ? undefined : args[at + 1];
+    if (next !== undefined && /^-\.?\d/.test(next)) {
+      return `--${flag} ${next}: a value starting with "-" reads as a flag; ` +
+        `write --${flag}=${next}`;
+    }
+    return `--${flag} needs a value (<${flags[flag]?.value ?? "value"}>)`;
   }
   return e.message;
 }

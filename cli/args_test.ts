@@ -23,6 +23,9 @@ Deno.test("reproduce flags parse, repeatable ones as lists", () => {
 
 Deno.test("a mistyped verb or flag gets a did-you-mean, not parseArgs' text", () => {
   assertThrows(() => parse(["reproduc"]), /unknown verb "reproduc", did you mean "reproduce"\?/);
+  for (const inherited of ["constructor", "toString"]) {
+    assertThrows(() => parse([inherited]), new RegExp(`unknown verb "${inherited}"`));
+  }
   assertThrows(
     () => parse(["status", "--confg", "x"]),
     /unknown flag --confg, did you mean --config\?/,
@@ -64,4 +67,17 @@ Deno.test("shard and integer flags are checked", () => {
   assertThrows(() => shardFlag("3/3"), /0 <= i < n/);
   assertEquals(intFlag({ jobs: "4" }, "jobs", 1), 4);
   assertThrows(() => intFlag({ jobs: "x" }, "jobs", 1), /--jobs: expected a positive integer/);
+});
+
+Deno.test("a negative value after a flag is explained, with the --flag=-1 form that passes it", () => {
+  assertThrows(
+    () => parse(["gc", "--reports", "-1"]),
+    /^xcompare gc: --reports -1: a value starting with "-" reads as a flag; write --reports=-1\n/,
+  );
+  assertThrows(
+    () => parse(["grad-check", "--threshold", "-.5"]),
+    /--threshold -\.5: a value starting with "-" reads as a flag; write --threshold=-\.5/,
+  );
+  assertEquals(parse(["gc", "--reports=-1"]).values.reports, "-1", "reaches the verb's own check");
+  assertThrows(() => parse(["gc", "--reports"]), /--reports needs a value \(<KEEP>\)/);
 });

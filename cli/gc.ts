@@ -4,6 +4,7 @@
  * It takes the store's lock, so it waits for running runs (or, with --no-wait, names the holder
  * and exits non-zero).
  */
+import { join } from "node:path";
 import { UsageError, type Values } from "./args.ts";
 import { ARTIFACTS, REPORTS } from "./app.ts";
 import { gcStore } from "../pipeline/gc.ts";
@@ -26,11 +27,41 @@ export async function gcVerb(values: Values): Promise<number> {
         (r.prunedRuns.length ? `: ${r.prunedRuns.join(", ")}` : ""),
     );
   }
-  console.log(
-    `${verb} ${r.removed.length} store entries (${mb(r.bytesFreed)} MB); kept ${r.kept} ` +
-      `referenced by ${r.lockfiles} lockfiles`,
-  );
+  for (const line of storeLines(r, dryRun, ARTIFACTS)) console.log(line);
   return 0;
+}
+
+/** What a store folder that is not a complete entry is (`.tmp-*`, `.corrupt-*`), or null. */
+export function leftoverKind(key: string): string | null {
+  if (key.startsWith(".tmp-")) return "temporary folder of a unit cut short";
+  if (key.startsWith(".corrupt-")) return "corrupt entry moved aside";
+  return key.startsWith(".") ? "leftover folder" : null;
+}
+
+/**
+ * gc's summary of the store: the unreferenced entries counted (hashes say nothing to a reader),
+ * and each leftover folder of a killed or corrupt run named with what it is, so that one can be
+ * looked at (a corrupt entry) before gc removes it.
+ */
+export function storeLines(
+  r: { removed: string[]; bytesFreed: number; kept: number; lockfiles: number },
+  dryRun: boolean,
+  root: string,
+): string[] {
+  const verb = dryRun ? "would remove" : "removed";
+  const leftovers = r.removed.flatMap((id) => {
+    const kind = leftoverKind(id.slice(id.indexOf("/") + 1));
+    return kind ? [`  ${join(root, id)} (${kind})`] : [];
+  });
+  const entries = r.removed.length - leftovers.length;
+  return [
+    `${verb} ${entries} store entries${
+      leftovers.length ? ` and ${leftovers.length} leftover folders` : ""
+    } (${
+      (r.bytesFreed / 1e6).toFixed(1)
+    } MB); kept ${r.kept} referenced by ${r.lockfiles} lockfiles`,
+    ...leftovers,
+  ];
 }
 
 /** `--reports KEEP`: how many of the newest runs to keep, 0 or more. */

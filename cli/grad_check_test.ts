@@ -18,7 +18,18 @@ async function run(argv: string[]) {
 }
 
 Deno.test("grad-check: JSON verdict, exit 0 within the threshold and 1 above it", async () => {
-  const ok = await run(["grad-check", "--model", CNN, "--target", "prob", "--directions", "2"]);
+  const card = CNN.replace(/\.onnx$/, ".json"); // its own card: sha256 matches
+  const ok = await run([
+    "grad-check",
+    "--model",
+    CNN,
+    "--card",
+    card,
+    "--target",
+    "prob",
+    "--directions",
+    "2",
+  ]);
   assertEquals(ok.code, 0, ok.err);
   const r = JSON.parse(ok.out);
   assertEquals([r.target, r.passed, r.threshold, r.perDirection.length], ["prob", true, 1e-3, 2]);
@@ -43,8 +54,12 @@ Deno.test("grad-check: bad --target, --threshold and --eps are usage errors", as
   for (
     const [flag, value, message] of [
       ["--target", "probs", "--target: expected logit or prob"],
-      ["--threshold", "0", "--threshold: expected positive numbers"],
-      ["--threshold", "1e-3,1e-2", "--threshold: expected one number"],
+      [
+        "--threshold",
+        "0",
+        '--threshold: expected one number above 0 (the worst relative error that passes, default 0.001), got "0"',
+      ],
+      ["--threshold", "1e-3,1e-2", "--threshold: expected one number above 0"],
       ["--eps", "0.1,x", "--eps: expected positive numbers"],
     ]
   ) {
@@ -56,4 +71,32 @@ Deno.test("grad-check: bad --target, --threshold and --eps are usage errors", as
   assert(
     help.out.includes("exit 1 when the worst relative error exceeds --threshold (default 1e-3)"),
   );
+  assert(help.out.includes("2 when no check was made"), help.out);
+});
+
+Deno.test("grad-check: a model or card that cannot be read, or another model's card, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = await run(["grad-check", "--model", `${dir}/absent.onnx`]);
+    assertEquals(missing.code, 2, missing.err);
+    assert(missing.err.includes(`${dir}/absent.onnx: cannot read model`), missing.err);
+    const notOnnx = `${dir}/not.onnx`;
+    await Deno.writeTextFile(notOnnx, "not a model");
+    assertEquals((await run(["grad-check", "--model", notOnnx])).code, 2);
+    const badCard = `${dir}/card.json`;
+    await Deno.writeTextFile(badCard, "{ nope");
+    const bad = await run(["grad-check", "--model", CNN, "--card", badCard]);
+    assertEquals(bad.code, 2);
+    assert(bad.err.includes(`${badCard}: card is not valid JSON`), bad.err);
+    const other = new URL("../zoo/models/vit-ln.json", import.meta.url).pathname;
+    const wrong = await run(["grad-check", "--model", CNN, "--card", other]);
+    assertEquals(wrong.code, 2, wrong.err);
+    assert(
+      /--card .*vit-ln\.json: the card is model "vit-ln"'s \(sha256 [0-9a-f]{12}…\), not cnn-bn\.onnx's/
+        .test(wrong.err),
+      wrong.err,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

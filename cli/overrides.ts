@@ -40,7 +40,7 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): un
     let node = (out.stages ??= {}) as Record<string, unknown>;
     const keys = [o.stage, ...o.path];
     keys.slice(0, -1).forEach((k, i) => {
-      const next = node[k] ?? (node[k] = {});
+      const next = Object.hasOwn(node, k) ? node[k] : setOwn(node, k, {});
       if (typeof next !== "object" || next === null || Array.isArray(next)) {
         throw new UsageError(
           `--set ${o.text}: ${keys.slice(0, i + 1).join(".")} is ${
@@ -50,9 +50,18 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): un
       }
       node = next as Record<string, unknown>;
     });
-    node[keys.at(-1)!] = o.value;
+    setOwn(node, keys.at(-1)!, o.value);
   }
   return out;
+}
+
+/**
+ * Sets `node[key]` as an own key, even for `__proto__` (assigning it would replace the prototype),
+ * so the stage's schema sees the key and names it as unknown; returns the value.
+ */
+function setOwn<T>(node: Record<string, unknown>, key: string, value: T): T {
+  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
 }
 
 /**

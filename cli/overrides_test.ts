@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import { UsageError } from "./args.ts";
 import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
 import { int, obj, oneOf, optional } from "../lib/schema.ts";
+import { stages as realStages } from "../stages/index.ts";
 
 const stages = [
   {
@@ -69,10 +70,33 @@ Deno.test("--set errors name --set, the param and the nearest valid key or stage
     ["mse-serch.beamWidth=4"],
     /^--set mse-serch\.beamWidth=4: unknown stage "mse-serch", did you mean "mse-search"\?$/,
   );
+  // Names every object inherits are unknown params, not known ones nor the prototype.
+  for (const key of ["constructor", "toString", "__proto__"]) {
+    usage([`mse-search.${key}=1`], new RegExp(`^--set mse-search\\.${key}: unknown key`));
+    usage(
+      [`mse-search.igos.${key}=1`],
+      new RegExp(`^--set mse-search\\.igos\\.${key}: unknown key`),
+    );
+  }
+  usage(["mse-search.__proto__.polluted=1"], /^--set mse-search\.__proto__: unknown key/);
+  assertEquals(({} as Record<string, unknown>).polluted, undefined, "Object.prototype untouched");
   // A fault in the file itself is reported against the file, not against --set.
   const fileFault = assertThrows(
     () => check(["mse-search.beamWidth=4"], { stages: { "mse-search": { candidates: "most" } } }),
     /c\.json: config\.stages\.mse-search\.candidates: expected one of/,
   );
   assert(!(fileFault instanceof UsageError), "a fault in the file is not a usage error");
+});
+
+Deno.test("report.bootstrap has an upper bound, and the error names the key", () => {
+  const report = realStages.filter((s) => s.name === "report");
+  const check = (value: number) => {
+    const o = parseOverrides([`report.bootstrap=${value}`]);
+    checkOverrides(o, report, { stages: {} }, applyOverrides({ stages: {} }, o), "c.json");
+  };
+  check(100_000);
+  assertThrows(
+    () => check(1e9),
+    /^--set report\.bootstrap: expected an integer in \[100, 100000\], got 1000000000$/,
+  );
 });

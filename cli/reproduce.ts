@@ -12,6 +12,8 @@ import {
   ARTIFACTS,
   assertWritable,
   configPathOf,
+  copyToLatest,
+  LATEST,
   loadPipeline,
   publish,
   refreshLatest,
@@ -32,8 +34,10 @@ import {
 } from "../pipeline/runner.ts";
 import { CorruptEntryError, quarantineCorrupt } from "../pipeline/checked_read.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
+import { downstreamOf } from "../pipeline/dag.ts";
 import {
-  isUpToDate,
+  folderState,
+  readRunRecord,
   renderKeyOf,
   RUN_RECORD,
   type RunRecord,
@@ -82,14 +86,24 @@ export async function reproduceVerb(values: Values): Promise<number> {
     jobs: values.jobs === undefined ? undefined : intFlag(values, "jobs", 1),
     shard,
   };
+  // `--force report` (or `--from` a stage upstream of it) renders the report again even when the
+  // folder holds it intact.
+  const forced = new Set([
+    ...options.force!,
+    ...(options.from ? downstreamOf(spec.stages, options.from) : []),
+  ]);
   const identify = async (result: RunResult) => {
     const lockFile = buildLock("", configPath, configHash, result.records);
     const runId = runIdGiven ?? runIdFor(configPath, { configHash, stages: lockFile.stages });
     lockFile.runId = runId;
     const runDir = join(REPORTS, shardRunName(runId, shard));
     const render = shard ? null : await renderKeyOf(result, runId);
-    const upToDate = result.ok && render !== null && await isUpToDate(runDir, lockFile, render);
-    return { lockFile, runId, runDir, render, upToDate };
+    const folder = result.ok && render !== null && !forced.has("report")
+      ? await folderState(runDir, lockFile, render)
+      : null;
+    const upToDate = folder?.state === "up to date";
+    const damaged = folder?.state === "damaged" ? folder.why : undefined;
+    return { lockFile, runId, runDir, render, upToDate, damaged };
   };
   if (!shard && !dryRun && !options.verify) {
     // Checked before taking the store lock, since a no-op must cost no more than `status`: when
@@ -117,8 +131,19 @@ export async function reproduceVerb(values: Values): Promise<number> {
         console.log(dryRunTable(result));
         return 0;
       }
-      const { lockFile, runId, runDir, render, upToDate } = await identify(result);
-      if (upToDate) return reportUpToDate(result, runDir, runId);
+      const { lockFile, runId, runDir, render, upToDate, damaged } = await identify(result);
+      if (upToDate) {
+        if (options.verify) {
+          const n = Object.keys((await readRunRecord(runDir))?.render?.files ?? {}).length;
+          console.log(`verify: ${runDir}: the ${n} report files hash as they were rendered`);
+        }
+        return reportUpToDate(result, runDir, runId);
+      }
+      if (damaged) {
+        console.error(`xcompare: ${runDir} is damaged (${damaged}); rendering the report again`);
+      } else if (forced.has("report") && render) {
+        console.error(`xcompare: report forced; rendering ${runDir} again`);
+      }
       await Deno.mkdir(runDir, { recursive: true });
       await writeAtomic(join(runDir, LOCK_NAME), JSON.stringify(lockFile, null, 1));
       const record: RunRecord = {
@@ -131,9 +156,9 @@ export async function reproduceVerb(values: Values): Promise<number> {
       const label = overrides.length
         ? `${configPath} --set ${overrides.join(" --set ")}`
         : configPath;
-      let published: boolean;
+      let files: Record<string, string> | null;
       try {
-        published = render !== null && await publish(result, spec, runId, runDir, label);
+        files = render === null ? null : await publish(result, spec, runId, runDir, label);
       } catch (e) {
         if (!(e instanceof CorruptEntryError) || attempt > 1) throw e;
         const to = await quarantineCorrupt(spec.store, e);
@@ -149,12 +174,11 @@ export async function reproduceVerb(values: Values): Promise<number> {
         console.error(`report: ${e.message}; moved to ${to}, running again to recompute it`);
         continue;
       }
-      if (published && render) record.render = render;
+      if (files !== null && render !== null) record.render = { ...render, files };
+      const published = record.render !== undefined;
       await writeAtomic(join(runDir, RUN_RECORD), JSON.stringify(record, null, 1));
-      // publish copied the folder to reports/latest before this record existed.
-      if (published) {
-        await writeAtomic(join(REPORTS, "latest", RUN_RECORD), JSON.stringify(record, null, 1));
-      }
+      // The whole folder, its run.json included, replaces reports/latest at once.
+      if (published) await copyToLatest(runDir);
       console.log(summaryTable(result));
       for (const line of integrityLines(result)) console.log(line);
       for (const r of result.records.filter((r) => r.outcome === "failed")) {
@@ -168,7 +192,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
       if (skipped.count > 0) console.log(skippedLines(skipped, published));
       console.log(
         published
-          ? `report: ${runDir}/report.md (and report.html; copied to ${join(REPORTS, "latest")})`
+          ? `report: ${runDir}/report.md (and report.html; copied to ${LATEST})`
           : `lockfile: ${runDir}/${LOCK_NAME}`,
       );
       if (values.strict && skipped.count > 0) {
@@ -188,7 +212,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
 
 /**
  * What a rerun that changed nothing prints: the folder that already holds its report, which
- * becomes reports/latest again if another run's report is there.
+ * becomes reports/latest again if another run's report is there or latest's copy is damaged.
  */
 async function reportUpToDate(result: RunResult, runDir: string, runId: string): Promise<number> {
   const units = result.summaries.reduce((a, s) => a + s.units, 0);
@@ -197,9 +221,11 @@ async function reportUpToDate(result: RunResult, runDir: string, runId: string):
     `${units - computed}/${units} units cached` +
       (computed ? `, ${computed} recomputed with the same output` : "") + "; report unchanged",
   );
-  const copied = await refreshLatest(runDir, runId);
+  const files = (await readRunRecord(runDir))?.render?.files ?? {};
+  const why = await refreshLatest(runDir, runId, files);
   console.log(
-    `up to date: ${runDir}/report.md` + (copied ? ` (copied to ${join(REPORTS, "latest")})` : ""),
+    `up to date: ${runDir}/report.md` +
+      (why === null ? "" : ` (copied to ${LATEST}${why ? `: ${why}` : ""})`),
   );
   return 0;
 }

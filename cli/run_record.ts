@@ -1,8 +1,11 @@
 /**
  * run.json, what reproduce writes beside a run's lockfile: the config and its overrides, the
- * runtime, per-stage wall times, and the key of the rendered report. The key is the report unit's
- * output hash with the code that renders it (cli/app.ts's closure, which reaches report/), so a
- * rerun whose lockfile and key match the folder's says "up to date" and writes nothing.
+ * runtime, per-stage wall times, and the key of the rendered report with the hash of every file
+ * the render wrote. The key is the report unit's output hash with the code that renders it
+ * (cli/app.ts's closure, which reaches report/), so a rerun whose lockfile and key match the
+ * folder's, and whose report files still hash as they were written, says "up to date" and writes
+ * nothing. A folder whose files changed since (a truncated results.json, a deleted figure, an
+ * edited report.md) is damaged: the rerun renders it again and says why.
  *
  * It also says what a cluster run's final job reads from its shards' records: the runtime
  * identities they keyed their units with, so that a
@@ -15,7 +18,7 @@
  * `R-<anything>-shard-i-of-n` or `R-shard-i-of-n`.
  */
 import { join } from "node:path";
-import { codeClosure, hashJson } from "../lib/hash.ts";
+import { codeClosure, hashJson, sha256File } from "../lib/hash.ts";
 import { providers, type RuntimeIdentity } from "../lib/runtime_identity.ts";
 import { LOCK_NAME, type LockFile } from "../pipeline/lockfile.ts";
 import type { RunResult, StageSummary } from "../pipeline/runner.ts";
@@ -28,6 +31,12 @@ export interface RenderKey {
   reportOutput: string;
   /** Hash of the rendering code. */
   renderer: string;
+}
+
+/** A rendered report: its key and the sha256 of each file the render wrote. */
+export interface RenderedReport extends RenderKey {
+  /** sha256 by path relative to the run's folder (`report.md`, `figures/x.svg`). */
+  files: Record<string, string>;
 }
 
 export interface RunRecord {
@@ -43,7 +52,7 @@ export interface RunRecord {
   shard?: { index: number; count: number };
   summaries: StageSummary[];
   /** Present once the report is rendered into the folder. */
-  render?: RenderKey;
+  render?: RenderedReport;
 }
 
 /** The run.json in `dir`, or null when there is none or it cannot be parsed. */
@@ -67,28 +76,64 @@ export async function renderKeyOf(result: RunResult, runId: string): Promise<Ren
   };
 }
 
+/** The sha256 of each of `files` (paths relative to `dir`), as RenderedReport records them. */
+export async function hashFiles(dir: string, files: readonly string[]) {
+  const out: Record<string, string> = {};
+  for (const f of [...files].sort()) out[f] = await sha256File(join(dir, f));
+  return out;
+}
+
 /**
- * Whether `dir` already holds this run rendered with this key: the same units (lockfile), the same
- * render key (run.json), and the report files in place.
+ * The first of `files` (sha256 by path relative to `dir`) that is missing or no longer hashes as
+ * recorded, with what is wrong with it; null when every one matches.
  */
-export async function isUpToDate(dir: string, lock: LockFile, render: RenderKey): Promise<boolean> {
+export async function changedFile(
+  dir: string,
+  files: Record<string, string>,
+): Promise<string | null> {
+  for (const [f, hash] of Object.entries(files)) {
+    let now: string;
+    try {
+      now = await sha256File(join(dir, f));
+    } catch (e) {
+      return `${f} ${e instanceof Deno.errors.NotFound ? "is missing" : `cannot be read (${e})`}`;
+    }
+    if (now !== hash) return `${f} changed since it was rendered`;
+  }
+  return null;
+}
+
+/**
+ * What `dir` holds of this run: `up to date` with the same units (lockfile), the same render key
+ * (run.json) and every rendered file as it was written; `damaged` when units and key match but a
+ * rendered file is missing or changed (`why` names it); else `stale` (absent, another run, or
+ * another renderer).
+ */
+export async function folderState(
+  dir: string,
+  lock: LockFile,
+  render: RenderKey,
+): Promise<{ state: "up to date" | "stale" } | { state: "damaged"; why: string }> {
   const record = await readRunRecord(dir);
-  if (record?.render?.key !== render.key) return false;
+  if (record?.render?.key !== render.key) return { state: "stale" };
   let previous: LockFile;
   try {
     previous = JSON.parse(await Deno.readTextFile(join(dir, LOCK_NAME)));
   } catch {
-    return false;
+    return { state: "stale" };
   }
-  if (hashJson(previous.stages) !== hashJson(lock.stages)) return false;
-  for (const f of ["report.md", "report.html", "results.json"]) {
-    try {
-      await Deno.stat(join(dir, f));
-    } catch {
-      return false;
-    }
+  if (hashJson(previous.stages) !== hashJson(lock.stages)) return { state: "stale" };
+  const files = record.render.files;
+  if (typeof files !== "object" || files === null || Object.keys(files).length === 0) {
+    return { state: "damaged", why: `${RUN_RECORD} records no hashes of the report's files` };
   }
-  return true;
+  const why = await changedFile(dir, files);
+  return why ? { state: "damaged", why } : { state: "up to date" };
+}
+
+/** Whether `dir` already holds this run rendered with this key, every file as written. */
+export async function isUpToDate(dir: string, lock: LockFile, render: RenderKey): Promise<boolean> {
+  return (await folderState(dir, lock, render)).state === "up to date";
 }
 
 export function runRecord(

@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { assertEquals } from "../tests/assert.ts";
 import { shardRunName } from "../pipeline/cluster.ts";
 import {
+  folderState,
+  hashFiles,
   isUpToDate,
   type RenderKey,
   renderKeyOf,
@@ -62,17 +64,18 @@ const result: RunResult = {
   passes: 1,
 };
 
-/** A run folder as reproduce leaves it: lockfile, run.json with the render key, the report. */
+/** A run folder as reproduce leaves it: lockfile, run.json with the render key and file hashes. */
 async function folder(render: RenderKey, lockRecords = records, files = ["report.md"]) {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(
     join(dir, LOCK_NAME),
     JSON.stringify(buildLock("r", "c.json", "h", lockRecords)),
   );
-  await Deno.writeTextFile(join(dir, RUN_RECORD), JSON.stringify({ runId: "r", render }));
-  for (const f of [...files, "report.html", "results.json"]) {
-    await Deno.writeTextFile(join(dir, f), "");
-  }
+  await Deno.mkdir(join(dir, "figures"));
+  const written = [...files, "report.html", "results.json", "figures/f.svg"];
+  for (const f of written) await Deno.writeTextFile(join(dir, f), `${f} as rendered`);
+  const rendered = { ...render, files: await hashFiles(dir, written) };
+  await Deno.writeTextFile(join(dir, RUN_RECORD), JSON.stringify({ runId: "r", render: rendered }));
   return dir;
 }
 
@@ -86,8 +89,39 @@ Deno.test("a folder is up to date only with the same units, render key and repor
   assertEquals(await isUpToDate(await folder(otherRenderer), lock, render), false, "renderer");
   const otherUnits = [records[0], { ...records[1], outputHash: "o3" }];
   assertEquals(await isUpToDate(await folder(render, otherUnits), lock, render), false, "units");
-  assertEquals(await isUpToDate(await folder(render, records, []), lock, render), false, "no md");
   // The id is part of the key: the same output rendered under another id is another report.
   assertEquals((await renderKeyOf(result, "r2"))!.key === render.key, false);
   assertEquals(await renderKeyOf({ ...result, records: [records[0]] }, "r"), null);
+});
+
+Deno.test("a rendered file missing, truncated or edited since makes the folder damaged", async () => {
+  const render = (await renderKeyOf(result, "r"))!;
+  const lock = buildLock("r", "c.json", "h", records);
+  const damage = async (harm: (dir: string) => Promise<void>) => {
+    const dir = await folder(render);
+    await harm(dir);
+    const state = await folderState(dir, lock, render);
+    await Deno.remove(dir, { recursive: true });
+    return state.state === "damaged" ? state.why : state.state;
+  };
+  assertEquals(await damage(async () => {}), "up to date");
+  assertEquals(
+    await damage((d) => Deno.remove(join(d, "figures/f.svg"))),
+    "figures/f.svg is missing",
+  );
+  assertEquals(
+    await damage((d) => Deno.truncate(join(d, "results.json"), 5)),
+    "results.json changed since it was rendered",
+  );
+  assertEquals(
+    await damage((d) => Deno.writeTextFile(join(d, "report.md"), "edited")),
+    "report.md changed since it was rendered",
+  );
+  // A run.json from before file hashes were recorded cannot vouch for the files.
+  assertEquals(
+    await damage(async (d) => {
+      await Deno.writeTextFile(join(d, RUN_RECORD), JSON.stringify({ runId: "r", render }));
+    }),
+    "run.json records no hashes of the report's files",
+  );
 });

@@ -191,7 +191,8 @@ export function obj<S extends Shape>(shape: S): Schema<ObjOf<S>> & { shape: S } 
       }
       const keys = Object.keys(shape);
       for (const k of Object.keys(v)) {
-        if (!(k in shape) && !k.startsWith("//") && k !== "$comment") {
+        // Own keys only: `constructor`, `toString` and `__proto__` are on every object's prototype.
+        if (!Object.hasOwn(shape, k) && !k.startsWith("//") && k !== "$comment") {
           throw new ConfigError(`${path}.${k}`, `unknown key${suggest(k, keys)}`);
         }
       }
@@ -220,7 +221,15 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
         throw new ConfigError(path, `expected an object, got ${typeName(v)}`);
       }
       const out: Record<string, T> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = value.parse(x, `${path}.${k}`);
+      for (const [k, x] of Object.entries(v)) {
+        // Defined, not assigned: assigning `__proto__` would replace the prototype, not add a key.
+        Object.defineProperty(out, k, {
+          value: value.parse(x, `${path}.${k}`),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
       return out;
     },
   };

@@ -1,5 +1,16 @@
 import { assertEquals, assertThrows } from "../tests/assert.ts";
-import { arr, editDistance, int, nullable, num, obj, oneOf, optional, str } from "./schema.ts";
+import {
+  arr,
+  editDistance,
+  int,
+  nullable,
+  num,
+  obj,
+  oneOf,
+  optional,
+  record,
+  str,
+} from "./schema.ts";
 
 const model = obj({
   id: str(),
@@ -48,6 +59,20 @@ Deno.test("unknown keys suggest the nearest valid key", () => {
     () => config.parse({ models: [{ id: "a", mode: "bilnear" }] }, "config"),
     /did you mean "bilinear"/,
   );
+});
+
+Deno.test("keys every object inherits are unknown keys, not known ones", () => {
+  for (const key of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+    // JSON.parse makes `__proto__` an own key, as a config file or --set does.
+    const raw = JSON.parse(`{"models": [{"id": "a", "${key}": 1}]}`);
+    assertThrows(
+      () => config.parse(raw, "config"),
+      new RegExp(`^config\\.models\\[0\\]\\.${key}: unknown key`),
+    );
+  }
+  const parsed = record(int()).parse(JSON.parse('{"__proto__": 1, "a": 2}'), "r");
+  assertEquals(Object.keys(parsed), ["__proto__", "a"]);
+  assertEquals(Object.getPrototypeOf(parsed), Object.prototype, "the prototype is not replaced");
 });
 
 Deno.test("nullable takes null or the inner value, and says both when neither", () => {

@@ -1,7 +1,7 @@
 /**
  * The record inside a store lock file: who holds it (host, pid, start) and its heartbeat. Whether
- * a holder is alive is judged only by the age of its heartbeat, never by its pid: a pid means
- * nothing on another host, and Deno's permissions refuse a look at /proc.
+ * a holder is alive is judged by the age of its heartbeat; its pid only hastens that on its own
+ * host (runlock.ts): a pid means nothing on another host.
  */
 
 export interface Holder {
@@ -25,7 +25,8 @@ export type Observed =
   | { holder: Holder; ageMs: number }
   | { holder: null; ageMs: number; detail: string };
 
-function hostname(): string {
+/** This host's name, as locks record it. */
+export function hostname(): string {
   try {
     return Deno.hostname();
   } catch { // run without --allow-sys
@@ -123,7 +124,10 @@ export async function beat(path: string, holder: Holder): Promise<boolean> {
  * of two waiters taking over the same stale lock, the second cannot delete the fresh lock the
  * first has created meanwhile: a moved file that turns out fresh is put back.
  */
-export async function removeStale(path: string, staleMs: number): Promise<boolean> {
+export async function removeStale(
+  path: string,
+  stale: (o: Observed) => boolean,
+): Promise<boolean> {
   const aside = `${path}.stale-${crypto.randomUUID().slice(0, 8)}`;
   try {
     await Deno.rename(path, aside);
@@ -132,7 +136,7 @@ export async function removeStale(path: string, staleMs: number): Promise<boolea
     throw e;
   }
   const moved = await observe(aside);
-  if (moved && !isStale(moved, staleMs)) {
+  if (moved && !stale(moved)) {
     try {
       await Deno.link(aside, path);
     } catch { /* another lock was created meanwhile; the moved one's holder will notice */ }

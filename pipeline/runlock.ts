@@ -1,9 +1,12 @@
 /**
  * One `reproduce` per store (per shard) at a time, and no run while `gc` sweeps the store. A
  * second run waits, saying who holds the lock, or with `wait: false` fails naming the holder.
- * Whether a holder is alive is read from its heartbeat (lock_holder.ts), never from its pid, so
- * this works without /proc and across hosts sharing a store: a lock whose heartbeat is older than
- * `staleMs` (a run killed with SIGKILL, a node that died) is taken over, on any host. On SIGINT or
+ * Whether a holder is alive is read from its heartbeat (lock_holder.ts), which works without /proc
+ * and across hosts sharing a store: a lock whose heartbeat is older than `staleMs` (a node that
+ * died) is taken over, on any host. A holder of this host whose process is gone (a run killed with
+ * SIGKILL; lib/pid_alive.ts asks the C library, since the app may not look at /proc) is taken over
+ * sooner, once its heartbeat is `deadHolderMs` old: two missed beats, not a minute. The pid alone
+ * never decides: a holder in another pid namespace under the same host name keeps beating. On SIGINT or
  * SIGTERM no new unit starts, the units in flight get `graceMs` to finish (pipeline/shutdown.ts),
  * then every lock the process holds is released before it exits; a unit cut short leaves only its
  * temporary directory, never a store entry, and the next `gc` removes it.
@@ -11,10 +14,12 @@
 import { basename, join } from "node:path";
 import type { HeartbeatReport, HeartbeatStart } from "./heartbeat_worker.ts";
 import { abandonInFlight, drain, inFlightCount, requestStop } from "./shutdown.ts";
+import { pidAlive } from "../lib/pid_alive.ts";
 import {
   create,
   describe,
   type Holder,
+  hostname,
   isStale,
   newHolder,
   observe,
@@ -32,6 +37,13 @@ export interface RunLockOptions {
   heartbeatMs: number;
   /** A lock whose heartbeat is older than this is stale, and the next run takes it over. */
   staleMs: number;
+  /**
+   * A lock of this host whose process is gone is taken over once its heartbeat is this old
+   * (default: twice `heartbeatMs`, so a live holder that missed one beat keeps it).
+   */
+  deadHolderMs?: number;
+  /** Whether a pid of this host runs (true, false, or undefined: cannot tell). */
+  pidAlive: (pid: number) => boolean | undefined;
   /** On SIGINT or SIGTERM, let the units in flight finish, release, and exit with 130 or 143. */
   releaseOnSignal: boolean;
   /**
@@ -48,6 +60,7 @@ export const defaults: RunLockOptions = {
   pollMs: 1000,
   heartbeatMs: 5000,
   staleMs: 60_000,
+  pidAlive,
   releaseOnSignal: true,
   graceMs: 90_000,
   log: (l) => console.error(l),
@@ -187,17 +200,31 @@ function withDefaults(opts: Partial<RunLockOptions>): RunLockOptions {
   return o;
 }
 
+/**
+ * Why the lock `seen` may be taken over now, or null while its holder may be alive: no heartbeat
+ * for `staleMs`, or a holder of this host whose process is gone and whose heartbeat is
+ * `deadHolderMs` old.
+ */
+function staleBecause(seen: Observed, o: RunLockOptions): string | null {
+  if (isStale(seen, o.staleMs)) return `no heartbeat for more than ${o.staleMs / 1000} s`;
+  const h = seen.holder;
+  const deadAfter = o.deadHolderMs ?? 2 * o.heartbeatMs;
+  if (h && h.host === hostname() && seen.ageMs > deadAfter && o.pidAlive(h.pid) === false) {
+    return `its process ${h.pid} is no longer running on this host and its heartbeat is ${
+      Math.round(seen.ageMs / 100) / 10
+    } s old (over ${deadAfter / 1000} s)`;
+  }
+  return null;
+}
+
 /** The lock at `path` if a live holder has it; a stale one is taken over (removed) and logged. */
 async function liveHolder(path: string, o: RunLockOptions): Promise<Observed | null> {
   while (true) {
     const seen = await observe(path);
-    if (!seen || !isStale(seen, o.staleMs)) return seen;
-    if (await removeStale(path, o.staleMs)) {
-      o.log(
-        `store lock: taking over from ${describe(path, seen)}: no heartbeat for more than ${
-          o.staleMs / 1000
-        } s`,
-      );
+    const why = seen && staleBecause(seen, o);
+    if (!seen || !why) return seen;
+    if (await removeStale(path, (moved) => staleBecause(moved, o) !== null)) {
+      o.log(`store lock: taking over from ${describe(path, seen)}: ${why}`);
     }
   }
 }
@@ -233,7 +260,9 @@ class Waiter {
       this.o.log(
         `${what} (${who}); waiting for it to finish (taken over after ${
           this.o.staleMs / 1000
-        } s without a heartbeat)...`,
+        } s without a heartbeat, or ${
+          (this.o.deadHolderMs ?? 2 * this.o.heartbeatMs) / 1000
+        } s if it ran on this host and its process is gone)...`,
       );
     }
     await new Promise((r) => setTimeout(r, this.o.pollMs));

@@ -149,3 +149,37 @@ Deno.test("the stale timeout must leave room for missed heartbeats", async () =>
     /staleMs \(6000\) must exceed twice heartbeatMs \(5000\)/,
   );
 });
+
+Deno.test("a lock of this host whose process is gone is taken over after two missed beats, not the stale timeout", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "run.lock");
+  const gone = 4_000_001;
+  const alive = (pid: number) => pid !== gone;
+  const o = { ...fast(), staleMs: 60_000, pidAlive: alive, wait: false };
+  // Its heartbeat is not yet two beats (100 ms) old: it may be alive in another pid namespace.
+  await Deno.writeTextFile(path, JSON.stringify(holder({ pid: gone }, 0)));
+  await assertRejects(() => RunLock.acquire(dir, "run", o), /another xcompare run holds/);
+  // Alive, or of another host: only the stale timeout takes it over.
+  for (const over of [{}, { pid: gone, host: "node-17" }]) {
+    await Deno.writeTextFile(path, JSON.stringify(holder(over, 5_000)));
+    await assertRejects(() => RunLock.acquire(dir, "run", o), /another xcompare run holds/);
+  }
+  // Cannot tell (no FFI): the same.
+  await Deno.writeTextFile(path, JSON.stringify(holder({ pid: gone }, 5_000)));
+  await assertRejects(
+    () => RunLock.acquire(dir, "run", { ...o, pidAlive: () => undefined }),
+    /another xcompare run holds/,
+  );
+  const logs: string[] = [];
+  const lock = await RunLock.acquire(dir, "run", { ...o, log: (l) => logs.push(l) });
+  assertEquals((await read(path)).token, lock.holder.token);
+  assert(
+    logs.some((l) =>
+      l.includes(`taking over from pid ${gone} on ${Deno.hostname()}`) &&
+      /its process 4000001 is no longer running on this host and its heartbeat is 5(\.\d)? s old \(over 0\.1 s\)/
+        .test(l)
+    ),
+    logs.join("\n"),
+  );
+  await lock.release();
+});

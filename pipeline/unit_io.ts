@@ -44,7 +44,7 @@ export function unitIO(o: UnitIOOptions): UnitIO {
   };
   const inputPath = (ref: UnitRef, file: string) => {
     const m = manifestOf(ref);
-    if (!(file in m.files)) {
+    if (!Object.hasOwn(m.files, file)) {
       throw new Error(`${stage}/${unit.id}: input ${refKey(ref)} has no file ${file}`);
     }
     return join(store.entryDir(ref.stage, m.key), file);

@@ -286,6 +286,24 @@ function insideName(name: string): string | null {
 }
 
 /** `first` checked: a positive integer or absent. */
+/**
+ * Fails, naming the folder, when the images folder is missing or not a folder: otherwise every
+ * labels row would look wrong, and the error would blame the labels file's line 2.
+ */
+function checkImagesFolder(dir: string, root: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(root);
+  } catch (e) {
+    throw new Error(
+      e instanceof Deno.errors.NotFound
+        ? `${dir}: the images folder does not exist`
+        : `${dir}: cannot read the images folder (${(e as Error).message})`,
+    );
+  }
+  if (!info.isDirectory) throw new Error(`${dir}: the images folder is not a folder`);
+}
+
 function checkFirst(first: number | undefined, who: string): void {
   if (first !== undefined && !(Number.isInteger(first) && first > 0)) {
     throw new Error(`${who}: first must be a positive integer, got ${first}`);
@@ -310,6 +328,7 @@ export function listFolderWithLabels(
 ): Dataset {
   checkFirst(options.first, "listFolderWithLabels");
   const root = resolve(dir);
+  checkImagesFolder(dir, root);
   const labelsName = basename(labelsFile);
   const { body, column } = readTable(labelsFile, "labels file");
   const fi = column(["file", "filename", "image"], true);

@@ -240,6 +240,23 @@ Deno.test(
 );
 
 Deno.test(
+  "a labelled folder that is missing or a file is named, not the labels file's first row",
+  withTemp((dir) => {
+    const labels = join(dir, "labels.csv");
+    Deno.writeTextFileSync(labels, "file,label\na.png,0\n");
+    const missing = join(dir, "nodir");
+    rejects(
+      () => listFolderWithLabels(missing, labels),
+      `${missing}: the images folder does not exist`,
+    );
+    rejects(
+      () => listFolderWithLabels(labels, labels),
+      `${labels}: the images folder is not a folder`,
+    );
+  }),
+);
+
+Deno.test(
   "class lists load and check their indices",
   withTemp((dir) => {
     const p = join(dir, "classes.tsv");

@@ -27,8 +27,11 @@ import { noModelRows } from "./support/cost.ts";
 const variants = obj({ ln: str(), gn: maybe(str()), bn: maybe(str()), base: maybe(str()) });
 
 const params = obj({
-  /** Bootstrap resamples for the 95% intervals. */
-  bootstrap: optional(int({ min: 100 }), bootstrapDefaults.samples),
+  /**
+   * Bootstrap resamples for the 95% intervals. At most 100 000: far past where the intervals'
+   * shown digits settle, while a typo such as 1e9 would run the report for hours.
+   */
+  bootstrap: optional(int({ min: 100, max: 100_000 }), bootstrapDefaults.samples),
   /** Seed of every bootstrap of the report (Table 1 and the verdicts). */
   seed: optional(int({ min: 0 }), bootstrapDefaults.seed),
   /** Images report.html's explorer shows (the first of the dataset; 0 = no explorer). */

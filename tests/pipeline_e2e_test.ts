@@ -120,6 +120,38 @@ Deno.test({
     );
     assertEquals(await listing(), before, "an up-to-date rerun writes no folder and no report");
 
+    // A damaged folder is rendered again and the log says why; so is one --verify finds damaged,
+    // and one --force report names. Two up-to-date reruns at once both mend latest's copy.
+    const firstDir = join(dir, "reports", firstId);
+    await Deno.truncate(join(firstDir, "results.json"), 10);
+    const mended = await cli(dir, ["reproduce", "--config", cfg]);
+    assertEquals(mended.code, 0, mended.text);
+    assert(
+      mended.text.includes(
+        `${firstDir} is damaged (results.json changed since it was rendered); rendering the report`,
+      ),
+      mended.text,
+    );
+    JSON.parse(await Deno.readTextFile(join(firstDir, "results.json")));
+    JSON.parse(await Deno.readTextFile(join(dir, "reports", "latest", "results.json")));
+    await Deno.writeTextFile(join(firstDir, "report.md"), "edited");
+    const verified = await cli(dir, ["reproduce", "--config", cfg, "--verify"]);
+    assertEquals(verified.code, 0, verified.text);
+    assert(verified.text.includes("(report.md changed since it was rendered)"), verified.text);
+    const intact = await cli(dir, ["reproduce", "--config", cfg, "--verify"]);
+    assert(/verify: .+: the \d+ report files hash as they were rendered/.test(intact.text));
+    assert(intact.text.includes("up to date:"), intact.text);
+    const forced = await cli(dir, ["reproduce", "--config", cfg, "--force", "report"]);
+    assertEquals(forced.code, 0, forced.text);
+    assert(forced.text.includes(`report forced; rendering ${firstDir} again`), forced.text);
+    const figure = join(dir, "reports", "latest", "figures", "fig6-landscape.svg");
+    await Deno.remove(figure);
+    const pair = await Promise.all([1, 2].map(() => cli(dir, ["reproduce", "--config", cfg])));
+    for (const p of pair) assert(p.code === 0 && p.text.includes("up to date:"), p.text);
+    assert(pair.some((p) => p.text.includes("figures/fig6-landscape.svg is missing")));
+    await Deno.stat(figure);
+    assertEquals((await listing()).map((l) => l.split(" ")[0]), [firstId, "latest"].sort());
+
     await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"])));
     const added = await cli(dir, ["reproduce", "--config", cfg]);
     assertEquals(added.code, 0, added.text);

@@ -172,6 +172,31 @@ Deno.test("gc refuses, naming it, when a lockfile cannot be read; --force collec
   }
 });
 
+Deno.test("after kill -9 the next run takes the lock over once the dead process's heartbeat is two beats old", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "xcompare-lock-" });
+  const artifacts = join(dir, "artifacts");
+  try {
+    const run = synthetic(dir, 8, 300).spawn();
+    await until("a committed unit", committed(artifacts));
+    run.kill("SIGKILL");
+    await run.output();
+    assert(await exists(join(artifacts, "run.lock")), "SIGKILL leaves the lock file");
+    const r = await synthetic(dir, 8).output();
+    assertEquals(r.code, 0, text(r));
+    // The fixture's heartbeat is 200 ms and its stale timeout 2 s: the pid, asked under the task's
+    // flags, decides after 0.4 s instead.
+    assert(
+      new RegExp(
+        `taking over from pid ${run.pid} on .*: its process ${run.pid} is no longer running on ` +
+          `this host and its heartbeat is [\\d.]+ s old \\(over 0\\.4 s\\)`,
+      ).test(text(r)),
+      text(r),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("SIGINT during a run releases the lock and leaves only complete units", async () => {
   const dir = await Deno.makeTempDir({ prefix: "xcompare-lock-" });
   const artifacts = join(dir, "artifacts");
