@@ -6,6 +6,8 @@
  */
 export function jsonSyntaxReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/,?\s*"(?:[^"\\]|\\.)*"(?:\.\.\.)?\s*is not valid JSON/s, "").trim() ||
-    "not valid JSON";
+  return message.replace(/,?\s*"(?:[^"\\]|\\.)*"(?:\.\.\.)?\s*is not valid JSON/s, "")
+    // The offending character is the file's too.
+    .replace(/Unexpected token '(?:[^'\\]|\\.)*'/, "Unexpected character")
+    .trim() || "not valid JSON";
 }

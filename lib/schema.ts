@@ -38,9 +38,13 @@ export interface Schema<T> {
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+/** Longest string value an error quotes; a longer one is described by its length only. */
+const QUOTED_MAX = 40;
+
 function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
+  if (typeof v === "string" && v.length > QUOTED_MAX) return `a string of ${v.length} characters`;
   return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
 }
 
@@ -100,7 +104,7 @@ export function oneOf<const T extends string | number>(...values: T[]): Schema<T
     describe: `one of ${list}`,
     parse(v, path) {
       if (!values.includes(v as T)) {
-        const hint = typeof v === "string" ? suggest(v, values.map(String)) : "";
+        const hint = typeof v === "string" ? didYouMean(v, values.map(String)) : "";
         throw new ConfigError(path, `expected one of ${list}, got ${typeName(v)}${hint}`);
       }
       return v as T;
@@ -235,15 +239,21 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
   };
 }
 
-/** `, did you mean "x"?` when a known key is within a small edit distance. */
+/** `, did you mean "x"?` when a known key is within a small edit distance, else the valid keys. */
 export function suggest(word: string, known: string[]): string {
+  return didYouMean(word, known) || `; valid keys: ${known.join(", ")}`;
+}
+
+/** `, did you mean "x"?` when a known word is within a small edit distance, else nothing. */
+export function didYouMean(word: string, known: string[]): string {
+  if (word.length > QUOTED_MAX) return "";
   let best = "", bestD = Infinity;
   for (const k of known) {
     const d = editDistance(word.toLowerCase(), k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return best && bestD <= limit ? `, did you mean "${best}"?` : `; valid keys: ${known.join(", ")}`;
+  return best && bestD <= limit ? `, did you mean "${best}"?` : "";
 }
 
 export function editDistance(a: string, b: string): number {

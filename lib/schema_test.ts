@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
 import {
   arr,
   editDistance,
@@ -88,4 +88,14 @@ Deno.test("nullable takes null or the inner value, and says both when neither", 
 Deno.test("edit distance", () => {
   assertEquals(editDistance("kitten", "sitting"), 3);
   assertEquals(editDistance("", "abc"), 3);
+});
+
+Deno.test("errors describe a long string by its length and call enum choices values", () => {
+  const long = "x".repeat(310);
+  const e = assertThrows(() => obj({ chunk: int() }).parse({ chunk: long }, "config"));
+  assert(!(e as Error).message.includes("xxxx"), (e as Error).message);
+  assert((e as Error).message.endsWith("got a string of 310 characters"), (e as Error).message);
+  const m = assertThrows(() => oneOf("distinct", "reference").parse("zzz", "config.beam"));
+  assert(!(m as Error).message.includes("valid keys"), (m as Error).message);
+  assert((m as Error).message.includes('expected one of "distinct", "reference"'));
 });
