@@ -27,21 +27,36 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
+  let configFile: string | undefined;
   try {
     const { verb, values, positionals } = parse(argv);
     if (values.help) {
       console.log(usage(verb));
       return 0;
     }
+    configFile = values.config as string | undefined;
     return await (await handlers[verb]())(values, positionals);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(e.message);
       return 2;
     }
-    console.error(`xcompare: ${e instanceof Error ? e.message : e}`);
+    console.error(
+      `xcompare: ${namingConfigFile(e instanceof Error ? e.message : String(e), configFile)}`,
+    );
     return 1;
   }
+}
+
+/**
+ * A check deep in a run (a model card's preprocess block, a model file) names the config key it
+ * read, `config.models[0] ...`, without knowing which file that config came from; the verb's
+ * `--config` (else the default) is that file.
+ */
+export function namingConfigFile(message: string, configFile = "configs/default.json"): string {
+  if (message.startsWith("config.")) return `${configFile}: ${message}`;
+  if (message.startsWith("config: ")) return `${configFile}: ${message.slice("config: ".length)}`;
+  return message;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

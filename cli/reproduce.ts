@@ -7,7 +7,8 @@
  * Skipped images are counted and listed; `--strict` makes any of them a non-zero exit.
  */
 import { join } from "node:path";
-import { intFlag, providerFlag, shardFlag, type Values } from "./args.ts";
+import { intFlag, providerFlag, shardFlag, UsageError, type Values } from "./args.ts";
+import { suggest } from "../lib/schema.ts";
 import {
   ARTIFACTS,
   assertWritable,
@@ -59,6 +60,16 @@ export async function reproduceVerb(values: Values): Promise<number> {
     lenient: Boolean(values.lenient),
     requireProvider: providerFlag(values["require-provider"]),
   });
+  // A mistyped stage in --only, --force or --from is a usage error, as in --set.
+  const names = spec.stages.map((s) => s.name);
+  for (const flag of ["only", "force", "from"] as const) {
+    const given = values[flag];
+    for (const s of given === undefined ? [] : Array.isArray(given) ? given : [given]) {
+      if (!names.includes(s as string)) {
+        throw new UsageError(`--${flag} ${s}: unknown stage${suggest(s as string, names)}`);
+      }
+    }
+  }
   // Every absent required model is named now, with the config file, before anything runs.
   const missing = await missingModelFiles(config.models);
   if (missing.length) throw missingModelsError(missing, config.models, configPath);

@@ -133,10 +133,15 @@ export function missingModelsError(
   source: string,
 ): Error {
   const required = entries.filter((m) => !m.optional).length;
+  // A model from the shared folder is not exported: that folder is simply absent on this machine.
+  const shared = missing.every((m) => /: \.\.\/shared\//.test(m));
+  const next = shared
+    ? "this config needs ../shared (the project's shared models and ImageNet sample), not found here"
+    : `export them first (tools/export/README.md), or mark a model "optional": true`;
   return new Error(
     `${source}: ${missing.length} of ${required} required model files not found:\n  ${
       missing.join("\n  ")
-    }\nexport them first (tools/export/README.md), or mark a model "optional": true`,
+    }\n${next}`,
   );
 }
 

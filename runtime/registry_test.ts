@@ -23,4 +23,13 @@ Deno.test("every absent required model is named at once, optional ones not", asy
   // resolveModels stops with the same list before opening any model.
   const e = await assertRejects(() => resolveModels(entries, "blur", "cfg"));
   assert((e as Error).message.includes("(b)") && (e as Error).message.includes("(d)"));
+  // Models from the shared folder are not exported: the message says the folder is missing.
+  const shared = [entry("m", "../shared/models/none.onnx")];
+  const s = missingModelsError(await missingModelFiles(shared), shared, "c.json").message;
+  assert(
+    s.endsWith(
+      "this config needs ../shared (the project's shared models and ImageNet sample), not found here",
+    ),
+    s,
+  );
 });

@@ -1,0 +1,38 @@
+import { assertEquals } from "../tests/assert.ts";
+import { namingConfigFile } from "./main.ts";
+
+Deno.test("errors that name a config key also name the config file", () => {
+  assertEquals(
+    namingConfigFile("config.models[0] (cnn-bn): preprocess.mean: expected 1", "x.json"),
+    "x.json: config.models[0] (cnn-bn): preprocess.mean: expected 1",
+  );
+  assertEquals(
+    namingConfigFile("config: 2 of 3 required model files not found"),
+    "configs/default.json: 2 of 3 required model files not found",
+  );
+  // A message that already names its file, or none, is left alone.
+  assertEquals(
+    namingConfigFile("x.json: config.stages.y: unknown stage", "x.json"),
+    "x.json: config.stages.y: unknown stage",
+  );
+  assertEquals(
+    namingConfigFile("labels.tsv line 2: unknown class"),
+    "labels.tsv line 2: unknown class",
+  );
+});
+
+Deno.test("a mistyped stage in --only, --force or --from is a usage error (exit 2), before any work", async () => {
+  const { main } = await import("./main.ts");
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  try {
+    for (const flag of ["--only", "--force", "--from"]) {
+      const config = new URL("../configs/default.json", import.meta.url).pathname;
+      assertEquals(await main(["reproduce", "-c", config, flag, "mse-serch", "--dry-run"]), 2);
+    }
+  } finally {
+    console.error = original;
+  }
+  assertEquals(errors[0], '--only mse-serch: unknown stage, did you mean "mse-search"?');
+});
