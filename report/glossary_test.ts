@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
 import { methodsSummary } from "./glossary.ts";
-import type { ReportInput } from "./input.ts";
-
-const FIXTURE = new URL("../tests/fixtures/report_input.json", import.meta.url);
-
-/** The fixture with igos-heatmaps' resolved parameters for `method`. */
-function withMethod(method: string): ReportInput {
-  const input: ReportInput = JSON.parse(Deno.readTextFileSync(FIXTURE));
-  input.provenance!.stage_params = {
-    "igos-heatmaps": { method, maskSize: 28, iterations: 10, steps: 10, riseMasks: 2000 },
-  };
-  return input;
-}
+import { reportInputWithMethod as withMethod } from "../tests/fixtures/report_input_with_method.ts";
 
 Deno.test("the methods line states the heatmap method's own parameters", () => {
   const line = (method: string) =>
