@@ -6,8 +6,8 @@
  */
 export function jsonSyntaxReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.replace(/,?\s*"(?:[^"\\]|\\.)*"(?:\.\.\.)?\s*is not valid JSON/s, "")
-    // The offending character is the file's too.
-    .replace(/Unexpected token '(?:[^'\\]|\\.)*'/, "Unexpected character")
-    .trim() || "not valid JSON";
+  // V8 quotes the text around the offending character without escaping its quotes, so no pattern
+  // can cut the excerpt out reliably: a message of that form is replaced whole.
+  if (/is not valid JSON\s*$/.test(message)) return "Unexpected character";
+  return message.trim() || "not valid JSON";
 }

@@ -17,6 +17,10 @@ Deno.test("JSON syntax errors keep the reason and the position, never the text",
       '{"password": hunter2}',
       `{"a": "${"s".repeat(200)}" hunter2`,
       "hunter2",
+      // V8 quotes these excerpts without escaping their quotes.
+      '{"password_is_hunter2": x}',
+      '["hunter2",]',
+      '{"a":1,\n "token-hunter2": }',
     ]
   ) {
     const r = reason(text);
