@@ -66,6 +66,8 @@ Deno.test({
         ["a/b", "may hold only letters"],
         ["run..1", "may not contain '..'"],
         ["latest", "reserved"],
+        ["latest.123.abc.tmp", "reserved"],
+        ["expected", "reserved for the committed expected results"],
       ]
     ) {
       for (
