@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { UsageError, type Values } from "./args.ts";
 import { ARTIFACTS, REPORTS } from "./app.ts";
 import { gcStore } from "../pipeline/gc.ts";
+import { isLatestLeftover } from "../pipeline/lockfile.ts";
 import { Store } from "../pipeline/store.ts";
 
 export async function gcVerb(values: Values): Promise<number> {
@@ -28,7 +29,40 @@ export async function gcVerb(values: Values): Promise<number> {
     );
   }
   for (const line of storeLines(r, dryRun, ARTIFACTS)) console.log(line);
+  for (const name of await latestLeftovers(REPORTS, dryRun)) {
+    console.log(
+      `${verb} ${join(REPORTS, name)} (a copy of reports/latest left by a cut-short refresh)`,
+    );
+  }
   return 0;
+}
+
+/**
+ * Copies of reports/latest that a refresh cut short left beside it, removed (unless `dryRun`) once
+ * an hour old: a younger one may be a refresh in flight, which up-to-date reruns do without the
+ * store's lock.
+ */
+export async function latestLeftovers(
+  reports: string,
+  dryRun: boolean,
+  now = Date.now(),
+): Promise<string[]> {
+  const found: string[] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(reports));
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory || !isLatestLeftover(e.name)) continue;
+    const path = join(reports, e.name);
+    const mtime = (await Deno.stat(path)).mtime?.getTime() ?? now;
+    if (now - mtime < 3600_000) continue;
+    if (!dryRun) await Deno.remove(path, { recursive: true });
+    found.push(e.name);
+  }
+  return found;
 }
 
 /** What a store folder that is not a complete entry is (`.tmp-*`, `.corrupt-*`), or null. */

@@ -38,7 +38,13 @@ export async function replaceDir(src: string, dest: string): Promise<void> {
     }
   } finally {
     for (const d of [tmp, ...aside]) {
-      await Deno.remove(d, { recursive: true }).catch(() => {});
+      await Deno.remove(d, { recursive: true }).catch((e) => {
+        if (e instanceof Deno.errors.NotFound) return;
+        // Not a run (gc and diff skip it, gc removes it later), but said, not hidden.
+        console.error(
+          `xcompare: could not remove ${d} (${(e as Error).message}); remove it by hand`,
+        );
+      });
     }
   }
 }

@@ -42,6 +42,12 @@ export async function readLocks(reportsDir: string): Promise<LockFile[]> {
   return (await scanLocks(reportsDir)).locks;
 }
 
+/**
+ * A copy of `latest` left beside it by a refresh that was cut short (`latest.<pid>.<tag>.tmp`, or
+ * `.old` for the copy it moved aside): not a run, whatever lockfile it holds.
+ */
+export const isLatestLeftover = (name: string): boolean => /^latest\..+\.(tmp|old)$/.test(name);
+
 /** A run folder under the reports folder: its path and its lockfile. */
 export interface RunFolder {
   dir: string;
@@ -70,7 +76,7 @@ export async function scanLocks(reportsDir: string): Promise<{
     return { locks: [], runs, unreadable };
   }
   for (const d of dirs) {
-    if (!d.isDirectory) continue;
+    if (!d.isDirectory || isLatestLeftover(d.name)) continue;
     const path = join(reportsDir, d.name, LOCK_NAME);
     let text: string;
     try {

@@ -12,6 +12,11 @@ Deno.test("scanLocks reads every run's lockfile and lists those it cannot read",
     await Deno.writeTextFile(join(reports, run, LOCK_NAME), text);
   }
   await Deno.mkdir(join(reports, "not-a-run"));
+  // Copies of latest left by a cut-short refresh hold a lockfile but are not runs.
+  for (const leftover of ["latest.123.ab12cd34.tmp", "latest.123.ab12cd34.0.old"]) {
+    await Deno.mkdir(join(reports, leftover));
+    await Deno.writeTextFile(join(reports, leftover, LOCK_NAME), JSON.stringify(good));
+  }
   const { locks, unreadable } = await scanLocks(reports);
   assertEquals(locks, [good]);
   assertEquals(unreadable.map((u) => u.path).sort(), [
