@@ -36,3 +36,18 @@ Deno.test("a mistyped stage in --only, --force or --from is a usage error (exit 
   }
   assertEquals(errors[0], '--only mse-serch: unknown stage, did you mean "mse-search"?');
 });
+
+Deno.test("--from a stage that --only leaves out is a usage error", async () => {
+  const { main } = await import("./main.ts");
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  try {
+    const config = new URL("../configs/default.json", import.meta.url).pathname;
+    const args = ["reproduce", "-c", config, "--from", "report", "--only", "kpca", "--dry-run"];
+    assertEquals(await main(args), 2);
+  } finally {
+    console.error = original;
+  }
+  assertEquals(errors[0], "--from report recomputes report, none of which --only kpca runs");
+});

@@ -93,8 +93,8 @@ export async function planVerb(values: Values): Promise<number> {
   });
   const hereComplete = planned.every((id) => rates.get(id)!.here !== null);
   // Rates nobody measured: the fixed placeholder, said in the table, not only in the notes.
-  const placeholder = planned.some((id) => rates.get(id)!.hereSource === "assumed") &&
-    measuredRates.size === 0;
+  const placeholder = !allTimed && measuredRates.size === 0 &&
+    planned.some((id) => rates.get(id)!.hereSource === "assumed");
   if (placeholder) {
     notes.push(
       `no rate measured here${values["no-measure"] ? " (--no-measure)" : ""}: hours "here" ` +

@@ -26,6 +26,7 @@ import { buildLock, LOCK_NAME, writeAtomic } from "../pipeline/lockfile.ts";
 import type { PipelineSpec } from "../pipeline/plan.ts";
 import { formatDuration } from "../pipeline/progress.ts";
 import { RunLock } from "../pipeline/runlock.ts";
+import { requestStop } from "../pipeline/shutdown.ts";
 import {
   blockedSelected,
   type QuarantinedEntry,
@@ -50,6 +51,16 @@ import { skippedImages } from "../stages/preprocess.ts";
 import type { SkippedImages } from "../report/input.ts";
 import { missingModelFiles, missingModelsError } from "../runtime/registry.ts";
 
+/** A run whose store lock another run took over stops, keeping what it completed (exit 1). */
+function lostLock(): number {
+  console.error(
+    "xcompare: the store lock was taken over while this run was stopped or cut off, so it " +
+      "stopped after its units in flight and wrote no report; completed units are kept: rerun " +
+      "to go on",
+  );
+  return 1;
+}
+
 export async function reproduceVerb(values: Values): Promise<number> {
   const configPath = configPathOf(values);
   const shard = shardFlag(values.shard);
@@ -68,6 +79,17 @@ export async function reproduceVerb(values: Values): Promise<number> {
       if (!names.includes(s as string)) {
         throw new UsageError(`--${flag} ${s}: unknown stage${suggest(s as string, names)}`);
       }
+    }
+  }
+  // --from X with --only Y where Y is upstream of X recomputes nothing that runs: a mistake.
+  const onlyGiven = (values.only as string[] | undefined) ?? [];
+  if (values.from && onlyGiven.length) {
+    const recomputed = downstreamOf(spec.stages, values.from as string);
+    if (!onlyGiven.some((s) => recomputed.has(s))) {
+      throw new UsageError(
+        `--from ${values.from} recomputes ${[...recomputed].join(", ")}, none of which --only ` +
+          `${onlyGiven.join(", ")} runs`,
+      );
     }
   }
   // Every absent required model is named now, with the config file, before anything runs.
@@ -128,7 +150,8 @@ export async function reproduceVerb(values: Values): Promise<number> {
   const lock = await RunLock.acquire(
     ARTIFACTS,
     shard ? `run-shard-${shard.index}-of-${shard.count}` : "run",
-    { wait: !values["no-wait"] },
+    // A lost lock stops the run as SIGTERM does: the units in flight finish, none starts.
+    { wait: !values["no-wait"], onLost: () => requestStop("SIGTERM") },
   );
   try {
     // A second run only when the report's own entry turns out corrupt as it is published.
@@ -136,6 +159,7 @@ export async function reproduceVerb(values: Values): Promise<number> {
     for (let attempt = 1;; attempt++) {
       const result = await runPipeline(spec, options);
       result.quarantined.unshift(...movedByPublish);
+      if (lock.lost) return lostLock();
       // A signal stopped the run: the lock's signal handler exits once the lock is released.
       if (result.stopped) return result.stopped === "SIGINT" ? 130 : 143;
       if (dryRun) {
@@ -155,6 +179,8 @@ export async function reproduceVerb(values: Values): Promise<number> {
       } else if (forced.has("report") && render) {
         console.error(`xcompare: report forced; rendering ${runDir} again`);
       }
+      // Checked again before writing reports: the lock may have gone while the units finished.
+      if (lock.lost) return lostLock();
       await Deno.mkdir(runDir, { recursive: true });
       await writeAtomic(join(runDir, LOCK_NAME), JSON.stringify(lockFile, null, 1));
       const record: RunRecord = {

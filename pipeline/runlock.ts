@@ -52,6 +52,12 @@ export interface RunLockOptions {
    * the generated jobs), so the lock is released before the hard kill.
    */
   graceMs: number;
+  /**
+   * Called once if the lock stops being ours while held: taken over after `staleMs` without a
+   * heartbeat (a run suspended with Ctrl-Z for a minute, a node cut off), or removed. A run must
+   * then start no new unit: another run may be using the store, or gc sweeping it.
+   */
+  onLost: () => void;
   log: (line: string) => void;
 }
 
@@ -63,6 +69,7 @@ export const defaults: RunLockOptions = {
   pidAlive,
   releaseOnSignal: true,
   graceMs: 90_000,
+  onLost: () => {},
   log: (l) => console.error(l),
 };
 
@@ -76,6 +83,7 @@ export class RunLock {
   #stopped: Promise<void>;
   #released = false;
   #releasing: Promise<void> | null = null;
+  #lost = false;
 
   private constructor(
     readonly path: string,
@@ -92,11 +100,14 @@ export class RunLock {
       if ("started" in data) started();
       else if ("stopped" in data) stopped();
       else if ("lost" in data) {
+        if (this.#lost) return;
+        this.#lost = true;
         options.log(
           `store lock ${path}: no longer ours (taken over or removed after more than ${
             options.staleMs / 1000
-          } s without a heartbeat); another run may use the store concurrently`,
+          } s without a heartbeat); no new unit starts, the units in flight finish`,
         );
+        options.onLost();
       } else options.log(`store lock ${path}: heartbeat failed: ${data.failed}`);
     };
     this.#worker.onerror = (e) => {
@@ -108,6 +119,11 @@ export class RunLock {
     const start: HeartbeatStart = { path, holder, everyMs: options.heartbeatMs };
     this.#worker.postMessage(start);
     track(this);
+  }
+
+  /** Whether the lock stopped being ours while held (see `onLost`). */
+  get lost(): boolean {
+    return this.#lost;
   }
 
   /** The lock `<dir>/<name>.lock` of one run; waits while gc holds the store. */

@@ -183,3 +183,24 @@ Deno.test("a lock of this host whose process is gone is taken over after two mis
   );
   await lock.release();
 });
+
+Deno.test("a held lock that another run takes over says so once, and calls onLost", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "run.lock");
+  const logs: string[] = [];
+  let lostCalls = 0;
+  const lock = await RunLock.acquire(dir, "run", {
+    ...fast(logs),
+    wait: false,
+    onLost: () => lostCalls++,
+  });
+  assertEquals(lock.lost, false);
+  // What a run that found this one's heartbeat stale (suspended, cut off) writes.
+  await Deno.writeTextFile(path, JSON.stringify(holder({ token: "the-other-run" })));
+  for (let i = 0; i < 50 && !lock.lost; i++) await sleep(20);
+  await sleep(150); // more beats: still reported once
+  assertEquals([lock.lost, lostCalls], [true, 1]);
+  assertEquals(logs.filter((l) => l.includes("no longer ours")).length, 1, logs.join("\n"));
+  await lock.release();
+  assertEquals((await read(path)).token, "the-other-run", "release left the other run's lock");
+});
