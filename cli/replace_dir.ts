@@ -26,7 +26,13 @@ export async function replaceDir(src: string, dest: string): Promise<void> {
         return;
       } catch (e) {
         // Anything but a folder in the way (or one in the way that keeps coming back) is an error.
-        if (attempt >= 50 || !inTheWay(e)) throw e;
+        if (attempt >= 50 || !inTheWay(e)) {
+          throw new Error(
+            `${dest} cannot be replaced by the new copy (${
+              (e as Error).message.replace(/: rename .*$/s, "")
+            }): move whatever is at ${dest} aside; ${src} holds the run`,
+          );
+        }
       }
       const old = `${dest}.${tag}.${attempt}.old`;
       try {

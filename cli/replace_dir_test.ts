@@ -55,3 +55,22 @@ Deno.test("concurrent replacements all succeed and leave one whole copy, nothing
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a file in place of the destination is named, with the folder that holds the run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "run"));
+    await Deno.writeTextFile(join(dir, "run", "a.txt"), "a");
+    await Deno.writeTextFile(join(dir, "latest"), "not a folder");
+    const e = await assertRejects(() => replaceDir(join(dir, "run"), join(dir, "latest")));
+    const m = (e as Error).message;
+    assert(m.startsWith(`${join(dir, "latest")} cannot be replaced by the new copy (`), m);
+    assert(m.endsWith(`${join(dir, "run")} holds the run`), m);
+    assert(!m.includes("rename '"), m);
+    // Nothing of the attempt is left beside it.
+    const left = (await Array.fromAsync(Deno.readDir(dir))).map((d) => d.name).sort();
+    assertEquals(left, ["latest", "run"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -103,6 +103,9 @@ export async function changedFile(
   return null;
 }
 
+/** Files every render writes, whatever run.json's list says. */
+export const RENDERED_ALWAYS = ["report.md", "report.html", "results.json"] as const;
+
 /**
  * What `dir` holds of this run: `up to date` with the same units (lockfile), the same render key
  * (run.json) and every rendered file as it was written; `damaged` when units and key match but a
@@ -127,6 +130,9 @@ export async function folderState(
   if (typeof files !== "object" || files === null || Object.keys(files).length === 0) {
     return { state: "damaged", why: `${RUN_RECORD} records no hashes of the report's files` };
   }
+  // The list itself is in run.json, which can be edited too: every render writes these.
+  const unlisted = RENDERED_ALWAYS.find((f) => !(f in files));
+  if (unlisted) return { state: "damaged", why: `${RUN_RECORD} records no hash of ${unlisted}` };
   const why = await changedFile(dir, files);
   return why ? { state: "damaged", why } : { state: "up to date" };
 }

@@ -124,4 +124,14 @@ Deno.test("a rendered file missing, truncated or edited since makes the folder d
     }),
     "run.json records no hashes of the report's files",
   );
+  // Nor can a list cut down to hide a missing file: every render writes results.json.
+  assertEquals(
+    await damage(async (d) => {
+      const rec = JSON.parse(await Deno.readTextFile(join(d, RUN_RECORD)));
+      rec.render.files = { "report.md": rec.render.files["report.md"] };
+      await Deno.writeTextFile(join(d, RUN_RECORD), JSON.stringify(rec));
+      await Deno.remove(join(d, "results.json"));
+    }),
+    "run.json records no hash of report.html",
+  );
 });

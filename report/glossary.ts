@@ -4,6 +4,7 @@
  * specification; the summary cites its sections.
  */
 import { heatmapMethod } from "./heatmap_method.ts";
+import { aOrAn } from "./article.ts";
 import type { ReportInput } from "./input.ts";
 
 /** A parameter as the run resolved it; "?" when the input does not say. */
@@ -39,7 +40,9 @@ export function methodsSummary(input: ReportInput): string[] {
     `(${p("subtree-count", "children")}), expanded while r ≥ ` +
     `${p("subtree-count", "expandThreshold")}; nodes are counted at each threshold, as tree ` +
     `counts and as unique counts (docs/METHODS.md §2).`,
-    `igos-heatmaps: a ${p("igos-heatmaps", "maskSize")}x${p("igos-heatmaps", "maskSize")} ` +
+    `igos-heatmaps: ${aOrAn(p("igos-heatmaps", "maskSize"))} ${p("igos-heatmaps", "maskSize")}x${
+      p("igos-heatmaps", "maskSize")
+    } ` +
     `${heatmap.name} heatmap per model and image on ${images(input, "igos-heatmaps")} ` +
     `(${heatmap.params ? `${heatmap.params}; ` : ""}docs/METHODS.md §3).`,
     `cross-test: every model's heatmaps revealed to every model, ` +

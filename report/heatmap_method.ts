@@ -5,6 +5,7 @@
  * probability) are the defaults it runs with (explain/saliency.ts).
  */
 import { occlusionDefaults, riseDefaults } from "../explain/saliency.ts";
+import { aOrAn } from "./article.ts";
 
 export interface HeatmapMethod {
   /** The method's name: "iGOS++", "RISE", "occlusion", "plain gradient" (as given otherwise). */
@@ -34,7 +35,9 @@ export function heatmapMethod(param: (key: string) => string): HeatmapMethod {
       return {
         name: "RISE",
         params: masks
-          ? `${masks} random masks on a ${cells}x${cells} grid, each cell kept with probability ` +
+          ? `${masks} random masks on ${
+            aOrAn(cells)
+          } ${cells}x${cells} grid, each cell kept with probability ` +
             `${keep}`
           : "",
       };
@@ -43,7 +46,10 @@ export function heatmapMethod(param: (key: string) => string): HeatmapMethod {
       const { window, stride } = occlusionDefaults;
       return {
         name: "occlusion",
-        params: `a ${window}x${window}-cell window showing the baseline, moved ${stride} cells ` +
+        params:
+          `${
+            aOrAn(window)
+          } ${window}x${window}-cell window showing the baseline, moved ${stride} cells ` +
           `at a time; a cell's saliency is the mean drop in the class probability`,
       };
     }

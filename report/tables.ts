@@ -2,6 +2,7 @@
  * The report's tables as plain data (header + rows of unescaped text), built once from the input and
  * rendered by both the Markdown and the HTML writer, so the two can never disagree.
  */
+import { aOrAn } from "./article.ts";
 import type {
   AccuracySection,
   CalibrationSection,
@@ -192,9 +193,9 @@ export function countingStatement(c: Counting): string {
     `unique once per image; a node's children delete ${
       c.children === "first3" ? "each of its first three patches (the reference)" : "each patch"
     } and a node is expanded while r ≥ ${c.expand_threshold}. MSEs: r > Ph = ${c.ph} ` +
-    `(${
-      c.ratio === "gain" ? "gain-normalised ratio" : "the paper's ratio"
-    }) on a ${c.grid}x${c.grid} ` +
+    `(${c.ratio === "gain" ? "gain-normalised ratio" : "the paper's ratio"}) on ${
+      aOrAn(c.grid)
+    } ${c.grid}x${c.grid} ` +
     `grid, by a beam that keeps ${
       c.beam === "reference"
         ? `${c.beam_width + 1} states per level, repeats included (the reference's rule, for ` +
