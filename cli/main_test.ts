@@ -51,3 +51,25 @@ Deno.test("--from a stage that --only leaves out is a usage error", async () => 
   }
   assertEquals(errors[0], "--from report recomputes report, none of which --only kpca runs");
 });
+
+Deno.test("a missing dataset folder is named with the config file and key", async () => {
+  const { main } = await import("./main.ts");
+  const root = new URL("..", import.meta.url).pathname;
+  const config = JSON.parse(await Deno.readTextFile(`${root}configs/default.json`));
+  config.dataset.dir = "no-such-images";
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  try {
+    assertEquals(await main(["reproduce", "-c", file, "--dry-run"]), 1);
+  } finally {
+    console.error = original;
+    await Deno.remove(file);
+  }
+  assertEquals(
+    errors.at(-1),
+    `xcompare: ${file}: config.dataset: no-such-images: the images folder does not exist`,
+  );
+});

@@ -36,18 +36,23 @@ export function dataset(config: Config, o = { modelClasses: true }): Promise<Dat
       };
       if (d.kind === "folder") {
         if (!d.labels) throw new Error(`config.dataset.labels: required for kind "folder"`);
-        return listFolderWithLabels(d.dir, d.labels, {
-          ...checks,
-          classes: d.classes,
-          first: d.first,
-        });
       }
-      return listImagenetVal(d.dir, {
-        ...checks,
-        labels: d.labels,
-        first: d.first,
-        classes: d.classes,
-      });
+      try {
+        return d.kind === "folder"
+          ? await listFolderWithLabels(d.dir, d.labels!, {
+            ...checks,
+            classes: d.classes,
+            first: d.first,
+          })
+          : await listImagenetVal(d.dir, {
+            ...checks,
+            labels: d.labels,
+            first: d.first,
+            classes: d.classes,
+          });
+      } catch (e) {
+        throw new Error(`config.dataset: ${(e as Error).message}`, { cause: e });
+      }
     })();
     datasetCache.set(key, p);
   }
