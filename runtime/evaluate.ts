@@ -3,6 +3,7 @@
  * and its preprocessing before a long run. Images that fail to decode are listed, not fatal.
  */
 import type { Provider } from "../lib/runtime_identity.ts";
+import { cardBeside } from "./registry.ts";
 import { Forward } from "./forward.ts";
 import { loadImages } from "./images.ts";
 import { optionsFromCard, type PreprocessOptions } from "./preprocess_options.ts";
@@ -40,7 +41,7 @@ export async function evaluate(
 ): Promise<EvaluateResult> {
   const o = { ...defaults, ...options };
   const t0 = performance.now();
-  const cardPath = o.card ?? model.replace(/\.onnx$/i, ".json");
+  const cardPath = o.card ?? cardBeside(model);
   let card: Record<string, unknown> = {};
   try {
     card = JSON.parse(await Deno.readTextFile(cardPath));

@@ -110,6 +110,14 @@ function baselineOptions(b: BaselineChoice): Partial<PreprocessOptions> {
 }
 
 /**
+ * The card a model file implies: `m.onnx` -> `m.json`. A file without the `.onnx` suffix gets
+ * `<file>.json`, never itself (which would read the model as its own card).
+ */
+export function cardBeside(onnx: string): string {
+  return /\.onnx$/i.test(onnx) ? onnx.replace(/\.onnx$/i, ".json") : `${onnx}.json`;
+}
+
+/**
  * Every required model whose ONNX file is absent, all at once: a paper config on a fresh machine
  * misses most of its models, and naming them one run at a time wastes a run each.
  */
@@ -167,7 +175,7 @@ export async function resolveModels(
       }
       throw new Error(`${at}: model file ${m.onnx} not found`);
     }
-    const cardPath = m.card ?? m.onnx.replace(/\.onnx$/i, ".json");
+    const cardPath = m.card ?? cardBeside(m.onnx);
     const card = await readCard(cardPath);
     if (m.card && !card) throw new Error(`${at}: card ${m.card} not found`);
     const cardPre = (card?.preprocess ?? {}) as Record<string, unknown>;
@@ -176,7 +184,8 @@ export async function resolveModels(
       ...Object.fromEntries(Object.entries(m.preprocess).filter(([, v]) => v !== undefined)),
     };
     const preprocess = {
-      ...optionsFromCard(merged, at, imageDefaults),
+      // The block merges the card's and the config's: a bad value may be in either file.
+      ...optionsFromCard(merged, card ? `${at} with card ${cardPath}` : at, imageDefaults),
       ...baselineOptions(baseline),
     };
     const { io, classes } = await loadModelOnce(m.onnx, {

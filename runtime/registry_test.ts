@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../tests/assert.ts";
 import {
+  cardBeside,
   missingModelFiles,
   missingModelsError,
   type ModelEntry,
@@ -32,4 +33,10 @@ Deno.test("every absent required model is named at once, optional ones not", asy
     ),
     s,
   );
+});
+
+Deno.test("a model's implied card is beside it, never the model file itself", () => {
+  assertEquals(cardBeside("zoo/models/a.onnx"), "zoo/models/a.json");
+  assertEquals(cardBeside("m/B.ONNX"), "m/B.json");
+  assertEquals(cardBeside("README.md"), "README.md.json");
 });
