@@ -118,7 +118,6 @@ export async function folderState(
   render: RenderKey,
 ): Promise<{ state: "up to date" | "stale" } | { state: "damaged"; why: string }> {
   const record = await readRunRecord(dir);
-  if (record?.render?.key !== render.key) return { state: "stale" };
   let previous: LockFile;
   try {
     previous = JSON.parse(await Deno.readTextFile(join(dir, LOCK_NAME)));
@@ -126,6 +125,12 @@ export async function folderState(
     return { state: "stale" };
   }
   if (hashJson(previous.stages) !== hashJson(lock.stages)) return { state: "stale" };
+  // This run's folder, but its record gone or unreadable: say so rather than re-render silently.
+  if (record === null) {
+    const present = await Deno.stat(join(dir, RUN_RECORD)).then(() => true, () => false);
+    return { state: "damaged", why: `${RUN_RECORD} ${present ? "cannot be read" : "is missing"}` };
+  }
+  if (record.render?.key !== render.key) return { state: "stale" };
   const files = record.render.files;
   if (typeof files !== "object" || files === null || Object.keys(files).length === 0) {
     return { state: "damaged", why: `${RUN_RECORD} records no hashes of the report's files` };

@@ -124,6 +124,12 @@ Deno.test("a rendered file missing, truncated or edited since makes the folder d
     }),
     "run.json records no hashes of the report's files",
   );
+  // A truncated or deleted run.json in this run's folder is named, not silently re-rendered.
+  assertEquals(
+    await damage((d) => Deno.truncate(join(d, RUN_RECORD), 10)),
+    "run.json cannot be read",
+  );
+  assertEquals(await damage((d) => Deno.remove(join(d, RUN_RECORD))), "run.json is missing");
   // Nor can a list cut down to hide a missing file: every render writes results.json.
   assertEquals(
     await damage(async (d) => {
