@@ -16,7 +16,7 @@ import type { RunResult } from "../pipeline/runner.ts";
 import { Store } from "../pipeline/store.ts";
 import { type Config, configSchema } from "../configs/schema.ts";
 import { runWarnings } from "./run_warnings.ts";
-import { changedFile, hashFiles } from "./run_record.ts";
+import { changedFile, hashFiles, RUN_RECORD } from "./run_record.ts";
 import { replaceDir } from "./replace_dir.ts";
 import { stages } from "../stages/index.ts";
 import { checkDesign, type ReportParams } from "../stages/report.ts";
@@ -247,10 +247,22 @@ export async function refreshLatest(
   const current = await Deno.readTextFile(join(LATEST, LOCK_NAME))
     .then((t) => (JSON.parse(t) as { runId?: string }).runId, () => undefined);
   // "" when it holds another run (what the rerun was asked for is reason enough), else the damage.
-  const why = current !== runId ? "" : await changedFile(LATEST, files);
+  const why = current !== runId ? "" : await changedFile(LATEST, files) ??
+    // run.json is copied, not rendered, so it is checked against the run's own.
+    await sameFile(join(runDir, RUN_RECORD), join(LATEST, RUN_RECORD));
   if (why === null) return null;
   await copyToLatest(runDir);
   return why;
+}
+
+/** Null when `copy` holds the same bytes as `original`, else what is wrong with it. */
+async function sameFile(original: string, copy: string): Promise<string | null> {
+  const read = (p: string) => Deno.readFile(p).then((b) => b, () => null);
+  const [a, b] = await Promise.all([read(original), read(copy)]);
+  if (b === null) return `${basename(copy)} is missing`;
+  return a !== null && a.length === b.length && a.every((x, i) => x === b[i])
+    ? null
+    : `${basename(copy)} differs from the run's`;
 }
 
 /** Replaces reports/latest with a copy of `runDir` (`replaceDir`). */

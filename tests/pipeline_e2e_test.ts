@@ -150,6 +150,11 @@ Deno.test({
     for (const p of pair) assert(p.code === 0 && p.text.includes("up to date:"), p.text);
     assert(pair.some((p) => p.text.includes("figures/fig6-landscape.svg is missing")));
     await Deno.stat(figure);
+    // latest's run.json is a copy, not a render: checked against the run's own.
+    await Deno.remove(join(dir, "reports", "latest", "run.json"));
+    const recopied = await cli(dir, ["reproduce", "--config", cfg]);
+    assert(recopied.text.includes("run.json is missing"), recopied.text);
+    await Deno.stat(join(dir, "reports", "latest", "run.json"));
     assertEquals((await listing()).map((l) => l.split(" ")[0]), [firstId, "latest"].sort());
 
     await Deno.writeTextFile(cfg, JSON.stringify(config(["a", "b"])));
