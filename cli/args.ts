@@ -346,14 +346,37 @@ export function parse(argv: string[]): Parsed {
   }
   const v = verb as Verb;
   const spec = specOf(v);
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  let parsed: {
+    values: Record<string, unknown>;
+    positionals: string[];
+    tokens?: { kind: string; name?: string }[];
+  };
   try {
-    parsed = parseArgs({ args: rest, options: spec.flags, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: rest,
+      options: spec.flags,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
   } catch (e) {
     throw new UsageError(
       `xcompare ${v}: ${explainParseError(e as Error & { code?: string }, spec.flags, rest)}\n` +
         `(\`xcompare ${v} --help\` lists its flags)`,
     );
+  }
+  // parseArgs keeps the last of a repeated single-value flag: `-c a.json -c b.json` is a mistake.
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option" || !t.name) continue;
+    const flag = (spec.flags as Record<string, Flag>)[t.name];
+    if (flag && !flag.multiple && flag.type === "string" && seen.has(t.name)) {
+      throw new UsageError(
+        `xcompare ${v}: --${t.name} given twice (it takes one value)\n` +
+          `(\`xcompare ${v} --help\` lists its flags)`,
+      );
+    }
+    seen.add(t.name);
   }
   const max = spec.args ? spec.args.split(" ").length : 0;
   if (parsed.positionals.length > max && !parsed.values.help) {

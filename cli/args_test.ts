@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../tests/assert.ts";
-import { intFlag, parse, shardFlag, usage, verbs } from "./args.ts";
+import { intFlag, parse, shardFlag, usage, UsageError, verbs } from "./args.ts";
 
 Deno.test("reproduce flags parse, repeatable ones as lists", () => {
   const p = parse([
@@ -80,4 +80,16 @@ Deno.test("a negative value after a flag is explained, with the --flag=-1 form t
   );
   assertEquals(parse(["gc", "--reports=-1"]).values.reports, "-1", "reaches the verb's own check");
   assertThrows(() => parse(["gc", "--reports"]), /--reports needs a value \(<KEEP>\)/);
+});
+
+Deno.test("a single-value flag given twice is a usage error, a repeatable one is not", () => {
+  const e = assertThrows(
+    () => parse(["status", "-c", "a.json", "--config", "b.json"]),
+    "--config given twice",
+  );
+  assert(e instanceof UsageError);
+  assertEquals(parse(["reproduce", "--only", "kpca", "--only", "report"]).values.only, [
+    "kpca",
+    "report",
+  ]);
 });
