@@ -269,7 +269,20 @@ class Waiter {
       ? "xcompare gc holds the store"
       : "another xcompare run holds the store";
     const who = describe(path, seen);
-    if (!this.o.wait) throw new Error(`${what} (${who}); rerun without --no-wait to wait for it`);
+    if (!this.o.wait) {
+      // A holder of this host whose process is gone is about to be taken over: say when.
+      const h = seen.holder;
+      const deadAfter = this.o.deadHolderMs ?? 2 * this.o.heartbeatMs;
+      const gone = h && h.host === hostname() && this.o.pidAlive(h.pid) === false;
+      throw new Error(
+        `${what} (${who}); ` +
+          (gone
+            ? `its process is gone, so the lock is taken over once its heartbeat is ${
+              deadAfter / 1000
+            } s old: rerun in a few seconds`
+            : "rerun without --no-wait to wait for it"),
+      );
+    }
     const key = `${path}\0${seen.holder?.token}`;
     if (!this.#told.has(key)) {
       this.#told.add(key);
