@@ -71,12 +71,8 @@ export const crossTest: Stage<CrossTestParams, Config, ReportContext, ReportPart
   /** Model B evaluates the heatmaps of all m models: models² x images x curves x points. */
   estimate({ config, params, models, images, upstream, stageParams }) {
     const chunk = config.dataset.chunk;
-    // Only images whose heatmaps exist: igos-heatmaps' chunks.
-    const n = Math.min(
-      limit(params.images, images),
-      chunks(upstream["igos-heatmaps"].images, chunk) * chunk,
-      images,
-    );
+    // Only images whose heatmaps exist: a unit reads its chunk's heatmaps, the first ones only.
+    const n = Math.min(limit(params.images, images), upstream["igos-heatmaps"].images);
     const { maskSize } = stageParams["igos-heatmaps"] as { maskSize: number };
     const points = curvePoints(maskSize, params.cellsPerStep);
     const curves = params.deletion ? 2 : 1;

@@ -101,8 +101,9 @@ Deno.test("image limits: stage images cap, cross-test only where heatmaps exist"
   assertEquals(s["mse-search"].images, 30);
   assertEquals(s["subtree-count"].images, 30);
   assertEquals(s["igos-heatmaps"].images, 60);
-  // Heatmaps cover 2 chunks of 50, so cross-test's "all" means the 100 images of those chunks.
-  assertEquals(s["cross-test"].images, 100);
+  // Heatmaps exist for the first 60 images (2 chunks of 50, the second partly), so cross-test's
+  // "all" means those 60: a unit reads only its chunk's heatmaps.
+  assertEquals(s["cross-test"].images, 60);
   assertEquals(s["cross-test"].units, 3 * 3 * 2);
 });
 
