@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/assert.ts";
-import { namingConfigFile } from "./main.ts";
+import { main, namingConfigFile } from "./main.ts";
 
 Deno.test("errors that name a config key also name the config file", () => {
   assertEquals(
@@ -21,55 +21,56 @@ Deno.test("errors that name a config key also name the config file", () => {
   );
 });
 
-Deno.test("a mistyped stage in --only, --force or --from is a usage error (exit 2), before any work", async () => {
-  const { main } = await import("./main.ts");
+const DEFAULT = new URL("../configs/default.json", import.meta.url).pathname;
+
+/** `main(args)`'s exit code and what it printed to stderr. */
+async function run(args: string[]): Promise<{ code: number; errors: string[] }> {
   const errors: string[] = [];
   const original = console.error;
   console.error = (...a: unknown[]) => errors.push(a.join(" "));
   try {
-    for (const flag of ["--only", "--force", "--from"]) {
-      const config = new URL("../configs/default.json", import.meta.url).pathname;
-      assertEquals(await main(["reproduce", "-c", config, flag, "mse-serch", "--dry-run"]), 2);
-    }
+    return { code: await main(args), errors };
   } finally {
     console.error = original;
   }
-  assertEquals(errors[0], '--only mse-serch: unknown stage, did you mean "mse-search"?');
+}
+
+Deno.test("a mistyped stage in --only, --force or --from is a usage error (exit 2), before any work", async () => {
+  for (const flag of ["--only", "--force", "--from"]) {
+    const r = await run(["reproduce", "-c", DEFAULT, flag, "mse-serch", "--dry-run"]);
+    assertEquals(r.code, 2);
+    assertEquals(r.errors[0], `${flag} mse-serch: unknown stage, did you mean "mse-search"?`);
+  }
 });
 
 Deno.test("--from a stage that --only leaves out is a usage error", async () => {
-  const { main } = await import("./main.ts");
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...a: unknown[]) => errors.push(a.join(" "));
-  try {
-    const config = new URL("../configs/default.json", import.meta.url).pathname;
-    const args = ["reproduce", "-c", config, "--from", "report", "--only", "kpca", "--dry-run"];
-    assertEquals(await main(args), 2);
-  } finally {
-    console.error = original;
-  }
-  assertEquals(errors[0], "--from report recomputes report, none of which --only kpca runs");
+  const r = await run([
+    "reproduce",
+    "-c",
+    DEFAULT,
+    "--from",
+    "report",
+    "--only",
+    "kpca",
+    "--dry-run",
+  ]);
+  assertEquals(r.code, 2);
+  assertEquals(r.errors[0], "--from report recomputes report, none of which --only kpca runs");
 });
 
 Deno.test("a missing dataset folder is named with the config file and key", async () => {
-  const { main } = await import("./main.ts");
-  const root = new URL("..", import.meta.url).pathname;
-  const config = JSON.parse(await Deno.readTextFile(`${root}configs/default.json`));
+  const config = JSON.parse(await Deno.readTextFile(DEFAULT));
   config.dataset.dir = "no-such-images";
   const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify(config));
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...a: unknown[]) => errors.push(a.join(" "));
   try {
-    assertEquals(await main(["reproduce", "-c", file, "--dry-run"]), 1);
+    await Deno.writeTextFile(file, JSON.stringify(config));
+    const r = await run(["reproduce", "-c", file, "--dry-run"]);
+    assertEquals(r.code, 1);
+    assertEquals(
+      r.errors.at(-1),
+      `xcompare: ${file}: config.dataset: no-such-images: the images folder does not exist`,
+    );
   } finally {
-    console.error = original;
     await Deno.remove(file);
   }
-  assertEquals(
-    errors.at(-1),
-    `xcompare: ${file}: config.dataset: no-such-images: the images folder does not exist`,
-  );
 });
