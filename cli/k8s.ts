@@ -31,7 +31,6 @@ export async function k8sVerb(values: Values): Promise<number> {
     config: configPath,
     runId,
     waves,
-    ...overrides,
     requireProvider: provider === "none" ? undefined : provider ?? defaultRequiredProvider(gpus),
     image: (values.image as string) ?? k8sDefaults.image,
     workdir: k8sDefaults.workdir,
@@ -45,6 +44,12 @@ export async function k8sVerb(values: Values): Promise<number> {
     retries: countFlag(values, "retries", k8sDefaults.retries),
     graceSeconds: k8sDefaults.graceSeconds,
   };
+  if (overrides.artifacts || overrides.reports) {
+    console.error(
+      `xcompare k8s: XCOMPARE_ARTIFACTS/XCOMPARE_REPORTS are not passed to the pods: they use ` +
+        `the claim ${o.store} mounted at ${o.workdir}/artifacts and ${o.workdir}/reports`,
+    );
+  }
   const out = resolve((values.out as string) ?? join(REPORTS, "k8s", runId));
   await Deno.mkdir(out, { recursive: true }).catch((e) => {
     throw new Error(`${out}: cannot create (${(e as Error).message})`);

@@ -135,10 +135,6 @@ function podSpec(o: K8sOptions, script: string): IPodSpec {
     memory: o.mem,
     ...(o.gpusPerTask > 0 ? { "nvidia.com/gpu": String(o.gpusPerTask) } : {}),
   };
-  const env = [
-    ...(o.artifacts ? [{ name: "XCOMPARE_ARTIFACTS", value: o.artifacts }] : []),
-    ...(o.reports ? [{ name: "XCOMPARE_REPORTS", value: o.reports }] : []),
-  ];
   const readOnly = [["data", o.data], ["models", o.models]] as const;
   return {
     restartPolicy: "Never",
@@ -154,7 +150,8 @@ function podSpec(o: K8sOptions, script: string): IPodSpec {
       image: o.image,
       workingDir: o.workdir,
       command: ["bash", "-c", script],
-      ...(env.length ? { env } : {}),
+      // No XCOMPARE_ARTIFACTS/REPORTS: a workstation's paths mean nothing in the pod, whose store
+      // and reports are the claim mounted where the task's flags let it write.
       // Requests equal to limits: the pods are Guaranteed, the last to be evicted under pressure.
       resources: { requests: resources, limits: resources },
       volumeMounts: [

@@ -281,3 +281,11 @@ Deno.test("run.sh applies one wave at a time, stops at a failed Job naming it, a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("k8s pods never get the workstation's store or reports paths", () => {
+  const files = k8sFiles(opts({ artifacts: "/home/me/artifacts", reports: "/home/me/reports" }));
+  for (const [f, text] of Object.entries(files)) {
+    assert(!text.includes("/home/me"), `${f} carries a workstation path`);
+    assert(!text.includes("XCOMPARE_ARTIFACTS"), f);
+  }
+});
