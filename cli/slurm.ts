@@ -199,7 +199,9 @@ async function resume(values: Values, runId: string): Promise<number> {
     0o755,
   );
   if (!values.submit) {
-    console.log(`submit with: ${join(out, "resume.sh")}  (or xcompare slurm --resume --submit)`);
+    console.log(
+      `submit with: ${join(out, "resume.sh")}  (or deno task slurm --resume ${runId} --submit)`,
+    );
     return 0;
   }
   const busy = await queued(runId);

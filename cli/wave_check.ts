@@ -47,7 +47,7 @@ export async function waveCheckVerb(values: Values): Promise<number> {
       `xcompare wave-check: ${what} of run ${runId} cannot run: ${missing.length} of ${units} ` +
       `unit(s) of wave(s) 1-${before.length} are not in the store.`,
       formatCause(missing, jobs),
-      `Rerun only what is missing: deno task xcompare slurm --resume ${runId} --submit ` +
+      `Rerun only what is missing: deno task slurm --resume ${runId} --submit ` +
       "(Slurm), or run the run's run.sh again (Kubernetes: it replaces failed Jobs).",
     ].join("\n"),
   );

@@ -54,7 +54,8 @@ function header(o: SlurmOptions, name: string, output: string): string[] {
     "#SBATCH --requeue",
     `#SBATCH --signal=B:TERM@${o.signalSeconds}`,
     ...(o.partition ? [`#SBATCH --partition=${sh(o.partition)}`] : []),
-    ...(o.gpusPerTask ? [`#SBATCH --gpus-per-task=${o.gpusPerTask}`] : []),
+    // Slurm 23.11 refuses --gpus-per-task without --ntasks (or --gpus).
+    ...(o.gpusPerTask ? ["#SBATCH --ntasks=1", `#SBATCH --gpus-per-task=${o.gpusPerTask}`] : []),
     ...(o.time ? [`#SBATCH --time=${sh(o.time)}`] : []),
   ];
 }
@@ -148,17 +149,17 @@ export function slurmScripts(o: SlurmOptions): Record<string, string> {
     "",
   ].join("\n");
   const final = [
-    ...header(o, `xcompare-${o.runId}-final`, "%x-%j.out"),
+    // No GPU and no required provider: once the check below passes, what is left (kpca, the
+    // report) evaluates no model, so the final job runs on a CPU node.
+    ...header({ ...o, gpusPerTask: 0 }, `xcompare-${o.runId}-final`, "%x-%j.out"),
     "# The final job: a plain reproduce that reuses every shard's units, computes what is left",
-    "# (the single-unit stages) and renders the report. It runs after the last wave however that",
-    "# ended, so it first checks that every wave's units are in the store.",
+    "# (the single-unit stages, on the CPU) and renders the report. It runs after the last wave",
+    "# however that ended, so it first checks that every wave's units are in the store.",
     "set -euo pipefail",
     ...findDeno,
     ...envLines(o),
     check("final"),
-    `exec "$DENO" task xcompare reproduce --config ${cfg} --run-id ${sh(o.runId)}${
-      providerArgs(o).length ? " " + providerArgs(o).join(" ") : ""
-    }`,
+    `exec "$DENO" task xcompare reproduce --config ${cfg} --run-id ${sh(o.runId)}`,
     "",
   ].join("\n");
   const submit = submitScript(

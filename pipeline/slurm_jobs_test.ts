@@ -70,16 +70,22 @@ Deno.test("slurm scripts: valid bash; --requeue, --signal, --mem; submit.sh chai
           "#SBATCH --signal=B:TERM@120",
           "#SBATCH --mem=32G",
           "#SBATCH --partition=gpu",
-          "#SBATCH --gpus-per-task=1",
           "#SBATCH --cpus-per-task=8",
           "#SBATCH --chdir=/proj",
           "#SBATCH --time=24:00:00",
           "XCOMPARE_ARTIFACTS=${XCOMPARE_ARTIFACTS:-/shared/store}",
           `--waves '${formatLayout(o.waves)}'`,
           `--job-ids ${join(dir, "jobs.json")}`,
-          "--require-provider cuda",
         ]
       ) assert(files[f].includes(l), `${f} lacks ${l}`);
+    }
+    // Shards get the GPU (with --ntasks, which Slurm 23.11 requires beside --gpus-per-task); the
+    // final job, left with kpca and the report, runs on a CPU node and requires no provider.
+    for (
+      const l of ["#SBATCH --ntasks=1", "#SBATCH --gpus-per-task=1", "--require-provider cuda"]
+    ) {
+      assert(files["shard.sbatch"].includes(l), `shard.sbatch lacks ${l}`);
+      assert(!files["final.sbatch"].includes(l), `final.sbatch has ${l}`);
     }
     assert(files["shard.sbatch"].includes('--shard "$SLURM_ARRAY_TASK_ID/$tasks"'));
     assert(

@@ -50,7 +50,7 @@ Deno.test("wave-check: exit 3 naming the earliest incomplete wave's tasks; wave 
     assert(third.text.includes("The earliest incomplete wave is wave 1"), third.text);
     assert(/ {2}wave 1 task \d of 3: \d+ unit\(s\) missing: preprocess\//.test(third.text));
     assert(/of the later wave\(s\) 2 are missing too/.test(third.text), third.text);
-    assert(third.text.includes("xcompare slurm --resume r --submit"), third.text);
+    assert(third.text.includes("deno task slurm --resume r --submit"), third.text);
     const final = await waveCheck(dir, "final");
     assertEquals(final.code, 3, final.text);
     const bad = await waveCheck(dir, "5");
