@@ -65,3 +65,18 @@ Deno.test({
     assertEquals(ens.sort(), ["ConvNeXt-T", "ResNet50-C2", "Swin-T"]);
   },
 });
+
+Deno.test("configs/paper.json's class list ships in the repository: 1,000 ImageNet classes in order", async () => {
+  const c = configSchema.parse(raw, "config");
+  assertEquals(c.dataset.classes, "data/imagenet-classes.tsv");
+  const text = await Deno.readTextFile(new URL("../data/imagenet-classes.tsv", import.meta.url));
+  const rows = text.trim().split("\n").slice(1).map((l) => l.split("\t"));
+  assertEquals(rows.length, 1000);
+  rows.forEach((r, i) => assertEquals(Number(r[0]), i));
+  assertEquals(rows[0].slice(1), ["n01440764", "tench"]);
+  // The copy is the shared folder's list, where that folder is here.
+  const shared = await Deno.readTextFile(
+    new URL("../../shared/data/imagenet-classes.tsv", import.meta.url),
+  ).catch(() => null);
+  if (shared !== null) assertEquals(text, shared);
+});
