@@ -69,7 +69,8 @@ export async function gradCheckVerb(v: Record<string, unknown>): Promise<number>
   console.error(
     `grad-check ${r.passed ? "passed" : "FAILED"}: worst relative error ` +
       `${r.worstRelError.toExponential(2)} ${r.passed ? "<=" : ">"} ${r.threshold} ` +
-      `(${r.target}; ${kinkFree}/${r.perDirection.length} directions crossed no kink)`,
+      `(${r.target}; ${kinkFree}/${r.perDirection.length} directions crossed no kink)` +
+      (r.checked === "model" ? "" : `; checked the ${r.checked} (docs/METHODS.md §3)`),
   );
   return r.passed ? 0 : 1;
 }

@@ -102,7 +102,13 @@ export interface GradCheckResult {
    * finite difference; none of the ops the zoo and torchvision's CNNs use).
    */
   kinks: { frozen: Record<string, number>; notFrozen: Record<string, number> };
-  /** Op types of the forward model with their counts. */
+  /**
+   * What was checked: the model itself, or, for a quantised model, its float surrogate
+   * (dequantised, rounding dropped), whose gradient and finite differences both differ from the
+   * int8 model's by rounding (docs/METHODS.md §3).
+   */
+  checked: "model" | "float surrogate of a quantised model";
+  /** Op types of the forward model (a quantised model's surrogate) with their counts. */
   ops: Record<string, number>;
   /** Node count of the built gradient graph (forward included). */
   gradNodes: number;
@@ -122,7 +128,7 @@ export async function gradCheck(
     providers: o.providers,
     rules: o.rules,
   };
-  const { bytes, model, sample, nodes } = await buildGradientBytes(modelSource, opts);
+  const { bytes, model, sample, nodes, quantized } = await buildGradientBytes(modelSource, opts);
   const ops: Record<string, number> = {};
   for (const n of model.graph!.node!) ops[n.opType!] = (ops[n.opType!] ?? 0) + 1;
   const inName = o.inputName ??
@@ -232,6 +238,7 @@ export async function gradCheck(
       kinkFreeFraction: perDirection.filter((d) => d.kinkFree).length / perDirection.length,
       perDirection,
       kinks: { frozen: frozen.watched, notFrozen: frozen.unwatched },
+      checked: quantized ? "float surrogate of a quantised model" : "model",
       ops,
       gradNodes: nodes,
       seconds: (performance.now() - t0) / 1000,

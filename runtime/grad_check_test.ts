@@ -23,6 +23,7 @@ Deno.test("grad-check passes the zoo's ReLU CNN and fails it with a 5% error in 
     const ok = await gradCheck(CNN, { target });
     assert(ok.passed, `${target}: relative error ${ok.worstRelError} > ${THRESHOLD}`);
     assert(ok.kinks.frozen.Relu === 5, "the ReLUs were frozen");
+    assert(ok.checked === "model", "a float model is checked as itself");
     // Gemm: one node, so the whole gradient is exactly 5% off; Relu: all five ReLUs.
     for (const op of ["Gemm", "Relu"]) {
       const bad = await gradCheck(CNN, { target, rules: planted(op, 1.05) });

@@ -147,8 +147,12 @@ export function floatModel(model: ModelProto): ModelProto {
 export async function buildGradientBytes(
   model: ModelSource,
   opts: Partial<GradModelOptions> = {},
-): Promise<{ bytes: Uint8Array; model: ModelProto; sample: number[]; nodes: number }> {
-  const proto = floatModel(await decodeModelSource(model));
+): Promise<
+  { bytes: Uint8Array; model: ModelProto; sample: number[]; nodes: number; quantized: boolean }
+> {
+  const source = await decodeModelSource(model);
+  const quantized = isQuantized(source);
+  const proto = floatModel(source);
   const shapes = await probeShapes(proto, { inputName: opts.inputName });
   const built = buildGradientModel(proto, {
     target: opts.target ?? defaults.target,
@@ -162,6 +166,7 @@ export async function buildGradientBytes(
     model: proto,
     sample: sampleShape(proto, opts.inputName),
     nodes: built.graph!.node!.length,
+    quantized,
   };
 }
 
