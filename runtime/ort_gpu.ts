@@ -84,6 +84,9 @@ export function parseLddMissing(output: string): string[] {
 /** A command's stdout, or null where it is absent, not permitted or fails. */
 export type RunTool = (cmd: string, args: string[]) => Promise<string | null>;
 
+/** Programs this process was not permitted to run (NotCapable), as against absent or failing. */
+const refused = new Set<string>();
+
 export const runTool: RunTool = async (cmd, args) => {
   try {
     const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
@@ -91,6 +94,7 @@ export const runTool: RunTool = async (cmd, args) => {
   } catch (e) {
     // Not "absent": this process may not run it (the xcompare task runs no program).
     if (e instanceof Deno.errors.NotCapable) {
+      refused.add(cmd);
       console.error(`doctor: this task may not run ${cmd}; run \`deno task doctor\` to include it`);
     }
     return null;
@@ -156,7 +160,13 @@ export async function listGpus(run: RunTool = runTool): Promise<GpuListing> {
     "--format=csv,noheader",
   ]);
   if (out === null) {
-    return { tool: null, reason: "nvidia-smi is not installed, not on PATH, or failed" };
+    // Under the xcompare task's flags nothing may run: that says nothing about the GPUs.
+    return {
+      tool: null,
+      reason: refused.has("nvidia-smi")
+        ? "not asked: this task may not run nvidia-smi (`deno task doctor` may)"
+        : "nvidia-smi is not installed, not on PATH, or failed",
+    };
   }
   return { tool: "nvidia-smi", gpus: out.split("\n").map((l) => l.trim()).filter(Boolean) };
 }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertEquals } from "../tests/assert.ts";
+import { assert, assertEquals } from "../tests/assert.ts";
 import {
   cudaBuildExists,
   cudaLibraries,
@@ -105,4 +105,33 @@ Deno.test("GPUs: nvidia-smi's lines, or why there is no listing", async () => {
   });
   const gone = await listGpus(() => Promise.resolve(null));
   assertEquals(gone.tool, null);
+});
+
+Deno.test("a task that may not run nvidia-smi says so instead of calling it absent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // An nvidia-smi on PATH, as on a GPU node, and a process without --allow-run.
+    await Deno.writeTextFile(join(dir, "nvidia-smi"), "#!/bin/sh\necho 0, H100, 80 GB, 550\n");
+    await Deno.chmod(join(dir, "nvidia-smi"), 0o755);
+    const script = join(dir, "list.ts");
+    const mod = new URL("./ort_gpu.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { listGpus } from "${mod}";\nconsole.log(JSON.stringify(await listGpus()));\n`,
+    );
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--allow-read", "--allow-env", script],
+      env: { PATH: `${dir}:${Deno.env.get("PATH")}` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(r.stdout);
+    assert(r.success, new TextDecoder().decode(r.stderr));
+    assertEquals(JSON.parse(out), {
+      tool: null,
+      reason: "not asked: this task may not run nvidia-smi (`deno task doctor` may)",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
