@@ -220,7 +220,10 @@
     if (!e.mses.length) {
       panels.mse.append(h("p", {
         class: "xc-note",
-        text: "The search found no MSE: no patch set reached r > Ph within its limits.",
+        text: e.baselineSuffices
+          ? "Baseline suffices: the blurred image alone reaches r > Ph, so there is nothing to " +
+            "search (docs/METHODS.md §1)."
+          : "The search found no MSE: no patch set reached r > Ph within its limits.",
       }));
     }
     const g = X.mse.grid;

@@ -337,6 +337,8 @@ export interface ExplorerTreeNode {
 
 export interface ExplorerMse {
   mses: { patches: number[]; r: number }[];
+  /** The baseline alone reached r > Ph, so there was nothing to search (METHODS §1). */
+  baselineSuffices?: boolean;
   /** The first trees, rooted at the first MSEs. */
   trees: ExplorerTreeNode[];
 }

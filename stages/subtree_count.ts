@@ -309,7 +309,11 @@ async function explorerMse(io: UnitIO, { models, units, explorer }: ReportContex
     for (const ref of units("mse-search").filter((r) => r.unit.startsWith(`${id}/`))) {
       const mse = await io.readInputJson<{
         options: { grid: number; ph?: number };
-        images: { id: string; mses: { patches: number[]; ratio: number }[] }[];
+        images: {
+          id: string;
+          baselineSuffices?: boolean;
+          mses: { patches: number[]; ratio: number }[];
+        }[];
       }>(ref, "mse.json");
       if (!mse.images.some((im) => wanted.has(im.id))) continue;
       grid = mse.options.grid;
@@ -324,6 +328,7 @@ async function explorerMse(io: UnitIO, { models, units, explorer }: ReportContex
         const trees = sub?.images.find((x) => x.id === im.id)?.trees ?? [];
         (entries[id] ??= {})[im.id] = {
           mses: im.mses.map((m) => ({ patches: m.patches, r: r4(m.ratio) })),
+          ...(im.baselineSuffices ? { baselineSuffices: true } : {}),
           trees: trees.map(explorerNode),
         };
       }

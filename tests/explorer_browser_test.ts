@@ -90,6 +90,10 @@ Deno.test({
     input.explorer = explorerFixture(models);
     // A tiny insertion AUC must not print as 0.000 (report/explorer.js fmt, as the tables).
     for (const m of models) input.explorer.cross!.entries[m]["img-a"].insertion_auc[0] = 0.00042;
+    // img-b: for every model the blurred baseline alone reaches Ph, so nothing was searched.
+    for (const m of models) {
+      input.explorer.mse!.entries[m]["img-b"] = { mses: [], baselineSuffices: true, trees: [] };
+    }
     input.warnings = [{ source: "kpca/all", message: "t - b = 0.05: ill-conditioned" }];
     const out = await Deno.makeTempDir({ prefix: "xcompare-explorer-" });
     const errors: string[] = [];
@@ -144,6 +148,12 @@ Deno.test({
       assertNotEquals(b.insertion, a.insertion, "masked image unchanged");
       assertNotEquals(b.rows, a.rows, "cross-testing table unchanged");
       assertEquals(b.bold, [other]);
+
+      // An image where the baseline suffices says so, not that the search found nothing.
+      await page.select("#xc-ex-image", "img-b");
+      await drawn(page, `${other}|img-b|${step0}`);
+      const note = await page.$eval("#xc-ex-mse", (el) => el.textContent ?? "");
+      assert(note.startsWith("Baseline suffices: the blurred image alone reaches r > Ph"), note);
 
       // Choose another image: the drawing follows it.
       await page.select("#xc-ex-image", "img-c");
