@@ -431,6 +431,17 @@ export function intFlag(values: Values, name: string, fallback: number): number 
   return n;
 }
 
+/** A non-negative integer flag (`--gpus-per-task 0`, `--retries 0` are meaningful). */
+export function countFlag(values: Values, name: string, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`--${name}: expected a non-negative integer, got "${raw}"`);
+  }
+  return n;
+}
+
 /** `--require-provider P`: one of the execution providers a config may name. */
 export function providerFlag(raw: unknown): Provider | undefined {
   if (raw === undefined) return undefined;

@@ -3,22 +3,11 @@
  * run.sh, which applies them one after the other with kubectl (pipeline/k8s_jobs.ts).
  */
 import { join, resolve } from "node:path";
-import { intFlag, UsageError, type Values } from "./args.ts";
+import { countFlag, intFlag, UsageError, type Values } from "./args.ts";
 import { configPathOf, overrides, REPORTS } from "./app.ts";
 import { newClusterRun, writeJobFile } from "./jobs.ts";
 import { defaultRequiredProvider, timeSeconds } from "../pipeline/cluster.ts";
 import { claimMount, k8sDefaults, k8sFiles, type K8sOptions } from "../pipeline/k8s_jobs.ts";
-
-/** A non-negative integer flag (`--gpus-per-task 0`, `--retries 0` are meaningful). */
-function countFlag(values: Values, name: string, fallback: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new UsageError(`--${name}: expected a non-negative integer, got "${raw}"`);
-  }
-  return n;
-}
 
 export async function k8sVerb(values: Values): Promise<number> {
   if (values.shards === undefined) throw new UsageError("xcompare k8s: --shards N is required");

@@ -1,4 +1,4 @@
-import { assertEquals } from "../tests/assert.ts";
+import { assert, assertEquals } from "../tests/assert.ts";
 import { main, namingConfigFile } from "./main.ts";
 
 Deno.test("errors that name a config key also name the config file", () => {
@@ -73,4 +73,24 @@ Deno.test("a missing dataset folder is named with the config file and key", asyn
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test("slurm refuses a store its jobs' task could not write, saying how to share one", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/main.ts", "slurm", "-c", "tests/slurm/tiny.json", "--shards", "2"],
+    cwd: root,
+    env: { XCOMPARE_ARTIFACTS: "/scratch/shared-store" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(r.code, 2);
+  const err = new TextDecoder().decode(r.stderr);
+  assert(
+    err.includes(
+      "XCOMPARE_ARTIFACTS=/scratch/shared-store: the jobs' `deno task xcompare` may " +
+        "write only this checkout's artifacts/; link the shared folder there instead",
+    ),
+    err,
+  );
 });

@@ -4,8 +4,8 @@
  * and the final job, each `afterany` the previous. `--resume RUN` resubmits only the tasks whose
  * units are missing (read from the run's lockfiles and the store), then the final job.
  */
-import { join, resolve } from "node:path";
-import { intFlag, UsageError, type Values } from "./args.ts";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { countFlag, intFlag, UsageError, type Values } from "./args.ts";
 import { configPathOf, loadPipeline, overrides, REPORTS } from "./app.ts";
 import { newClusterRun, runStatus, writeJobFile } from "./jobs.ts";
 import { type ClusterJob, defaultRequiredProvider, type Wave } from "../pipeline/cluster.ts";
@@ -72,16 +72,39 @@ function providerOf(values: Values, gpus: number | undefined): string | undefine
   return flag ?? defaultRequiredProvider(gpus);
 }
 
+/**
+ * The jobs run `deno task xcompare`, which may write only the checkout's artifacts/ and reports/:
+ * a store or reports folder elsewhere (a shared scratch store) would be refused on every node.
+ */
+function storeWritableByTask(): void {
+  for (
+    const [name, dir, inside] of [
+      ["XCOMPARE_ARTIFACTS", overrides.artifacts, "artifacts"],
+      ["XCOMPARE_REPORTS", overrides.reports, "reports"],
+    ] as const
+  ) {
+    if (!dir) continue;
+    const rel = relative(resolve(inside), resolve(dir));
+    if (rel.startsWith("..") || isAbsolute(rel)) {
+      throw new UsageError(
+        `${name}=${dir}: the jobs' \`deno task xcompare\` may write only this checkout's ` +
+          `${inside}/; link the shared folder there instead (ln -s ${dir} ${inside}) and unset ${name}`,
+      );
+    }
+  }
+}
+
 export async function slurmVerb(values: Values): Promise<number> {
   if (values.resume !== undefined) return await resume(values, values.resume as string);
   if (values.shards === undefined) throw new UsageError("xcompare slurm: --shards N is required");
+  storeWritableByTask();
   const shards = intFlag(values, "shards", 1);
   const configPath = configPathOf(values);
   const { waves, runId } = await newClusterRun(values, configPath, shards);
   const out = resolve((values.out as string) ?? join(REPORTS, "slurm", runId));
   const gpus = values["gpus-per-task"] === undefined
     ? undefined
-    : intFlag(values, "gpus-per-task", 1);
+    : countFlag(values, "gpus-per-task", 0) || undefined;
   const c: ClusterFile = {
     config: configPath,
     runId,
