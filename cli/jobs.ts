@@ -7,6 +7,7 @@ import { loadPipeline, REPORTS, runIdFlag, runIdFor } from "./app.ts";
 import { checkRunId, planWaves, type Wave } from "../pipeline/cluster.ts";
 import { readLocks } from "../pipeline/lockfile.ts";
 import { planAll, type PlannedStage } from "../pipeline/plan.ts";
+import { estimateStages } from "../pipeline/estimate.ts";
 import { doneUnits, type MissingUnit, missingUnits } from "../pipeline/wave_status.ts";
 
 type Loaded = Awaited<ReturnType<typeof loadPipeline>>;
@@ -24,12 +25,20 @@ export async function wavesFor(
     const units = Object.fromEntries(plans.map((p) => [p.stage.name, p.units.length]));
     return planWaves(spec.stages, shards, units);
   } catch (e) {
+    // Without the inputs, the stages' own estimates still count their units (plan works the
+    // same way), so the single-unit stages (kpca, the report) are left to the final job.
+    const images = config.dataset.first ?? 1_000_000;
+    const est = await estimateStages(spec, { models: config.models.map((m) => m.id), images });
+    const units = Object.fromEntries(est.stages.map((s) => [s.stage, s.units]));
+    for (const s of est.unestimated) units[s] = shards;
     console.error(
       `xcompare: could not plan ${configPath} here (${
         (e as Error).message
-      }); every wave of ${config.name} gets ${shards} shards`,
+      }); waves sized from the stages' estimates for ${
+        config.dataset.first ?? "an unknown number of"
+      } images, at most ${shards} shards each`,
     );
-    return planWaves(spec.stages, shards, null);
+    return planWaves(spec.stages, shards, units);
   }
 }
 
