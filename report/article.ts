@@ -7,7 +7,7 @@ export function aOrAn(n: number | string): "a" | "an" {
   return /^8/.test(s) || /^(11|18)(\d{3})*$/.test(s) ? "an" : "a";
 }
 
-/** `1 image`, `0 images`, `2 models`: a count with its noun. */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+/** `1 image`, `0 images`, `2 models`: a count with its noun (`many` where "s" will not do). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

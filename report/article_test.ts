@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/assert.ts";
-import { aOrAn, count } from "./article.ts";
+import { aOrAn, plural } from "./article.ts";
 
 Deno.test("an before numbers read with a vowel sound", () => {
   for (const n of [8, 11, 18, 80, 84, 800, 11000, "18"]) assertEquals(aOrAn(n), "an", String(n));
@@ -7,7 +7,7 @@ Deno.test("an before numbers read with a vowel sound", () => {
 });
 
 Deno.test("a count with its noun, singular for one", () => {
-  assertEquals([count(0, "image"), count(1, "model"), count(2, "model")], [
+  assertEquals([plural(0, "image"), plural(1, "model"), plural(2, "model")], [
     "0 images",
     "1 model",
     "2 models",

@@ -4,6 +4,7 @@
  * how many images and models, with which parameters, and how to read it.
  */
 import type { TopLevelSpec } from "vega-lite";
+import { plural } from "./article.ts";
 import type { ReportInput } from "./input.ts";
 import { modelsOf } from "./models.ts";
 import { modelStyles } from "./palette.ts";
@@ -32,8 +33,6 @@ function param(input: ReportInput, stage: string, key: string): string {
   const v = input.provenance?.stage_params?.[stage]?.[key];
   return v === undefined ? "?" : typeof v === "object" ? JSON.stringify(v) : String(v);
 }
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** "10 images" or "8-10 images per model". */
 function imagesPerModel(counts: number[]): string {

@@ -2,7 +2,7 @@
  * The report's tables as plain data (header + rows of unescaped text), built once from the input and
  * rendered by both the Markdown and the HTML writer, so the two can never disagree.
  */
-import { aOrAn, count } from "./article.ts";
+import { aOrAn, plural } from "./article.ts";
 import type {
   AccuracySection,
   CalibrationSection,
@@ -380,7 +380,7 @@ export function verdictTable(verdicts: Verdict[]): Table {
       v.source,
       v.finding,
       v.statement,
-      `${count(v.n.images, "image")}; ${count(v.n.models, "model")}`,
+      `${plural(v.n.images, "image")}; ${plural(v.n.models, "model")}`,
       v.estimate === null
         ? "n/a"
         : v.interval

@@ -4,6 +4,7 @@
  * intervals as one (docs/METHODS.md §7).
  */
 import type { Verdict } from "./input.ts";
+import { plural } from "./article.ts";
 import { singleModelScope, untestedReason } from "./verdicts.ts";
 
 /**
@@ -11,8 +12,6 @@ import { singleModelScope, untestedReason } from "./verdicts.ts";
  * dataset (METHODS §7, a decision: a round cut, not derived from the data).
  */
 export const FEW_IMAGES = 100;
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** "n = 96 images" or "n = 30 to 96 images". */
 function imageRange(ns: number[]): string {
