@@ -77,7 +77,7 @@ export async function planVerb(values: Values): Promise<number> {
     ),
   );
   const measuredRates = values["no-measure"] || allTimed
-    ? new Map<string, MeasuredRates>()
+    ? new Map<string, ModelRates>()
     : await measureRates(present, onGraph, config, configPath, notes);
   const rates = rateInfo(planned, measuredRates, file, notes);
   const hereRate = (id: string): ModelRates => {
@@ -237,12 +237,6 @@ async function modelsToPlan(config: Config, notes: string[]) {
   return { present, absent, planned };
 }
 
-interface MeasuredRates {
-  forward: number;
-  gradient?: number;
-  gradientForward?: number;
-}
-
 /**
  * Each present model's Scorer rate, measured here for a second, and for models in `onGraph` its
  * gradient graph's rates, a second each.
@@ -253,8 +247,8 @@ async function measureRates(
   config: Config,
   configPath: string,
   notes: string[],
-): Promise<Map<string, MeasuredRates>> {
-  const rates = new Map<string, MeasuredRates>();
+): Promise<Map<string, ModelRates>> {
+  const rates = new Map<string, ModelRates>();
   if (!present.length) return rates;
   const { models: specs } = await resolveModels(present, config.baseline, configPath);
   for (const m of specs) {
@@ -284,7 +278,7 @@ async function measureRates(
  */
 function rateInfo(
   planned: string[],
-  measured: Map<string, MeasuredRates>,
+  measured: Map<string, ModelRates>,
   file: ThroughputFile | null,
   notes: string[],
 ): Map<string, RateInfo> {

@@ -223,14 +223,20 @@ function withDefaults(opts: Partial<RunLockOptions>): RunLockOptions {
  */
 function staleBecause(seen: Observed, o: RunLockOptions): string | null {
   if (isStale(seen, o.staleMs)) return `no heartbeat for more than ${o.staleMs / 1000} s`;
-  const h = seen.holder;
-  const deadAfter = o.deadHolderMs ?? 2 * o.heartbeatMs;
-  if (h && h.host === hostname() && seen.ageMs > deadAfter && o.pidAlive(h.pid) === false) {
-    return `its process ${h.pid} is no longer running on this host and its heartbeat is ${
-      Math.round(seen.ageMs / 100) / 10
-    } s old (over ${deadAfter / 1000} s)`;
+  if (seen.ageMs > deadAfterMs(o) && holderGone(seen, o)) {
+    return `its process ${seen.holder!.pid} is no longer running on this host and its ` +
+      `heartbeat is ${Math.round(seen.ageMs / 100) / 10} s old (over ${deadAfterMs(o) / 1000} s)`;
   }
   return null;
+}
+
+/** How old the heartbeat of a holder whose process is gone must be before it is taken over. */
+const deadAfterMs = (o: RunLockOptions) => o.deadHolderMs ?? 2 * o.heartbeatMs;
+
+/** Whether `seen`'s holder ran on this host and its process is known to be gone. */
+function holderGone(seen: Observed, o: RunLockOptions): boolean {
+  const h = seen.holder;
+  return h !== null && h.host === hostname() && o.pidAlive(h.pid) === false;
 }
 
 /** The lock at `path` if a live holder has it; a stale one is taken over (removed) and logged. */
@@ -271,14 +277,11 @@ class Waiter {
     const who = describe(path, seen);
     if (!this.o.wait) {
       // A holder of this host whose process is gone is about to be taken over: say when.
-      const h = seen.holder;
-      const deadAfter = this.o.deadHolderMs ?? 2 * this.o.heartbeatMs;
-      const gone = h && h.host === hostname() && this.o.pidAlive(h.pid) === false;
       throw new Error(
         `${what} (${who}); ` +
-          (gone
+          (holderGone(seen, this.o)
             ? `its process is gone, so the lock is taken over once its heartbeat is ${
-              deadAfter / 1000
+              deadAfterMs(this.o) / 1000
             } s old: rerun in a few seconds`
             : "rerun without --no-wait to wait for it"),
       );
@@ -290,7 +293,7 @@ class Waiter {
         `${what} (${who}); waiting for it to finish (taken over after ${
           this.o.staleMs / 1000
         } s without a heartbeat, or ${
-          (this.o.deadHolderMs ?? 2 * this.o.heartbeatMs) / 1000
+          deadAfterMs(this.o) / 1000
         } s if it ran on this host and its process is gone)...`,
       );
     }
