@@ -7,7 +7,7 @@ import { runIdProblem } from "../lib/run_id.ts";
 import { UsageError } from "./args.ts";
 import { loadConfig } from "./config.ts";
 import { applyOverrides, checkOverrides, parseOverrides } from "./overrides.ts";
-import { hashJson } from "../lib/hash.ts";
+import { hashJson, sha256File } from "../lib/hash.ts";
 import { suggest } from "../lib/schema.ts";
 import { readChecked } from "../pipeline/checked_read.ts";
 import { LOCK_NAME } from "../pipeline/lockfile.ts";
@@ -257,12 +257,10 @@ export async function refreshLatest(
 
 /** Null when `copy` holds the same bytes as `original`, else what is wrong with it. */
 async function sameFile(original: string, copy: string): Promise<string | null> {
-  const read = (p: string) => Deno.readFile(p).then((b) => b, () => null);
-  const [a, b] = await Promise.all([read(original), read(copy)]);
+  const hash = (p: string) => sha256File(p).catch(() => null);
+  const [a, b] = await Promise.all([hash(original), hash(copy)]);
   if (b === null) return `${basename(copy)} is missing`;
-  return a !== null && a.length === b.length && a.every((x, i) => x === b[i])
-    ? null
-    : `${basename(copy)} differs from the run's`;
+  return a !== null && a === b ? null : `${basename(copy)} differs from the run's`;
 }
 
 /** Replaces reports/latest with a copy of `runDir` (`replaceDir`). */

@@ -6,7 +6,7 @@
  * `--set` is the command line's mistake, not the config's: it exits 2 like any usage error.
  */
 import { UsageError } from "./args.ts";
-import { ConfigError, type Schema, suggest } from "../lib/schema.ts";
+import { ConfigError, type Schema, setOwn, suggest } from "../lib/schema.ts";
 
 export interface Override {
   stage: string;
@@ -40,6 +40,7 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): un
     let node = (out.stages ??= {}) as Record<string, unknown>;
     const keys = [o.stage, ...o.path];
     keys.slice(0, -1).forEach((k, i) => {
+      // Own keys, `__proto__` included, so the stage's schema sees the key and names it unknown.
       const next = Object.hasOwn(node, k) ? node[k] : setOwn(node, k, {});
       if (typeof next !== "object" || next === null || Array.isArray(next)) {
         throw new UsageError(
@@ -53,15 +54,6 @@ export function applyOverrides(raw: unknown, overrides: readonly Override[]): un
     setOwn(node, keys.at(-1)!, o.value);
   }
   return out;
-}
-
-/**
- * Sets `node[key]` as an own key, even for `__proto__` (assigning it would replace the prototype),
- * so the stage's schema sees the key and names it as unknown; returns the value.
- */
-function setOwn<T>(node: Record<string, unknown>, key: string, value: T): T {
-  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
-  return value;
 }
 
 /**

@@ -82,13 +82,13 @@ export async function reproduceVerb(values: Values): Promise<number> {
     }
   }
   // --from X with --only Y where Y is upstream of X recomputes nothing that runs: a mistake.
-  const onlyGiven = (values.only as string[] | undefined) ?? [];
-  if (values.from && onlyGiven.length) {
+  const only = (values.only as string[]) ?? [];
+  if (values.from && only.length) {
     const recomputed = downstreamOf(spec.stages, values.from as string);
-    if (!onlyGiven.some((s) => recomputed.has(s))) {
+    if (!only.some((s) => recomputed.has(s))) {
       throw new UsageError(
         `--from ${values.from} recomputes ${[...recomputed].join(", ")}, none of which --only ` +
-          `${onlyGiven.join(", ")} runs`,
+          `${only.join(", ")} runs`,
       );
     }
   }
@@ -99,7 +99,6 @@ export async function reproduceVerb(values: Values): Promise<number> {
   if (config.runtime.requireProvider) await spec.runtime();
   await assertWritable(ARTIFACTS, "store");
   if (!dryRun) await assertWritable(REPORTS, "reports");
-  const only = (values.only as string[]) ?? [];
   // A final cluster job (`--run-id R`) reuses what R's shards computed, whatever node they ran on.
   const reuseRuntimes = shard || !runIdGiven ? [] : await shardRuntimes(REPORTS, runIdGiven);
   if (reuseRuntimes.length) {

@@ -225,18 +225,19 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
         throw new ConfigError(path, `expected an object, got ${typeName(v)}`);
       }
       const out: Record<string, T> = {};
-      for (const [k, x] of Object.entries(v)) {
-        // Defined, not assigned: assigning `__proto__` would replace the prototype, not add a key.
-        Object.defineProperty(out, k, {
-          value: value.parse(x, `${path}.${k}`),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
+      for (const [k, x] of Object.entries(v)) setOwn(out, k, value.parse(x, `${path}.${k}`));
       return out;
     },
   };
+}
+
+/**
+ * Sets `node[key]` as an own key, even for `__proto__` (assigning that would replace the
+ * prototype, not add a key); returns the value.
+ */
+export function setOwn<T>(node: Record<string, unknown>, key: string, value: T): T {
+  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
 }
 
 /** `, did you mean "x"?` when a known key is within a small edit distance, else the valid keys. */

@@ -285,7 +285,6 @@ function insideName(name: string): string | null {
   return n.replace(/^\.\//, "");
 }
 
-/** `first` checked: a positive integer or absent. */
 /**
  * Fails, naming the folder, when the images folder is missing or not a folder: otherwise every
  * labels row would look wrong, and the error would blame the labels file's line 2.
@@ -304,6 +303,7 @@ function checkImagesFolder(dir: string, root: string): void {
   if (!info.isDirectory) throw new Error(`${dir}: the images folder is not a folder`);
 }
 
+/** `first` checked: a positive integer or absent. */
 function checkFirst(first: number | undefined, who: string): void {
   if (first !== undefined && !(Number.isInteger(first) && first > 0)) {
     throw new Error(`${who}: first must be a positive integer, got ${first}`);

@@ -168,12 +168,10 @@ export async function resolveModels(
   if (missing.length) throw missingModelsError(missing, entries, where);
   for (const [i, m] of entries.entries()) {
     const at = `${where}.models[${i}] (${m.id})`;
+    // Every absent required model was named above: an absent one here is optional.
     if (!(await exists(m.onnx))) {
-      if (m.optional) {
-        skipped.push({ id: m.id, reason: `${m.onnx} not found (optional model)` });
-        continue;
-      }
-      throw new Error(`${at}: model file ${m.onnx} not found`);
+      skipped.push({ id: m.id, reason: `${m.onnx} not found (optional model)` });
+      continue;
     }
     const cardPath = m.card ?? cardBeside(m.onnx);
     const card = await readCard(cardPath);
